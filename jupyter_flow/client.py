@@ -1,0 +1,349 @@
+"""Read runs back: ``Run("Flow/ID").data.model``, ``latest_run("Flow")``, ``list_runs(...)``.
+
+Everything is loaded lazily from the store; the store root is found the way the CLI finds
+it (``root=`` argument, ``JUPYTER_FLOW_ROOT``, config file, ``./.jupyter_flow``).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import socket
+import sys
+import time
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import RunNotFound
+from .flow.dag import PARAMS
+from .store import artifacts
+from .store.records import AttemptRecord, ErrorInfo, RunRecord, TaskRecord, new_run_id
+
+if TYPE_CHECKING:
+    from .runtime.api import Engine
+
+__all__ = ["Run", "Step", "Task", "latest_run", "list_runs", "new_run_id"]
+
+LOST_AFTER = 30.0  # seconds without a driver heartbeat
+
+
+def _load(engine: Engine, artifact: Any, module_path: str) -> Any:
+    try:
+        return artifacts.load(engine.store, artifact)
+    except ModuleNotFoundError:
+        # objects of classes defined in the flow module: make that module importable
+        folder = str(Path(module_path).parent) if module_path else ""
+        if not folder or folder in sys.path:
+            raise
+        sys.path.insert(0, folder)
+        return artifacts.load(engine.store, artifact)
+
+
+class _Namespace:
+    """Attribute access to artifacts, loaded on first access and then cached."""
+
+    def __init__(self, loader: Any, names: list[str]) -> None:
+        self._loader = loader
+        self._names = names
+        self._cache: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name not in self._names:
+            raise AttributeError(
+                f"no artifact {name!r}; available: {', '.join(sorted(self._names)) or 'none'}"
+            )
+        if name not in self._cache:
+            self._cache[name] = self._loader(name)
+        return self._cache[name]
+
+    def __getitem__(self, name: str) -> Any:
+        return getattr(self, name)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._names
+
+    def __dir__(self) -> list[str]:
+        return sorted(self._names)
+
+    def __repr__(self) -> str:
+        return f"<artifacts: {', '.join(sorted(self._names))}>"
+
+
+class Task:
+    def __init__(self, run: Run, record: TaskRecord) -> None:
+        self.run = run
+        self.record = record
+        self.step = record.step
+        self.index = record.index
+        self.status = record.status
+
+    @property
+    def exception(self) -> ErrorInfo | None:
+        """The caught error of a ``catch=True`` step that failed, else None."""
+        return self.record.error
+
+    @cached_property
+    def data(self) -> _Namespace:
+        return _Namespace(self._load, [a.name for a in self.record.artifacts])
+
+    def _load(self, name: str) -> Any:
+        artifact = self.record.artifact(name)
+        return _load(self.run._engine, artifact, self.run.record.module_path)
+
+    def _log(self, stream: str) -> str:
+        run_id = self.record.origin_run or self.run.id
+        return self.run._engine.records.read_log(
+            self.run.flow, run_id, self.step, self.index, self.record.attempt, stream
+        )
+
+    @property
+    def stdout(self) -> str:
+        return self._log("stdout")
+
+    @property
+    def stderr(self) -> str:
+        return self._log("stderr")
+
+    def __repr__(self) -> str:
+        return f"Task({self.run.pathspec}/{self.step}/{self.index}, {self.status})"
+
+
+class Step:
+    def __init__(self, run: Run, name: str) -> None:
+        self.run = run
+        self.name = name
+
+    @cached_property
+    def tasks(self) -> list[Task]:
+        records = self.run._engine.records.tasks(self.run.flow, self.run.id, self.name)
+        return [Task(self.run, r) for r in records if r.step == self.name]
+
+    @property
+    def task(self) -> Task:
+        if not self.tasks:
+            raise RunNotFound(f"step {self.name!r} of {self.run.pathspec} has no finished task")
+        return self.tasks[0]
+
+    @property
+    def attempts(self) -> list[AttemptRecord]:
+        return self.run._engine.records.attempts(self.run.flow, self.run.id, self.name)
+
+    def __repr__(self) -> str:
+        return f"Step({self.run.pathspec}/{self.name}, {len(self.tasks)} tasks)"
+
+
+class Run:
+    """One run of a flow, read from the store."""
+
+    def __init__(self, pathspec: str, *, root: str | None = None, _engine: Engine | None = None) -> None:
+        flow, _, run_id = pathspec.partition("/")
+        if not run_id:
+            raise RunNotFound(f"{pathspec!r} is not a run", hint='write "FlowName/RUN_ID"')
+        self._engine = _engine or _engine_for(root)
+        record = self._engine.records.read_run(flow, run_id)
+        if record is None:
+            raise RunNotFound(
+                f"run {pathspec} does not exist in {self._engine.settings.root}",
+                hint="list runs with `jupyter flow runs FLOW`",
+            )
+        self.record: RunRecord = record
+        self.flow = flow
+        self.id = run_id
+        self.pathspec = pathspec
+
+    def refresh(self) -> Run:
+        return Run(self.pathspec, _engine=self._engine)
+
+    @property
+    def status(self) -> str:
+        """running | done | failed | cancelled | lost (the driver died without finishing)."""
+        if self.record.status != "running":
+            return self.record.status
+        beat = self._engine.records.read_heartbeat(self.flow, self.id) or {}
+        if beat.get("host") == socket.gethostname() and beat.get("pid"):
+            return "running" if _alive(int(beat["pid"])) else "lost"
+        if time.time() - float(beat.get("time", self.record.created)) > LOST_AFTER:
+            return "lost"
+        return "running"
+
+    @property
+    def successful(self) -> bool:
+        return self.status == "done"
+
+    @property
+    def created(self) -> float:
+        return self.record.created
+
+    @property
+    def finished(self) -> float | None:
+        return self.record.finished
+
+    @property
+    def steps(self) -> list[Step]:
+        return [Step(self, s.name) for s in self.record.steps]
+
+    def __getitem__(self, step: str) -> Step:
+        if step not in {s.name for s in self.record.steps}:
+            names = ", ".join(s.name for s in self.record.steps)
+            raise KeyError(f"{self.pathspec} has no step {step!r}; steps: {names}")
+        return Step(self, step)
+
+    @cached_property
+    def params(self) -> _Namespace:
+        return Step(self, PARAMS).task.data
+
+    @cached_property
+    def data(self) -> _Namespace:
+        """Final value of every artifact: the last writer's; a list for foreach outputs."""
+        names = list(self.record.final) + [n for n in self.record.params if n not in self.record.final]
+        return _Namespace(self._final_value, names)
+
+    def _final_value(self, name: str) -> Any:
+        step = self.record.final.get(name)
+        if step is None:
+            return getattr(self.params, name)
+        info = next(s for s in self.record.steps if s.name == step)
+        tasks = Step(self, step).tasks
+        if info.foreach:
+            return [t.data[name] for t in tasks]
+        if not tasks:
+            raise RunNotFound(
+                f"{name!r} is written by step {step!r}, which did not finish in {self.pathspec}",
+                hint="resume the run to compute it",
+            )
+        return tasks[0].data[name]
+
+    def logs(self, step: str | None = None, tail: int = 200) -> str:
+        """The last ``tail`` lines of every attempt's stdout and stderr, labelled."""
+        lines: list[str] = []
+        for attempt in self._engine.records.attempts(self.flow, self.id, step):
+            if attempt.step == PARAMS:
+                continue
+            for stream in ("stdout", "stderr"):
+                text = self._engine.records.read_log(
+                    self.flow, self.id, attempt.step, attempt.index, attempt.attempt, stream
+                )
+                label = f"{attempt.step}/{attempt.index}#{attempt.attempt} {stream}"
+                lines.extend(f"[{label}] {line}" for line in text.splitlines())
+            if attempt.error and attempt.error.traceback:
+                lines.extend(
+                    f"[{attempt.step}/{attempt.index}#{attempt.attempt} error] {line}"
+                    for line in attempt.error.traceback.splitlines()
+                )
+        return "\n".join(lines[-tail:])
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-able view for the CLI, the server extension and the widget."""
+        tasks = self._engine.records.tasks(self.flow, self.id)
+        attempts = self._engine.records.attempts(self.flow, self.id)
+        steps = []
+        for info in self.record.steps:
+            done = [t for t in tasks if t.step == info.name]
+            mine = [a for a in attempts if a.step == info.name]
+            running = {(a.index) for a in mine if a.status == "running"} - {t.index for t in done}
+            failed = {a.index for a in mine if a.status == "failed"} - {t.index for t in done}
+            status = "done" if done and not running and not failed else "waiting"
+            if running:
+                status = "running"
+            elif failed and info.name == self.record.failed_step:
+                status = "failed"
+            total = len(done) + len(running) + len(failed) if info.foreach else 1
+            steps.append(
+                {
+                    "name": info.name,
+                    "status": status,
+                    "foreach": info.foreach,
+                    "upstream": list(info.upstream),
+                    "tasks_total": max(total, len(done)),
+                    "tasks_done": len(done),
+                    "tasks_running": len(running),
+                    "tasks_failed": len(failed),
+                }
+            )
+        return {
+            "id": self.id,
+            "flow": self.flow,
+            "pathspec": self.pathspec,
+            "status": self.status,
+            "created": self.record.created,
+            "finished": self.record.finished,
+            "params": dict(self.record.params),
+            "origin_run": self.record.origin_run,
+            "error": self.record.error.message if self.record.error else None,
+            "failed_step": self.record.failed_step,
+            "steps": steps,
+        }
+
+    def __repr__(self) -> str:
+        return f"Run({self.pathspec!r}, status={self.status!r})"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(s['name'])}</td><td>{s['status']}</td>"
+            f"<td>{s['tasks_done']}/{s['tasks_total']}</td></tr>"
+            for s in self.summary()["steps"]
+        )
+        return (
+            f"<div class='jp-Flow-run'><b>{html.escape(self.pathspec)}</b> — {self.status}"
+            f"<table><tr><th>step</th><th>status</th><th>tasks</th></tr>{rows}</table></div>"
+        )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (killed, not yet reaped) is not alive
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ", 1)[1][:1] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+_engines: dict[str, Engine] = {}
+
+
+def _engine_for(root: str | None) -> Engine:
+    from .runtime.api import Engine, settings_for
+
+    settings = settings_for(root)
+    if settings.root not in _engines:
+        _engines[settings.root] = Engine.open(settings)
+    return _engines[settings.root]
+
+
+def list_runs(
+    flow: str | None = None,
+    *,
+    status: str | None = None,
+    root: str | None = None,
+    limit: int | None = None,
+) -> list[Run]:
+    """Runs, newest first. ``status`` filters on the derived status (e.g. ``lost``)."""
+    engine = _engine_for(root)
+    records = engine.index.query(flow, None, None)
+    runs = []
+    for record in records:
+        try:
+            run = Run(record.pathspec, _engine=engine)
+        except RunNotFound:
+            continue
+        if status is None or run.status == status:
+            runs.append(run)
+        if limit and len(runs) >= limit:
+            break
+    return runs
+
+
+def latest_run(flow: str, *, status: str | None = None, root: str | None = None) -> Run:
+    runs = list_runs(flow, status=status, root=root, limit=1)
+    if not runs:
+        which = f" with status {status!r}" if status else ""
+        raise RunNotFound(f"no run of {flow}{which}", hint=f"start one: python {flow}.py run")
+    return runs[0]

@@ -1,0 +1,113 @@
+"""The Python API of the engine: run or resume a flow, used by the CLI, the kernel and tests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from .. import plugins
+from ..config import Settings
+from ..errors import FlowDefinitionError, RunNotFound
+from ..store import open_store
+from ..store.blobs import BlobStore
+from ..store.index import RunIndex, index_path
+from ..store.records import Records, RunRecord, new_run_id
+from .observer import RunObserver, TerminalProgress
+from .runner import ResumeFrom, Runner
+
+if TYPE_CHECKING:
+    from ..client import Run
+    from ..flow.spec import Flow
+
+
+@dataclass(frozen=True)
+class Engine:
+    """The store, its records and index for one settings object."""
+
+    settings: Settings
+    store: BlobStore
+    records: Records
+    index: RunIndex
+
+    @classmethod
+    def open(cls, settings: Settings) -> Engine:
+        store = open_store(settings.root)
+        local = store.local_path("index.sqlite")
+        index = RunIndex(index_path(store.url, local.parent if local else None))
+        records = Records(store)
+        if index.needs_rebuild:
+            index.rebuild(records)
+        return cls(settings, store, records, index)
+
+
+def settings_for(
+    root: str | None = None, executor: str | None = None, max_workers: int | None = None
+) -> Settings:
+    return Settings.load(root=root, executor=executor, max_workers=max_workers)
+
+
+def run_flow(
+    flow: Flow,
+    params: Mapping[str, Any] | None = None,
+    *,
+    root: str | None = None,
+    executor: str | None = None,
+    max_workers: int | None = None,
+    echo: bool = False,
+    run_id: str | None = None,
+    resume: str | None = None,
+    resume_step: str | None = None,
+    observer: RunObserver | None = None,
+    settings: Settings | None = None,
+    out: TextIO | None = None,
+) -> Run:
+    """Run (or resume) ``flow`` to the end. Raises ``RunFailed`` / ``RunCancelled``."""
+    from ..client import Run
+
+    if not flow.module_file or not Path(flow.module_file).is_file():
+        raise FlowDefinitionError(
+            f"flow {flow.name!r} is not defined in a module file",
+            hint="save the flow in a .py file (or export the notebook) and run that file",
+        )
+    settings = settings or settings_for(root, executor, max_workers)
+    engine = Engine.open(settings)
+    origin = None
+    if resume is not None or resume_step is not None:
+        origin = _origin_run(engine, flow.name, resume)
+        if resume_step is not None and resume_step not in flow.steps:
+            raise FlowDefinitionError(
+                f"--from {resume_step!r} is not a step of {flow.name}",
+                hint=f"steps: {', '.join(flow.steps)}",
+            )
+    executor_cls = plugins.load("executor", settings.executor)
+    runner = Runner(
+        flow,
+        engine.store,
+        executor_cls(settings, engine.store, settings.workers),
+        index=engine.index,
+        observer=observer or (TerminalProgress(engine.store, out) if echo else None),
+        retry_backoff=settings.retry_backoff,
+    )
+    record = runner.run(
+        params,
+        run_id=run_id or new_run_id(),
+        resume=ResumeFrom(origin, resume_step) if origin else None,
+    )
+    return Run(record.pathspec, root=engine.settings.root, _engine=engine)
+
+
+def _origin_run(engine: Engine, flow: str, run_id: str | None) -> RunRecord:
+    if run_id is None:
+        candidates = [r for r in engine.index.query(flow) if r.status != "done"]
+        if not candidates:
+            raise RunNotFound(
+                f"no failed, cancelled or lost run of {flow} to resume",
+                hint="name a run id to resume (with --from STEP to recompute from a step)",
+            )
+        return candidates[0]
+    record = engine.records.read_run(flow, run_id.split("/")[-1])
+    if record is None:
+        raise RunNotFound(f"run {flow}/{run_id} does not exist", hint="list runs with `runs`")
+    return record

@@ -1,0 +1,238 @@
+"""The engine's CLI verbs: run, resume, show, graph, runs, logs.
+
+Each verb works bound to a flow (``python my_flow.py run``) or with the module path first
+(``jupyter flow run my_flow.py``). Listing verbs also accept a flow name instead of a path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from .. import plugins
+from ..errors import ParameterError
+
+EXAMPLES = {
+    "run": "examples:\n  %(prog)s --param n=10 --param grid='[0.1, 1]' --max-workers 4",
+    "resume": "examples:\n  %(prog)s                 # the latest unfinished run\n"
+    "  %(prog)s 20261125-101500-ab12cd34 --from train",
+}
+
+
+def add_parsers(sub: Any, *, bound: Any) -> None:
+    def verb(name: str, help_text: str, with_flow: bool = True) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=EXAMPLES.get(name),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        if bound is None and with_flow:
+            parser.add_argument("flow", metavar="FLOW", help="the flow module (path to a .py file)")
+        parser.add_argument("--root", help="store root (default: ./.jupyter_flow or JUPYTER_FLOW_ROOT)")
+        return parser
+
+    def run_options(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--param", "-p", action="append", default=[], metavar="NAME=VALUE",
+            help="override a parameter (repeatable); lists and dicts as JSON",
+        )
+        parser.add_argument("--max-workers", type=int, help="parallel tasks (default: CPUs)")
+        parser.add_argument(
+            "--on", dest="executor", metavar="BACKEND",
+            help=f"where steps run: {', '.join(plugins.names('executor'))} (default: local)",
+        )
+        parser.add_argument("--run-id", help=argparse.SUPPRESS)
+        parser.add_argument("--quiet", "-q", action="store_true", help="no live logs")
+
+    p = verb("run", "Run the flow and print its progress, logs and results.")
+    run_options(p)
+    p.set_defaults(func=cmd_run)
+
+    p = verb("resume", "Continue a failed, cancelled or killed run, reusing finished tasks.")
+    p.add_argument("run", nargs="?", metavar="RUN", help="run id (default: the latest unfinished)")
+    p.add_argument("--from", dest="from_step", metavar="STEP", help="recompute from this step on")
+    run_options(p)
+    p.set_defaults(func=cmd_resume)
+
+    p = verb("show", "Show a run: status, steps, tasks and final artifacts.")
+    p.add_argument("run", nargs="?", metavar="RUN", help="run id or FLOW/RUN (default: latest)")
+    p.set_defaults(func=cmd_show)
+
+    p = verb("graph", "Show the flow's steps in order with inputs, outputs and resources.")
+    p.set_defaults(func=cmd_graph)
+
+    p = verb("runs", "List runs of the flow, newest first.")
+    p.add_argument("--status", choices=["running", "done", "failed", "cancelled", "lost"])
+    p.add_argument("--limit", type=int, default=20)
+    p.set_defaults(func=cmd_runs)
+
+    p = verb("logs", "Print the stdout/stderr of a run's tasks.")
+    p.add_argument("run", nargs="?", metavar="RUN", help="run id (default: latest)")
+    p.add_argument("step", nargs="?", metavar="STEP", help="only this step")
+    p.add_argument("--tail", type=int, default=10_000, help="last N lines")
+    p.set_defaults(func=cmd_logs)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _flow(args: argparse.Namespace) -> Any:
+    bound = getattr(args, "flow_object", None)
+    if bound is not None:
+        return bound
+    from .loader import load_flow
+
+    return load_flow(args.flow)
+
+
+def _flow_name(args: argparse.Namespace) -> str:
+    bound = getattr(args, "flow_object", None)
+    if bound is not None:
+        return str(bound.name)
+    target = str(args.flow)
+    if target.endswith(".py"):
+        return str(_flow(args).name)
+    return target
+
+
+def _params(pairs: list[str]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ParameterError(f"--param {pair!r} is not NAME=VALUE", hint="e.g. --param n=10")
+        params[name.strip()] = value
+    return params
+
+
+def _run(args: argparse.Namespace, resume: str | None = None, from_step: str | None = None) -> int:
+    from .api import run_flow
+
+    flow = _flow(args)
+    run = run_flow(
+        flow,
+        _params(args.param),
+        root=args.root,
+        executor=args.executor,
+        max_workers=args.max_workers,
+        echo=not args.quiet,
+        run_id=args.run_id,
+        resume=resume,
+        resume_step=from_step,
+    )
+    _print_results(run)
+    return 0
+
+
+def _print_results(run: Any) -> None:
+    print(f"\nResults of {run.pathspec}:")
+    final = run.record.final
+    tasks = {t.step: t for t in run._engine.records.tasks(run.flow, run.id)}
+    for name, step in sorted(final.items()):
+        task = tasks.get(step)
+        artifact = task.artifact(name) if task else None
+        info = next(s for s in run.record.steps if s.name == step)
+        if info.foreach:
+            print(f"  {name} = [...]  (list from foreach step {step!r})")
+        elif artifact is not None:
+            print(f"  {name} = {artifact.summary}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return _run(args)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    return _run(args, resume=args.run, from_step=args.from_step)
+
+
+def _get_run(args: argparse.Namespace) -> Any:
+    from ..client import Run, latest_run
+
+    if args.run and "/" in args.run:
+        return Run(args.run, root=args.root)
+    name = _flow_name(args)
+    if args.run:
+        return Run(f"{name}/{args.run}", root=args.root)
+    return latest_run(name, root=args.root)
+
+
+def _when(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "-"
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    run = _get_run(args)
+    summary = run.summary()
+    duration = (run.finished or time.time()) - run.created
+    print(f"{run.pathspec}  {summary['status']}  started {_when(run.created)}  ({duration:.1f}s)")
+    if summary["origin_run"]:
+        print(f"  resumed from {summary['origin_run']}")
+    if summary["params"]:
+        print("  parameters: " + ", ".join(f"{k}={v}" for k, v in summary["params"].items()))
+    print(f"  {'step':<24}{'status':<10}tasks")
+    for step in summary["steps"]:
+        print(f"  {step['name']:<24}{step['status']:<10}{step['tasks_done']}/{step['tasks_total']}")
+    if run.record.error:
+        print(f"\nfailed in {run.record.failed_step}: {run.record.error.message}")
+        if run.record.error.traceback:
+            print(run.record.error.traceback.rstrip())
+    tasks = run._engine.records.tasks(run.flow, run.id)
+    shown = False
+    for task in tasks:
+        for artifact in task.artifacts:
+            if task.step.startswith("_"):
+                continue
+            if not shown:
+                print("\n  artifacts:")
+                shown = True
+            where = f"{task.step}/{task.index}"
+            print(f"  {where:<20}{artifact.name:<16}{artifact.type:<28}{artifact.summary}")
+    return 0 if summary["status"] in ("done", "running") else 1
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    flow = _flow(args)
+    dag = flow.dag()
+    print(f"{flow.name}: {len(dag.order)} steps")
+    if flow.parameters:
+        print("  parameters: " + ", ".join(f"{p.name}={p.default!r}" for p in flow.parameters.values()))
+    for name in dag.order:
+        step = flow.steps[name]
+        after = f" after {', '.join(dag.upstream[name])}" if dag.upstream[name] else ""
+        each = f" foreach {step.foreach}" if step.foreach else ""
+        print(f"  {name}{each}{after}")
+        print(f"      reads: {', '.join(step.reads) or '-'}   writes: {', '.join(step.outputs) or '-'}")
+        extra = [step.resources.describe()]
+        if step.retries:
+            extra.append(f"retries={step.retries}")
+        if step.timeout:
+            extra.append(f"timeout={step.timeout:g}s")
+        if step.catch:
+            extra.append("catch")
+        print(f"      {' '.join(extra)}")
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from ..client import list_runs
+
+    runs = list_runs(_flow_name(args), status=args.status, root=args.root, limit=args.limit)
+    if not runs:
+        print("no runs")
+        return 0
+    print(f"{'run':<40}{'status':<11}{'started':<21}duration")
+    for run in runs:
+        duration = (run.finished or time.time()) - run.created
+        print(f"{run.pathspec:<40}{run.status:<11}{_when(run.created):<21}{duration:.1f}s")
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    run = _get_run(args)
+    text = run.logs(args.step, tail=args.tail)
+    print(text if text else "(no output)")
+    return 0

@@ -1,0 +1,74 @@
+"""A long-lived local worker process: runs task attempts sent over a socket, one at a time.
+
+Keeping the process (and so the flow module's imports: numpy, pandas, torch...) warm between
+tasks is what makes a 1000-item foreach cheap. The worker dies with its driver.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+from ..store import open_store
+from ..store.blobs import BlobStore
+from .task import run_task
+from .taskspec import TaskSpec
+
+
+def _die_with_parent() -> None:
+    parent = os.getppid()
+    with contextlib.suppress(Exception):  # Linux: the kernel kills us when the driver dies
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:  # portable fallback
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="jupyter-flow-parent-watch", daemon=True).start()
+
+
+def serve(sock: socket.socket, preload: str | None) -> None:
+    reader = sock.makefile("rb")
+    stores: dict[str, BlobStore] = {}
+    if preload:
+        from .loader import load_flow
+
+        with contextlib.suppress(Exception):  # a broken module is reported by its first task
+            load_flow(preload)
+    sock.sendall(b'{"ready": true}\n')
+    for line in reader:
+        spec = TaskSpec.from_json(line.decode())
+        store = stores.get(spec.store_url)
+        if store is None:
+            store = stores[spec.store_url] = open_store(spec.store_url)
+        outcome = run_task(spec, store)
+        reply = {"task_id": spec.task_id, "ok": outcome.ok}
+        sock.sendall(json.dumps(reply).encode() + b"\n")
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle
+    _die_with_parent()
+    with contextlib.suppress(AttributeError, ValueError):
+        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+        sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    fd = int(sys.argv[1])
+    preload = sys.argv[2] if len(sys.argv) > 2 else None
+    with socket.socket(fileno=fd) as sock:
+        serve(sock, preload)
+
+
+if __name__ == "__main__":
+    main()

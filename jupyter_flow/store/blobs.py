@@ -1,0 +1,188 @@
+"""The byte-store seam: content-addressed blobs plus small atomic documents.
+
+One interface, several backends (local directory here, S3 in ``s3.py``), chosen by the URL
+scheme through ``plugins.py``. Blobs are immutable and named by the SHA-256 of their bytes,
+so identical values are stored once. Documents (run and task records) are written whole
+and atomically: a reader sees the old version or the new one, never a torn one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mmap
+import os
+import threading
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import StoreError
+
+BLOBS = "blobs"
+
+
+class BlobStore(ABC):
+    """What the runtime needs from storage. Paths are '/'-separated, relative to the root."""
+
+    url: str
+
+    # -- content-addressed blobs -------------------------------------------------------
+    @abstractmethod
+    def put_blob(self, chunks: Sequence[memoryview | bytes]) -> str:
+        """Store the concatenation of ``chunks``; return its key (hex SHA-256)."""
+
+    @abstractmethod
+    def open_blob(self, key: str) -> Any:
+        """A buffer with the blob's bytes; zero-copy (a copy-on-write mmap) where possible."""
+
+    @abstractmethod
+    def missing_blobs(self, keys: Iterable[str]) -> set[str]:
+        """The keys among ``keys`` that are not stored (one round trip where possible)."""
+
+    # -- documents -----------------------------------------------------------------
+    @abstractmethod
+    def put(self, path: str, data: bytes) -> None:
+        """Write a whole document atomically."""
+
+    @abstractmethod
+    def get(self, path: str) -> bytes | None:
+        """A document's bytes, or None if it does not exist."""
+
+    @abstractmethod
+    def list(self, prefix: str) -> list[str]:
+        """Every document path under ``prefix`` (recursive), sorted."""
+
+    @abstractmethod
+    def delete(self, path: str) -> None:
+        """Remove a document; missing is fine."""
+
+    def local_path(self, path: str) -> Path | None:
+        """A filesystem path for ``path`` when the store is local (logs are written there
+        directly), else None."""
+        return None
+
+    def close(self) -> None:
+        """Release clients and thread pools."""
+
+
+def blob_path(key: str) -> str:
+    return f"{BLOBS}/{key[:2]}/{key}"
+
+
+class LocalBlobs(BlobStore):
+    """A directory. Writes go to a temp file and are renamed into place."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self.url = str(self.root)
+        try:
+            (self.root / BLOBS / "tmp").mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StoreError(
+                f"cannot create the store at {self.root}: {err.strerror}",
+                hint="set JUPYTER_FLOW_ROOT (or --root) to a writable directory",
+            ) from None
+
+    def _file(self, path: str) -> Path:
+        if path.startswith("/") or ".." in path.split("/"):
+            raise StoreError(f"invalid store path {path!r}")
+        return self.root / path
+
+    def put_blob(self, chunks: Sequence[memoryview | bytes]) -> str:
+        total = sum(memoryview(c).nbytes for c in chunks)
+        if total < 1 << 20:
+            digest = hashlib.sha256()
+            for chunk in chunks:
+                digest.update(chunk)
+            key = digest.hexdigest()
+            final = self.root / blob_path(key)
+            if not final.exists():
+                self._write_new(final, chunks)
+            return key
+        return self._put_large(chunks)
+
+    def _put_large(self, chunks: Sequence[memoryview | bytes]) -> str:
+        # Hash in a thread while this thread writes: both release the GIL, so the cost is
+        # max(hash, write) rather than their sum.
+        digest = hashlib.sha256()
+
+        def hash_all() -> None:
+            for chunk in chunks:
+                view = memoryview(chunk)
+                for start in range(0, view.nbytes, 64 << 20):
+                    digest.update(view[start : start + (64 << 20)])
+
+        hasher = threading.Thread(target=hash_all, name="jupyter-flow-hash")
+        hasher.start()
+        tmp = self.root / BLOBS / "tmp" / uuid.uuid4().hex
+        try:
+            with open(tmp, "wb", buffering=0) as fh:
+                for chunk in chunks:
+                    fh.write(chunk)
+        except BaseException:
+            hasher.join()
+            tmp.unlink(missing_ok=True)
+            raise
+        hasher.join()
+        key = digest.hexdigest()
+        final = self.root / blob_path(key)
+        if final.exists():
+            tmp.unlink()
+        else:
+            final.parent.mkdir(exist_ok=True)
+            os.replace(tmp, final)
+        return key
+
+    def _write_new(self, final: Path, chunks: Sequence[memoryview | bytes]) -> None:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.parent / f".{final.name}.{uuid.uuid4().hex}.tmp"
+        try:
+            with open(tmp, "wb") as fh:
+                for chunk in chunks:
+                    fh.write(chunk)
+            os.replace(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def open_blob(self, key: str) -> Any:
+        path = self.root / blob_path(key)
+        try:
+            with open(path, "rb") as fh:
+                return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY)
+        except FileNotFoundError:
+            raise StoreError(
+                f"artifact blob {key[:12]} is missing from {self.root}",
+                hint="the store was cleaned or moved; re-run the step that wrote it",
+            ) from None
+
+    def missing_blobs(self, keys: Iterable[str]) -> set[str]:
+        return {k for k in keys if not (self.root / blob_path(k)).exists()}
+
+    def put(self, path: str, data: bytes) -> None:
+        self._write_new(self._file(path), [data])
+
+    def get(self, path: str) -> bytes | None:
+        try:
+            return self._file(path).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def list(self, prefix: str) -> list[str]:
+        base = self._file(prefix.rstrip("/")) if prefix else self.root
+        found: list[str] = []
+        for dirpath, _dirs, files in os.walk(base):
+            rel = Path(dirpath).relative_to(self.root).as_posix()
+            found.extend(f"{rel}/{f}" for f in files if not f.endswith(".tmp"))
+        return sorted(found)
+
+    def delete(self, path: str) -> None:
+        self._file(path).unlink(missing_ok=True)
+
+    def local_path(self, path: str) -> Path | None:
+        file = self._file(path)
+        file.parent.mkdir(parents=True, exist_ok=True)
+        return file
+

@@ -1,0 +1,252 @@
+"""Run, task and attempt records. The store is the record of truth; ``index.py`` caches it.
+
+Layout under the root (every record one JSON document, written whole and atomically)::
+
+    runs/<Flow>/<run>/run.json                    status, parameters, graph
+    runs/<Flow>/<run>/heartbeat.json              the driver's liveness
+    runs/<Flow>/<run>/<step>/<i>/attempt-<n>.json one try of a task (started, error)
+    runs/<Flow>/<run>/<step>/<i>/attempt-<n>.stdout / .stderr
+    runs/<Flow>/<run>/<step>/<i>/task.json        written last: the task is done
+
+A task exists only once its ``task.json`` exists, and that is written after all its blobs,
+so a crash at any instant leaves a finished task or none.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, TypeVar
+
+from .blobs import BlobStore
+
+T = TypeVar("T")
+RUN_STATUSES = ("running", "done", "failed", "cancelled", "lost")
+
+
+def new_run_id() -> str:
+    """Sortable by start time and unique across processes and machines (32 random bits)."""
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(4)
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One saved value: the blob (or inline bytes for small values) and what it looks like."""
+
+    name: str
+    type: str
+    size: int
+    summary: str
+    key: str | None = None
+    inline: str | None = None  # base64 of the encoded bytes
+    length: int | None = None  # len(value) when a foreach could iterate it
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """Why an attempt failed, in the user's terms (their traceback, not ours)."""
+
+    kind: str  # exception | timeout | worker-died | unpicklable | cancelled | infrastructure
+    message: str
+    type: str = ""
+    traceback: str = ""
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    flow: str
+    run_id: str
+    step: str
+    index: int
+    attempt: int
+    status: str  # running | done | failed
+    started: float
+    finished: float | None = None
+    error: ErrorInfo | None = None
+    host: str = ""
+    pid: int = 0
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    flow: str
+    run_id: str
+    step: str
+    index: int
+    status: str  # done | caught
+    attempt: int
+    started: float
+    finished: float
+    artifacts: tuple[Artifact, ...] = ()
+    error: ErrorInfo | None = None  # for caught failures
+    origin_run: str | None = None  # set when reused from another run by resume
+
+    def artifact(self, name: str) -> Artifact | None:
+        return next((a for a in self.artifacts if a.name == name), None)
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """What a run record says about a step, enough to draw the run without the module."""
+
+    name: str
+    upstream: tuple[str, ...] = ()
+    foreach: str | None = None
+    outputs: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    flow: str
+    run_id: str
+    status: str
+    created: float
+    finished: float | None = None
+    params: dict[str, str] = field(default_factory=dict)  # name -> short summary
+    steps: tuple[StepInfo, ...] = ()
+    module_path: str = ""
+    executor: str = "local"
+    origin_run: str | None = None
+    resume_from: str | None = None
+    error: ErrorInfo | None = None
+    failed_step: str | None = None
+    host: str = ""
+    pid: int = 0
+    final: dict[str, str] = field(default_factory=dict)  # artifact -> step with final value
+
+    @property
+    def pathspec(self) -> str:
+        return f"{self.flow}/{self.run_id}"
+
+
+# -- JSON round trip (plain dataclasses, nested types rebuilt by field name) --------------
+
+_NESTED: dict[str, Any] = {
+    "error": ErrorInfo,
+    "artifacts": Artifact,
+    "steps": StepInfo,
+}
+
+
+def to_json(record: Any) -> bytes:
+    return json.dumps(asdict(record), separators=(",", ":"), sort_keys=True).encode()
+
+
+def from_json(cls: type[T], data: bytes | dict[str, Any]) -> T:
+    raw = json.loads(data) if isinstance(data, bytes | bytearray) else data
+    known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in known:
+            continue  # written by a newer version: ignore what we do not know
+        nested = _NESTED.get(key)
+        if nested is not None and value is not None:
+            if isinstance(value, list):
+                value = tuple(from_json(nested, v) for v in value)
+            else:
+                value = from_json(nested, value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[key] = value
+    return cls(**values)
+
+
+# -- paths ------------------------------------------------------------------------------
+
+
+def run_dir(flow: str, run_id: str) -> str:
+    return f"runs/{flow}/{run_id}"
+
+
+def task_dir(flow: str, run_id: str, step: str, index: int) -> str:
+    return f"{run_dir(flow, run_id)}/{step}/{index}"
+
+
+def log_path(flow: str, run_id: str, step: str, index: int, attempt: int, stream: str) -> str:
+    return f"{task_dir(flow, run_id, step, index)}/attempt-{attempt}.{stream}"
+
+
+class Records:
+    """Typed access to the records of one store."""
+
+    def __init__(self, store: BlobStore) -> None:
+        self.store = store
+
+    # runs
+    def write_run(self, record: RunRecord) -> None:
+        self.store.put(f"{run_dir(record.flow, record.run_id)}/run.json", to_json(record))
+
+    def read_run(self, flow: str, run_id: str) -> RunRecord | None:
+        data = self.store.get(f"{run_dir(flow, run_id)}/run.json")
+        return from_json(RunRecord, data) if data else None
+
+    def set_run_status(self, record: RunRecord, status: str, **changes: Any) -> RunRecord:
+        finished = time.time() if status != "running" else None
+        updated = replace(record, status=status, finished=finished, **changes)
+        self.write_run(updated)
+        return updated
+
+    def heartbeat(self, flow: str, run_id: str, host: str, pid: int) -> None:
+        beat = {"time": time.time(), "host": host, "pid": pid}
+        self.store.put(f"{run_dir(flow, run_id)}/heartbeat.json", json.dumps(beat).encode())
+
+    def read_heartbeat(self, flow: str, run_id: str) -> dict[str, Any] | None:
+        data = self.store.get(f"{run_dir(flow, run_id)}/heartbeat.json")
+        return json.loads(data) if data else None
+
+    def run_ids(self, flow: str) -> list[str]:
+        paths = self.store.list(f"runs/{flow}")
+        return sorted({p.split("/")[2] for p in paths if p.endswith("/run.json")})
+
+    def flows(self) -> list[str]:
+        return sorted({p.split("/")[1] for p in self.store.list("runs") if p.endswith("/run.json")})
+
+    # tasks
+    def write_task(self, record: TaskRecord) -> None:
+        path = f"{task_dir(record.flow, record.run_id, record.step, record.index)}/task.json"
+        self.store.put(path, to_json(record))
+
+    def read_task(self, flow: str, run_id: str, step: str, index: int) -> TaskRecord | None:
+        data = self.store.get(f"{task_dir(flow, run_id, step, index)}/task.json")
+        return from_json(TaskRecord, data) if data else None
+
+    def tasks(self, flow: str, run_id: str, step: str | None = None) -> list[TaskRecord]:
+        prefix = run_dir(flow, run_id) + (f"/{step}" if step else "")
+        found = []
+        for path in self.store.list(prefix):
+            if path.endswith("/task.json"):
+                data = self.store.get(path)
+                if data:
+                    found.append(from_json(TaskRecord, data))
+        return sorted(found, key=lambda t: (t.step, t.index))
+
+    # attempts
+    def write_attempt(self, record: AttemptRecord) -> None:
+        base = task_dir(record.flow, record.run_id, record.step, record.index)
+        self.store.put(f"{base}/attempt-{record.attempt}.json", to_json(record))
+
+    def read_attempt(
+        self, flow: str, run_id: str, step: str, index: int, attempt: int
+    ) -> AttemptRecord | None:
+        data = self.store.get(f"{task_dir(flow, run_id, step, index)}/attempt-{attempt}.json")
+        return from_json(AttemptRecord, data) if data else None
+
+    def attempts(self, flow: str, run_id: str, step: str | None = None) -> list[AttemptRecord]:
+        prefix = run_dir(flow, run_id) + (f"/{step}" if step else "")
+        found = []
+        for path in self.store.list(prefix):
+            name = path.rsplit("/", 1)[-1]
+            if name.startswith("attempt-") and name.endswith(".json"):
+                data = self.store.get(path)
+                if data:
+                    found.append(from_json(AttemptRecord, data))
+        return sorted(found, key=lambda a: (a.step, a.index, a.attempt))
+
+    def read_log(
+        self, flow: str, run_id: str, step: str, index: int, attempt: int, stream: str
+    ) -> str:
+        data = self.store.get(log_path(flow, run_id, step, index, attempt, stream))
+        return data.decode(errors="replace") if data else ""

@@ -1,0 +1,157 @@
+"""Artifact encoding: pickle protocol 5 with out-of-band buffers, laid out for mmap.
+
+A blob is ``header | pickle stream | buffer 0 | buffer 1 ...`` with each buffer aligned to
+64 bytes. Large contiguous buffers (numpy arrays, pandas blocks) are written straight from
+the object's memory and loaded as views of a copy-on-write memory map: no extra copies
+either way, and loaded arrays stay writable. The pickle stream alone is compressed, and
+only when a sample shows it pays.
+"""
+
+from __future__ import annotations
+
+import pickle
+import struct
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+MAGIC = b"JFA1"
+ALIGN = 64
+OOB_MIN = 64 * 1024  # smaller buffers stay in the pickle stream
+COMPRESS_MIN = 64 * 1024
+_FLAG_ZLIB = 1
+_HEAD = struct.Struct("<4sBxxxIQ")  # magic, flags, n buffers, pickle length
+_BUF = struct.Struct("<QQ")  # offset, length
+
+UNPICKLABLE_HINTS = {
+    "TextIOWrapper": "open files cannot be saved: return the path or the file's contents",
+    "BufferedReader": "open files cannot be saved: return the path or the file's contents",
+    "BufferedWriter": "open files cannot be saved: return the path or the file's contents",
+    "generator": "generators cannot be saved: return list(...) of it",
+    "lock": "locks cannot be saved: create them inside the step that uses them",
+    "RLock": "locks cannot be saved: create them inside the step that uses them",
+    "Connection": "database connections cannot be saved: open them in each step that needs them",
+    "socket": "sockets cannot be saved: open them in each step that needs them",
+    "module": "modules cannot be saved: import them in the step instead",
+    "function": "only module-level functions can be saved: move it out of the step",
+}
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """An encoded value: the chunks to write in order, and facts for the artifact index."""
+
+    chunks: tuple[memoryview, ...]
+    size: int
+
+    def to_bytes(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+def encode(value: Any) -> Encoded:
+    """Encode ``value``; raises ``pickle.PicklingError``/``TypeError`` etc. for unpicklables."""
+    buffers: list[pickle.PickleBuffer] = []
+
+    def keep(buf: pickle.PickleBuffer) -> bool:
+        raw = buf.raw()
+        if raw.nbytes >= OOB_MIN:
+            buffers.append(buf)
+            return False
+        return True  # in-band
+
+    stream = pickle.dumps(value, protocol=5, buffer_callback=keep)
+    flags = 0
+    if len(stream) >= COMPRESS_MIN and _pays(stream):
+        stream = zlib.compress(stream, 1)
+        flags |= _FLAG_ZLIB
+    raws = [b.raw() for b in buffers]
+    head_len = _align(_HEAD.size + _BUF.size * len(raws))
+    offset = _align(head_len + len(stream))
+    table = []
+    for raw in raws:
+        table.append((offset, raw.nbytes))
+        offset = _align(offset + raw.nbytes)
+    header = bytearray(head_len)
+    _HEAD.pack_into(header, 0, MAGIC, flags, len(raws), len(stream))
+    for i, entry in enumerate(table):
+        _BUF.pack_into(header, _HEAD.size + i * _BUF.size, *entry)
+    chunks: list[memoryview] = [memoryview(header), memoryview(stream)]
+    pos = head_len + len(stream)
+    for (start, length), raw in zip(table, raws, strict=True):
+        if start > pos:
+            chunks.append(memoryview(bytes(start - pos)))
+        chunks.append(raw.cast("B"))
+        pos = start + length
+    return Encoded(tuple(chunks), pos)
+
+
+def decode(data: bytes | bytearray | memoryview | Any) -> Any:
+    """Decode a blob; ``data`` may be a (copy-on-write) mmap so buffers are zero-copy."""
+    view = memoryview(data)
+    magic, flags, count, stream_len = _HEAD.unpack_from(view, 0)
+    if magic != MAGIC:
+        raise ValueError("not a jupyter_flow artifact (bad magic)")
+    head_len = _align(_HEAD.size + _BUF.size * count)
+    stream: bytes | memoryview = view[head_len : head_len + stream_len]
+    if flags & _FLAG_ZLIB:
+        stream = zlib.decompress(stream)
+    buffers: Sequence[memoryview] = [
+        view[start : start + length]
+        for start, length in (
+            _BUF.unpack_from(view, _HEAD.size + i * _BUF.size) for i in range(count)
+        )
+    ]
+    return pickle.loads(stream, buffers=buffers)
+
+
+def _align(n: int) -> int:
+    return (n + ALIGN - 1) // ALIGN * ALIGN
+
+
+def _pays(stream: bytes) -> bool:
+    sample = stream[:COMPRESS_MIN]
+    return len(zlib.compress(sample, 1)) < 0.7 * len(sample)
+
+
+def type_name(value: Any) -> str:
+    cls = type(value)
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+def summarize(value: Any, limit: int = 80) -> str:
+    """A short, cheap description for listings (never a full repr of big data)."""
+    shape = getattr(value, "shape", None)
+    if isinstance(shape, tuple):
+        dtype = getattr(value, "dtype", None)
+        kind = type(value).__name__
+        text = f"{kind} shape={shape}" + (f" dtype={dtype}" if dtype is not None else "")
+        return text[:limit]
+    if isinstance(value, list | tuple | dict | set | frozenset) and len(value) > 20:
+        return f"{type(value).__name__} of {len(value)} items"
+    try:
+        text = repr(value)
+    except Exception:
+        return type(value).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def length_of(value: Any) -> int | None:
+    """The length, for values a foreach can iterate (lists, tuples, arrays, ranges...)."""
+    if isinstance(value, str | bytes | dict):
+        return None
+    try:
+        return len(value)
+    except TypeError:
+        return None
+
+
+def unpicklable_hint(value: Any, err: BaseException) -> str:
+    for word, hint in UNPICKLABLE_HINTS.items():
+        if word in type(value).__name__ or f"'{word}'" in str(err) or word in str(err):
+            return hint
+    return (
+        "return only picklable values (data, models, plain objects); "
+        "re-create connections, files and clients inside the steps that use them"
+    )
