@@ -15,11 +15,19 @@ from .errors import ConfigError
 PLUGINS: dict[str, dict[str, str]] = {
     "executor": {
         "local": "jupyter_flow.runtime.executors.local:LocalExecutor",
+        "kubernetes": "jupyter_flow.runtime.executors.kubernetes:KubernetesExecutor",
+        "batch": "jupyter_flow.runtime.executors.batch:BatchExecutor",
     },
     "store": {
         "file": "jupyter_flow.store.blobs:LocalBlobs",
+        "s3": "jupyter_flow.store.s3:S3Blobs",
     },
-    "schedule": {},
+    "schedule": {
+        "local": "jupyter_flow.schedule.local:LocalTarget",
+        "kubernetes": "jupyter_flow.schedule.kubernetes:KubernetesTarget",
+        "argo": "jupyter_flow.schedule.argo:ArgoTarget",
+        "aws": "jupyter_flow.schedule.aws:AwsTarget",
+    },
 }
 
 
