@@ -60,7 +60,9 @@ def _version() -> str:
     return f"jupyter_flow {__version__}"
 
 
-def _dispatch(parser: argparse.ArgumentParser, argv: Sequence[str] | None, bound: Flow | None) -> int:
+def _dispatch(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None, bound: Flow | None
+) -> int:
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -138,7 +138,9 @@ class Step:
 class Run:
     """One run of a flow, read from the store."""
 
-    def __init__(self, pathspec: str, *, root: str | None = None, _engine: Engine | None = None) -> None:
+    def __init__(
+        self, pathspec: str, *, root: str | None = None, _engine: Engine | None = None
+    ) -> None:
         flow, _, run_id = pathspec.partition("/")
         if not run_id:
             raise RunNotFound(f"{pathspec!r} is not a run", hint='write "FlowName/RUN_ID"')
@@ -198,7 +200,9 @@ class Run:
     @cached_property
     def data(self) -> _Namespace:
         """Final value of every artifact: the last writer's; a list for foreach outputs."""
-        names = list(self.record.final) + [n for n in self.record.params if n not in self.record.final]
+        names = list(self.record.final) + [
+            n for n in self.record.params if n not in self.record.final
+        ]
         return _Namespace(self._final_value, names)
 
     def _final_value(self, name: str) -> Any:

@@ -38,7 +38,9 @@ def write_flow(tmp_path: Path) -> Callable[..., Path]:
 def cli(root: str) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run `python -m jupyter_flow ...` against the test store; returns the finished process."""
 
-    def run(*args: str, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, timeout: float = 120, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         full_env = {**os.environ, "JUPYTER_FLOW_ROOT": root, "JUPYTER_FLOW_RETRY_BACKOFF": "0.05"}
         full_env.update(env or {})
         return subprocess.run(

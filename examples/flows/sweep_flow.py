@@ -7,7 +7,9 @@ import numpy as np
 
 from jupyter_flow import Flow
 
-flow = Flow("SweepFlow", parameters={"n_samples": 2000, "alphas": [0.01, 0.1, 1.0, 10.0], "seed": 0})
+flow = Flow(
+    "SweepFlow", parameters={"n_samples": 2000, "alphas": [0.01, 0.1, 1.0, 10.0], "seed": 0}
+)
 
 
 @flow.step(outputs=("X", "y"))

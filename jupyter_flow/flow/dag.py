@@ -81,9 +81,7 @@ def build_dag(flow: Flow) -> Dag:
                         location=loc,
                         hint=f"move step {later!r} above {step.name!r}",
                     )
-                available = sorted(
-                    {o for s in steps[:i] for o in s.outputs} | set(flow.parameters)
-                )
+                available = sorted({o for s in steps[:i] for o in s.outputs} | set(flow.parameters))
                 what = "foreach list" if step.foreach and name == step.foreach.items else "input"
                 raise FlowDefinitionError(
                     f"unknown {what} {name!r}: no earlier step writes it and no parameter has "
@@ -97,7 +95,9 @@ def build_dag(flow: Flow) -> Dag:
         for name in step.after:
             if name not in by_name:
                 raise FlowDefinitionError(
-                    f"after={name!r} names no step", location=loc, hint=_suggest(name, list(by_name))
+                    f"after={name!r} names no step",
+                    location=loc,
+                    hint=_suggest(name, list(by_name)),
                 )
             if name == step.name:
                 raise FlowDefinitionError("a step cannot run after itself", location=loc)

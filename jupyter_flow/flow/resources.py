@@ -92,7 +92,9 @@ def parse_gpu(value: str | int, *, location: Location | None = None) -> int:
     return gpu
 
 
-def parse_duration(value: str | int | float | None, *, location: Location | None = None) -> float | None:
+def parse_duration(
+    value: str | int | float | None, *, location: Location | None = None
+) -> float | None:
     """Seconds. ``90``, ``30m``, ``1h30m``, ``2.5h`` are accepted; None means no limit."""
     if value is None:
         return None

@@ -155,7 +155,11 @@ class Flow:
     """A named flow: parameters plus the steps registered with ``@flow.step``."""
 
     def __init__(
-        self, name: str, parameters: Mapping[str, Any] | None = None, *, module_file: str | None = None
+        self,
+        name: str,
+        parameters: Mapping[str, Any] | None = None,
+        *,
+        module_file: str | None = None,
     ) -> None:
         if not _IDENT.match(name):
             raise FlowDefinitionError(
@@ -284,6 +288,30 @@ class Flow:
 
         return run_flow(
             self, params=params, root=root, executor=executor, max_workers=max_workers, echo=echo
+        )
+
+    def resume(
+        self,
+        run_id: str | None = None,
+        *,
+        from_step: str | None = None,
+        root: str | None = None,
+        executor: str | None = None,
+        max_workers: int | None = None,
+        echo: bool = False,
+    ) -> Run:
+        """Continue a run (default: the latest), reusing its finished tasks; with
+        ``from_step``, recompute that step and everything downstream of it."""
+        from ..runtime.api import run_flow
+
+        return run_flow(
+            self,
+            root=root,
+            executor=executor,
+            max_workers=max_workers,
+            echo=echo,
+            resume=run_id,
+            resume_step=from_step,
         )
 
     def main(self, argv: Sequence[str] | None = None) -> None:

@@ -75,7 +75,7 @@ def run_flow(
     engine = Engine.open(settings)
     origin = None
     if resume is not None or resume_step is not None:
-        origin = _origin_run(engine, flow.name, resume)
+        origin = _origin_run(engine, flow.name, resume, resume_step)
         if resume_step is not None and resume_step not in flow.steps:
             raise FlowDefinitionError(
                 f"--from {resume_step!r} is not a step of {flow.name}",
@@ -98,16 +98,19 @@ def run_flow(
     return Run(record.pathspec, root=engine.settings.root, _engine=engine)
 
 
-def _origin_run(engine: Engine, flow: str, run_id: str | None) -> RunRecord:
+def _origin_run(engine: Engine, flow: str, run_id: str | None, from_step: str | None) -> RunRecord:
     if run_id is None:
-        candidates = [r for r in engine.index.query(flow) if r.status != "done"]
-        if not candidates:
+        latest = engine.index.query(flow, limit=1)
+        if not latest:
+            raise RunNotFound(f"{flow} has no run to resume", hint="start one with `run`")
+        record = latest[0]
+        if record.status == "done" and from_step is None:
             raise RunNotFound(
-                f"no failed, cancelled or lost run of {flow} to resume",
-                hint="name a run id to resume (with --from STEP to recompute from a step)",
+                f"the latest run {record.pathspec} finished: nothing to resume",
+                hint="name a step to recompute from with --from STEP",
             )
-        return candidates[0]
-    record = engine.records.read_run(flow, run_id.split("/")[-1])
-    if record is None:
+        return record
+    found = engine.records.read_run(flow, run_id.split("/")[-1])
+    if found is None:
         raise RunNotFound(f"run {flow}/{run_id} does not exist", hint="list runs with `runs`")
-    return record
+    return found

@@ -31,17 +31,25 @@ def add_parsers(sub: Any, *, bound: Any) -> None:
         )
         if bound is None and with_flow:
             parser.add_argument("flow", metavar="FLOW", help="the flow module (path to a .py file)")
-        parser.add_argument("--root", help="store root (default: ./.jupyter_flow or JUPYTER_FLOW_ROOT)")
+        parser.add_argument(
+            "--root", help="store root (default: ./.jupyter_flow or JUPYTER_FLOW_ROOT)"
+        )
         return parser
 
     def run_options(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
-            "--param", "-p", action="append", default=[], metavar="NAME=VALUE",
+            "--param",
+            "-p",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
             help="override a parameter (repeatable); lists and dicts as JSON",
         )
         parser.add_argument("--max-workers", type=int, help="parallel tasks (default: CPUs)")
         parser.add_argument(
-            "--on", dest="executor", metavar="BACKEND",
+            "--on",
+            dest="executor",
+            metavar="BACKEND",
             help=f"where steps run: {', '.join(plugins.names('executor'))} (default: local)",
         )
         parser.add_argument("--run-id", help=argparse.SUPPRESS)
@@ -199,13 +207,17 @@ def cmd_graph(args: argparse.Namespace) -> int:
     dag = flow.dag()
     print(f"{flow.name}: {len(dag.order)} steps")
     if flow.parameters:
-        print("  parameters: " + ", ".join(f"{p.name}={p.default!r}" for p in flow.parameters.values()))
+        print(
+            "  parameters: "
+            + ", ".join(f"{p.name}={p.default!r}" for p in flow.parameters.values())
+        )
     for name in dag.order:
         step = flow.steps[name]
         after = f" after {', '.join(dag.upstream[name])}" if dag.upstream[name] else ""
         each = f" foreach {step.foreach}" if step.foreach else ""
         print(f"  {name}{each}{after}")
-        print(f"      reads: {', '.join(step.reads) or '-'}   writes: {', '.join(step.outputs) or '-'}")
+        reads, writes = ", ".join(step.reads) or "-", ", ".join(step.outputs) or "-"
+        print(f"      reads: {reads}   writes: {writes}")
         extra = [step.resources.describe()]
         if step.retries:
             extra.append(f"retries={step.retries}")

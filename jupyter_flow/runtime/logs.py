@@ -28,7 +28,9 @@ STREAMS = ("stdout", "stderr")
 
 @contextlib.contextmanager
 def capture_output(store: BlobStore, spec: TaskSpec) -> Iterator[None]:
-    keys = {s: log_path(spec.flow, spec.run_id, spec.step, spec.index, spec.attempt, s) for s in STREAMS}
+    keys = {
+        s: log_path(spec.flow, spec.run_id, spec.step, spec.index, spec.attempt, s) for s in STREAMS
+    }
     local = {s: store.local_path(k) for s, k in keys.items()}
     tmpdir = None
     if any(p is None for p in local.values()):

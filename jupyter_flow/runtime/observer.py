@@ -126,7 +126,9 @@ class TerminalProgress(RunObserver):
         self.running.pop(spec.task_id, None)
         self._drain(spec, final=True)
         if retrying and error is not None:
-            self._print(f"  {spec.label}: attempt {spec.attempt} failed ({error.message}); retrying")
+            self._print(
+                f"  {spec.label}: attempt {spec.attempt} failed ({error.message}); retrying"
+            )
             return
         if task is not None:
             if task.status == "caught" and error is not None:
@@ -154,7 +156,9 @@ class TerminalProgress(RunObserver):
             done = sum(1 for s, n in self.expected.items() if self.finished.get(s, 0) >= n)
             names = ", ".join(s.label for s in list(self.running.values())[:4])
             more = f" +{len(self.running) - 4}" if len(self.running) > 4 else ""
-            status = f"  {done}/{self.total_steps} steps · running: {names or '-'}{more} · {_fmt(now - self.started)}"
+            elapsed = _fmt(now - self.started)
+            running = f"{names or '-'}{more}"
+            status = f"  {done}/{self.total_steps} steps · running: {running} · {elapsed}"
             self.out.write("\r\x1b[K" + status[:120])
             self.out.flush()
             self._status_shown = True

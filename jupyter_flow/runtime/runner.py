@@ -95,7 +95,9 @@ class Runner:
             StepInfo(
                 name=name,
                 upstream=self.dag.upstream[name],
-                foreach=str(self.flow.steps[name].foreach) if self.flow.steps[name].foreach else None,
+                foreach=str(self.flow.steps[name].foreach)
+                if self.flow.steps[name].foreach
+                else None,
                 outputs=self.flow.steps[name].outputs,
                 inputs=self.flow.steps[name].reads,
             )
@@ -120,7 +122,9 @@ class Runner:
             raise RunFailed(f"run id {run_id!r} already exists", hint="let jupyter_flow pick one")
         if resume is not None:
             origin = self.records.read_task(self.flow.name, resume.run.run_id, PARAMS, 0)
-            params_task = replace(origin, run_id=run_id) if origin else self._params_task(run_id, {})
+            params_task = (
+                replace(origin, run_id=run_id) if origin else self._params_task(run_id, {})
+            )
             record = replace(record, params=resume.run.params)
         else:
             params_task = self._params_task(run_id, values)
@@ -208,7 +212,11 @@ class Runner:
             if clonable and resume is not None:
                 origin = self.records.read_task(record.flow, resume.run.run_id, step.name, index)
                 if origin is not None:
-                    clone = replace(origin, run_id=record.run_id, origin_run=origin.origin_run or resume.run.run_id)
+                    clone = replace(
+                        origin,
+                        run_id=record.run_id,
+                        origin_run=origin.origin_run or resume.run.run_id,
+                    )
                     self.records.write_task(clone)
                     state.done[step.name][index] = clone
                     continue
@@ -295,8 +303,10 @@ class Runner:
             attempt = self.records.read_attempt(
                 spec.flow, spec.run_id, spec.step, spec.index, spec.attempt
             )
-            error = event.error or (attempt.error if attempt else None) or ErrorInfo(
-                "infrastructure", "the task failed without a record of why"
+            error = (
+                event.error
+                or (attempt.error if attempt else None)
+                or ErrorInfo("infrastructure", "the task failed without a record of why")
             )
             if event.error is not None and attempt is not None:
                 self.records.write_attempt(
@@ -320,14 +330,23 @@ class Runner:
         now = time.time()
         saved = tuple(artifacts.save(self.store, name, None) for name in spec.outputs)
         task = TaskRecord(
-            spec.flow, spec.run_id, spec.step, spec.index, "caught", spec.attempt, now, now,
-            saved, error,
+            spec.flow,
+            spec.run_id,
+            spec.step,
+            spec.index,
+            "caught",
+            spec.attempt,
+            now,
+            now,
+            saved,
+            error,
         )
         self.records.write_task(task)
         return task
 
     def _fail(self, record: RunRecord, where: str, error: ErrorInfo) -> RunRecord:
-        record = self._finish(record, "failed", error=error, failed_step=where.split("[")[0])
+        step = where.split("[", maxsplit=1)[0]
+        record = self._finish(record, "failed", error=error, failed_step=step)
         detail = error.traceback.rstrip() or error.message
         raise RunFailed(
             f"run {record.pathspec} failed in step {where!r}:\n{detail}",

@@ -18,8 +18,8 @@ from ..errors import ArtifactError, FlowError, StepLocation
 from ..store import artifacts, open_store
 from ..store.blobs import BlobStore
 from ..store.records import AttemptRecord, ErrorInfo, Records, TaskRecord
-from .logs import capture_output
 from .loader import load_flow
+from .logs import capture_output
 from .taskspec import TaskSpec
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
@@ -111,11 +111,15 @@ def run_task(spec: TaskSpec, store: BlobStore | None = None) -> TaskOutcome:
                 for name, value in _outputs(spec, result).items()
             )
         except FlowError as err:
-            error = ErrorInfo("unpicklable" if isinstance(err, ArtifactError) else "definition",
-                              err.format(), type(err).__name__)
+            error = ErrorInfo(
+                "unpicklable" if isinstance(err, ArtifactError) else "definition",
+                err.format(),
+                type(err).__name__,
+            )
         except Exception as err:
-            error = ErrorInfo("exception", f"{type(err).__name__}: {err}", type(err).__name__,
-                              user_traceback(err))
+            error = ErrorInfo(
+                "exception", f"{type(err).__name__}: {err}", type(err).__name__, user_traceback(err)
+            )
     finished = time.time()
     if error is not None:
         records.write_attempt(_finish(attempt, "failed", finished, error))
@@ -137,7 +141,9 @@ def run_task(spec: TaskSpec, store: BlobStore | None = None) -> TaskOutcome:
     return TaskOutcome(True)
 
 
-def _finish(record: AttemptRecord, status: str, finished: float, error: ErrorInfo | None) -> AttemptRecord:
+def _finish(
+    record: AttemptRecord, status: str, finished: float, error: ErrorInfo | None
+) -> AttemptRecord:
     from dataclasses import replace
 
     return replace(record, status=status, finished=finished, error=error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import pickle
+from dataclasses import replace
 from typing import Any
 
 from ..errors import ArtifactError, Location
@@ -23,16 +24,16 @@ def save(store: BlobStore, name: str, value: Any, *, location: Location | None =
             location=location,
             hint=serialize.unpicklable_hint(value, err),
         ) from None
-    meta = {
-        "name": name,
-        "type": serialize.type_name(value),
-        "size": encoded.size,
-        "summary": serialize.summarize(value),
-        "length": serialize.length_of(value),
-    }
+    meta = Artifact(
+        name=name,
+        type=serialize.type_name(value),
+        size=encoded.size,
+        summary=serialize.summarize(value),
+        length=serialize.length_of(value),
+    )
     if encoded.size <= INLINE_MAX:
-        return Artifact(**meta, inline=base64.b64encode(encoded.to_bytes()).decode())
-    return Artifact(**meta, key=store.put_blob(encoded.chunks))
+        return replace(meta, inline=base64.b64encode(encoded.to_bytes()).decode())
+    return replace(meta, key=store.put_blob(encoded.chunks))
 
 
 def load(store: BlobStore, artifact: Artifact) -> Any:

@@ -185,4 +185,3 @@ class LocalBlobs(BlobStore):
         file = self._file(path)
         file.parent.mkdir(parents=True, exist_ok=True)
         return file
-

@@ -174,20 +174,28 @@ class LocalExecutor(Executor):
         now = time.monotonic()
         for worker in list(self._workers):
             spec = worker.spec
-            if spec is not None and spec.timeout is not None and now - worker.started >= spec.timeout:
+            if (
+                spec is not None
+                and spec.timeout is not None
+                and now - worker.started >= spec.timeout
+            ):
                 self._retire(worker, kill=True)
                 events.append(
                     TaskEvent(
                         spec.task_id,
                         False,
-                        ErrorInfo("timeout", f"the task ran longer than its timeout of {spec.timeout:g}s"),
+                        ErrorInfo(
+                            "timeout", f"the task ran longer than its timeout of {spec.timeout:g}s"
+                        ),
                     )
                 )
         return events
 
     def cancel(self, task_ids: Iterable[str] | None = None) -> None:
         wanted = None if task_ids is None else set(task_ids)
-        self._queue = deque(s for s in self._queue if wanted is not None and s.task_id not in wanted)
+        self._queue = deque(
+            s for s in self._queue if wanted is not None and s.task_id not in wanted
+        )
         for worker in list(self._workers):
             if worker.spec is not None and (wanted is None or worker.spec.task_id in wanted):
                 self._retire(worker, kill=True)

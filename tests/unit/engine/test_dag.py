@@ -168,8 +168,14 @@ def test_duplicate_step_names_and_bad_options():
 
 @pytest.mark.parametrize(
     ("default", "text", "value"),
-    [(1, "7", 7), (0.5, "2", 2.0), (True, "false", False), ("a", "b", "b"),
-     ([1], "[1, 2]", [1, 2]), ({"a": 1}, '{"b": 2}', {"b": 2})],
+    [
+        (1, "7", 7),
+        (0.5, "2", 2.0),
+        (True, "false", False),
+        ("a", "b", "b"),
+        ([1], "[1, 2]", [1, 2]),
+        ({"a": 1}, '{"b": 2}', {"b": 2}),
+    ],
 )
 def test_parameters_are_converted_to_their_defaults_type(default, text, value):
     flow = make(p=default)
@@ -178,7 +184,7 @@ def test_parameters_are_converted_to_their_defaults_type(default, text, value):
 
 def test_bad_parameters_are_explained():
     flow = make(n=1, grid=[1])
-    with pytest.raises(ParameterError, match="(?s)unknown parameter 'm'.*n, grid"):
+    with pytest.raises(ParameterError, match=r"(?s)unknown parameter 'm'.*n, grid"):
         flow.resolve_parameters({"m": "1"})
     with pytest.raises(ParameterError, match="expects a int"):
         flow.resolve_parameters({"n": "one"})

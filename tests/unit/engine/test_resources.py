@@ -6,8 +6,17 @@ from jupyter_flow.flow.resources import parse_cpu, parse_duration, parse_memory
 
 @pytest.mark.parametrize(
     ("text", "mib"),
-    [("16G", 16384), ("16Gi", 16384), ("16GB", 16384), ("512M", 512), ("512Mi", 512),
-     ("1.5T", 1572864), ("4096", 4096), (2048, 2048), ("1g", 1024)],
+    [
+        ("16G", 16384),
+        ("16Gi", 16384),
+        ("16GB", 16384),
+        ("512M", 512),
+        ("512Mi", 512),
+        ("1.5T", 1572864),
+        ("4096", 4096),
+        (2048, 2048),
+        ("1g", 1024),
+    ],
 )
 def test_memory_forms_are_understood(text, mib):
     assert parse_memory(text) == mib

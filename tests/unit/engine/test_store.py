@@ -81,7 +81,7 @@ def test_documents_are_atomic_and_listed(tmp_path):
     store.put("runs/F/1/a/0/task.json", b"{}")
     assert store.list("runs/F") == ["runs/F/1/a/0/task.json", "runs/F/1/run.json"]
     assert store.get("runs/F/2/run.json") is None
-    assert not [p for p in tmp_path.rglob("*.tmp")]
+    assert not list(tmp_path.rglob("*.tmp"))
 
 
 def test_missing_blob_is_a_clear_error(tmp_path):
