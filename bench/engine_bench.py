@@ -1,0 +1,278 @@
+"""Engine benchmarks, side by side with Metaflow's local runtime and raw pickle-5.
+
+    python bench/engine_bench.py            # the quick set (Metaflow foreach up to 100)
+    python bench/engine_bench.py --full     # also Metaflow foreach 1000 (takes minutes)
+
+Prints medians over repeats; nothing here asserts: the figures go in the issue notes.
+Needs `pip install -e '.[bench]'` (metaflow, numpy, pandas).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+OURS_LINEAR = """
+from jupyter_flow import Flow
+flow = Flow("BenchLinear")
+
+@flow.step(outputs="x")
+def s1():
+    return 1
+
+@flow.step(outputs="x")
+def s2(x):
+    return x + 1
+
+@flow.step(outputs="x")
+def s3(x):
+    return x + 1
+
+@flow.step(outputs="x")
+def s4(x):
+    return x + 1
+
+@flow.step(outputs="x")
+def s5(x):
+    return x + 1
+
+if __name__ == "__main__":
+    flow.main()
+"""
+
+OURS_FOREACH = """
+from jupyter_flow import Flow
+flow = Flow("BenchForeach", parameters={"n": 100})
+
+@flow.step(outputs="items")
+def start(n):
+    return list(range(n))
+
+@flow.step(foreach="item in items", outputs="y")
+def each(item):
+    return item * 2
+
+@flow.step(outputs="total")
+def join(y):
+    return sum(y)
+
+if __name__ == "__main__":
+    flow.main()
+"""
+
+MF_LINEAR = """
+from metaflow import FlowSpec, step
+
+class BenchLinear(FlowSpec):
+    @step
+    def start(self):
+        self.x = 1
+        self.next(self.s2)
+
+    @step
+    def s2(self):
+        self.x += 1
+        self.next(self.s3)
+
+    @step
+    def s3(self):
+        self.x += 1
+        self.next(self.s4)
+
+    @step
+    def s4(self):
+        self.x += 1
+        self.next(self.end)
+
+    @step
+    def end(self):
+        self.x += 1
+
+if __name__ == "__main__":
+    BenchLinear()
+"""
+
+MF_FOREACH = """
+from metaflow import FlowSpec, Parameter, step
+
+class BenchForeach(FlowSpec):
+    n = Parameter("n", default=100)
+
+    @step
+    def start(self):
+        self.items = list(range(self.n))
+        self.next(self.each, foreach="items")
+
+    @step
+    def each(self):
+        self.y = self.input * 2
+        self.next(self.join)
+
+    @step
+    def join(self, inputs):
+        self.total = sum(i.y for i in inputs)
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+if __name__ == "__main__":
+    BenchForeach()
+"""
+
+
+def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{result.stderr[-3000:]}")
+    return elapsed
+
+
+def median_of(repeats: int, fn) -> float:  # type: ignore[no-untyped-def]
+    return statistics.median(fn() for _ in range(repeats))
+
+
+def bench_runtimes(work: Path, full: bool, repeats: int) -> None:
+    env = {**os.environ, "JUPYTER_FLOW_ROOT": str(work / "jf"), "USERNAME": "bench"}
+    env["METAFLOW_HOME"] = str(work / "mfhome")
+    for name, text in [
+        ("ours_linear.py", OURS_LINEAR),
+        ("ours_foreach.py", OURS_FOREACH),
+        ("mf_linear.py", MF_LINEAR),
+        ("mf_foreach.py", MF_FOREACH),
+    ]:
+        (work / name).write_text(textwrap.dedent(text))
+    py = sys.executable
+    print(f"{'workload':<28}{'jupyter_flow':>14}{'metaflow':>12}{'ratio':>8}   (median wall s)")
+    rows = [("linear 5 steps", 5, [], [])]
+    for n in (100, 1000):
+        rows.append((f"foreach {n}", n + 2, ["--param", f"n={n}"], ["--n", str(n)]))
+    for label, tasks, ours_args, mf_args in rows:
+        script = "linear" if "linear" in label else "foreach"
+        ours = median_of(
+            repeats, lambda s=script, a=ours_args: timed(  # type: ignore[misc]
+                [py, f"ours_{s}.py", "run", "-q", *a], work, env
+            )
+        )
+        mf_runs = repeats if (tasks < 500 or full) else 0
+        mf = (
+            median_of(
+                mf_runs, lambda s=script, a=mf_args: timed(  # type: ignore[misc]
+                    [py, f"mf_{s}.py", "--quiet", "--no-pylint", "run", *a], work, env
+                )
+            )
+            if mf_runs
+            else None
+        )
+        mf_text = f"{mf:>12.2f}" if mf is not None else f"{'(--full)':>12}"
+        ratio = f"{mf / ours:>7.1f}x" if mf else ""
+        print(f"{label:<28}{ours:>14.2f}{mf_text}{ratio}")
+        print(
+            f"{'  per task (ms)':<28}{1000 * ours / tasks:>14.1f}"
+            + (f"{1000 * mf / tasks:>12.1f}" if mf else "")
+        )
+
+
+def bench_artifacts(work: Path, repeats: int) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from jupyter_flow.store import artifacts
+    from jupyter_flow.store.blobs import LocalBlobs
+
+    arr = np.random.default_rng(0).random(2**27)  # 1 GiB float64
+    df = pd.DataFrame({f"c{i}": np.random.default_rng(i).random(10_000_000) for i in range(5)})
+    print(f"\n{'artifact':<28}{'ours save+load':>16}{'raw pickle-5':>14}{'ours/raw':>10}  (GiB/s)")
+    for label, value, nbytes in [
+        ("1 GiB float64 array", arr, arr.nbytes),
+        ("DataFrame 10M x 5", df, int(df.memory_usage().sum())),
+    ]:
+
+        def ours(value=value) -> float:  # type: ignore[no-untyped-def]
+            store = LocalBlobs(tempfile.mkdtemp(dir=work))
+            start = time.perf_counter()
+            art = artifacts.save(store, "x", value)
+            loaded = artifacts.load(store, art)
+            _touch(loaded)
+            return time.perf_counter() - start
+
+        def raw(value=value) -> float:  # type: ignore[no-untyped-def]
+            path = Path(tempfile.mkdtemp(dir=work)) / "x.pkl"
+            start = time.perf_counter()
+            with open(path, "wb") as fh:
+                pickle.dump(value, fh, protocol=5)
+            with open(path, "rb") as fh:
+                loaded = pickle.load(fh)
+            _touch(loaded)
+            return time.perf_counter() - start
+
+        t_ours, t_raw = median_of(repeats, ours), median_of(repeats, raw)
+        gib = nbytes / 2**30
+        print(
+            f"{label:<28}{gib / t_ours:>16.2f}{gib / t_raw:>14.2f}{t_raw / t_ours:>9.0%}"
+        )
+
+
+def _touch(value: object) -> None:
+    """Read every byte once, so lazily mapped data is really loaded."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        float(value.sum())
+    else:
+        float(value.to_numpy().sum())  # type: ignore[attr-defined]
+
+
+PEAK = """
+import resource, sys, numpy as np
+from jupyter_flow.store import artifacts
+from jupyter_flow.store.blobs import LocalBlobs
+arr = np.random.default_rng(0).random(2**27)
+store = LocalBlobs(sys.argv[1])
+art = artifacts.save(store, "x", arr)
+del arr
+loaded = artifacts.load(store, art)
+float(loaded.sum())
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+"""
+
+
+def bench_peak_memory(work: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK, str(work / "peak")],
+        capture_output=True, text=True, check=True,
+    )
+    peak = int(out.stdout.strip())
+    print(f"\npeak RSS saving + loading a 1 GiB array: {peak / 2**30:.2f} GiB "
+          f"({peak / 2**30:.2f}x the artifact)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--full", action="store_true", help="Metaflow foreach 1000 too")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", choices=["runtime", "artifacts", "memory"])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="jf-bench-") as tmp:
+        work = Path(tmp)
+        if args.only in (None, "runtime"):
+            bench_runtimes(work, args.full, args.repeats)
+        if args.only in (None, "artifacts"):
+            bench_artifacts(work, args.repeats)
+        if args.only in (None, "memory"):
+            bench_peak_memory(work)
+
+
+if __name__ == "__main__":
+    main()
