@@ -3,11 +3,21 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 VENV="${JUPYTER_FLOW_VENV:-.venv}"
+pip_log="$(mktemp)"
+pip_install() {
+  if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$@" >"$pip_log" 2>&1; then
+    cat "$pip_log" >&2
+    echo "pip install $* failed" >&2
+    exit 1
+  fi
+}
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
-  "$VENV/bin/python" -m pip install -q --upgrade pip
+  pip_install --upgrade pip
 fi
-"$VENV/bin/python" -m pip install -q -e ".[${EXTRAS:-}]" 2>&1 | grep -v "^WARNING: Location" || true
-"$VENV/bin/python" -c "import jupyter_flow" # fail loudly if the install did not work
+spec="."
+[ -n "${EXTRAS:-}" ] && spec=".[${EXTRAS}]"
+pip_install -e "$spec"
+rm -f "$pip_log"
 # shellcheck disable=SC1091
 source "$VENV/bin/activate"

@@ -137,16 +137,16 @@ def _run(args: argparse.Namespace, resume: str | None = None, from_step: str | N
 
 def _print_results(run: Any) -> None:
     print(f"\nResults of {run.pathspec}:")
-    final = run.record.final
-    tasks = {t.step: t for t in run._engine.records.tasks(run.flow, run.id)}
-    for name, step in sorted(final.items()):
-        task = tasks.get(step)
-        artifact = task.artifact(name) if task else None
-        info = next(s for s in run.record.steps if s.name == step)
-        if info.foreach:
-            print(f"  {name} = [...]  (list from foreach step {step!r})")
-        elif artifact is not None:
-            print(f"  {name} = {artifact.summary}")
+    tasks = run._engine.records.tasks(run.flow, run.id)
+    foreach = {s.name for s in run.record.steps if s.foreach}
+    for name, step in sorted(run.record.final.items()):
+        mine = [t.artifact(name) for t in tasks if t.step == step]
+        shown = [a.summary for a in mine if a is not None]
+        if step in foreach:
+            items = ", ".join(shown[:4]) + (", ..." if len(shown) > 4 else "")
+            print(f"  {name} = [{items}]  ({len(shown)} items from foreach step {step!r})")
+        elif shown:
+            print(f"  {name} = {shown[0]}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -45,12 +45,16 @@ def test_a_failed_attempt_is_retried(write_flow, root):
     assert "first time fails" in attempts[0].error.traceback
 
 
-def test_a_killed_worker_is_replaced_and_the_task_retried(write_flow, root):
-    flow = flaky(write_flow, "os.kill(os.getpid(), 9)", retries=1)
+@pytest.mark.parametrize(
+    ("failure", "words"),
+    [("os.kill(os.getpid(), 9)", "SIGKILL"), ("__import__('ctypes').string_at(0)", "SIGSEGV")],
+)
+def test_a_dead_worker_is_replaced_and_the_task_retried(write_flow, root, failure, words):
+    flow = flaky(write_flow, failure, retries=1)
     run = flow.run(root=root)
     assert run.data.doubled == 84
     first = run["flaky"].attempts[0]
-    assert first.status == "failed" and "SIGKILL" in first.error.message
+    assert first.status == "failed" and words in first.error.message
 
 
 def test_os_exit_without_retries_fails_the_run_in_plain_words(write_flow, root):
