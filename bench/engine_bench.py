@@ -48,6 +48,39 @@ if __name__ == "__main__":
     flow.main()
 """
 
+OURS_TWO = """
+from jupyter_flow import Flow
+flow = Flow("BenchTwo")
+
+@flow.step(outputs="x")
+def s1():
+    return 1
+
+@flow.step(outputs="x")
+def s2(x):
+    return x + 1
+
+if __name__ == "__main__":
+    flow.main()
+"""
+
+MF_TWO = """
+from metaflow import FlowSpec, step
+
+class BenchTwo(FlowSpec):
+    @step
+    def start(self):
+        self.x = 1
+        self.next(self.end)
+
+    @step
+    def end(self):
+        self.x += 1
+
+if __name__ == "__main__":
+    BenchTwo()
+"""
+
 OURS_FOREACH = """
 from jupyter_flow import Flow
 flow = Flow("BenchForeach", parameters={"n": 100})
@@ -151,26 +184,31 @@ def bench_runtimes(work: Path, full: bool, repeats: int) -> None:
         ("ours_foreach.py", OURS_FOREACH),
         ("mf_linear.py", MF_LINEAR),
         ("mf_foreach.py", MF_FOREACH),
+        ("ours_two.py", OURS_TWO),
+        ("mf_two.py", MF_TWO),
     ]:
         (work / name).write_text(textwrap.dedent(text))
     py = sys.executable
+    seen: dict[str, tuple[float, float | None]] = {}
     print(f"{'workload':<28}{'jupyter_flow':>14}{'metaflow':>12}{'ratio':>8}   (median wall s)")
-    rows = [("linear 5 steps", 5, [], [])]
+    rows = [("linear 2 steps", 2, [], []), ("linear 5 steps", 5, [], [])]
     for n in (100, 1000):
         rows.append((f"foreach {n}", n + 2, ["--param", f"n={n}"], ["--n", str(n)]))
     for label, tasks, ours_args, mf_args in rows:
-        script = "linear" if "linear" in label else "foreach"
+        script = "foreach" if "foreach" in label else ("two" if "2" in label else "linear")
         ours = median_of(
-            repeats, lambda s=script, a=ours_args: timed(  # type: ignore[misc]
+            repeats,
+            lambda s=script, a=ours_args: timed(  # type: ignore[misc]
                 [py, f"ours_{s}.py", "run", "-q", *a], work, env
-            )
+            ),
         )
         mf_runs = repeats if (tasks < 500 or full) else 0
         mf = (
             median_of(
-                mf_runs, lambda s=script, a=mf_args: timed(  # type: ignore[misc]
+                mf_runs,
+                lambda s=script, a=mf_args: timed(  # type: ignore[misc]
                     [py, f"mf_{s}.py", "--quiet", "--no-pylint", "run", *a], work, env
-                )
+                ),
             )
             if mf_runs
             else None
@@ -178,9 +216,18 @@ def bench_runtimes(work: Path, full: bool, repeats: int) -> None:
         mf_text = f"{mf:>12.2f}" if mf is not None else f"{'(--full)':>12}"
         ratio = f"{mf / ours:>7.1f}x" if mf else ""
         print(f"{label:<28}{ours:>14.2f}{mf_text}{ratio}")
+        seen[label] = (ours, mf)
         print(
             f"{'  per task (ms)':<28}{1000 * ours / tasks:>14.1f}"
             + (f"{1000 * mf / tasks:>12.1f}" if mf else "")
+        )
+    (o2, m2), (o5, m5) = seen["linear 2 steps"], seen["linear 5 steps"]
+    if m2 is not None and m5 is not None:
+        ours_marginal, mf_marginal = (o5 - o2) / 3, (m5 - m2) / 3
+        print(
+            f"{'marginal per step (ms)':<28}{1000 * ours_marginal:>14.1f}"
+            f"{1000 * mf_marginal:>12.1f}{mf_marginal / max(ours_marginal, 1e-6):>7.1f}x"
+            "   (linear 5 minus linear 2, over 3)"
         )
 
 
@@ -219,9 +266,7 @@ def bench_artifacts(work: Path, repeats: int) -> None:
 
         t_ours, t_raw = median_of(repeats, ours), median_of(repeats, raw)
         gib = nbytes / 2**30
-        print(
-            f"{label:<28}{gib / t_ours:>16.2f}{gib / t_raw:>14.2f}{t_raw / t_ours:>9.0%}"
-        )
+        print(f"{label:<28}{gib / t_ours:>16.2f}{gib / t_raw:>14.2f}{t_raw / t_ours:>9.0%}")
 
 
 def _touch(value: object) -> None:
@@ -251,11 +296,15 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
 def bench_peak_memory(work: Path) -> None:
     out = subprocess.run(
         [sys.executable, "-c", PEAK, str(work / "peak")],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     peak = int(out.stdout.strip())
-    print(f"\npeak RSS saving + loading a 1 GiB array: {peak / 2**30:.2f} GiB "
-          f"({peak / 2**30:.2f}x the artifact)")
+    print(
+        f"\npeak RSS saving + loading a 1 GiB array: {peak / 2**30:.2f} GiB "
+        f"({peak / 2**30:.2f}x the artifact)"
+    )
 
 
 def main() -> None:

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: run an example flow locally and print its results.
+# The main job on the embedded default: export an example notebook to a flow module and run
+# it locally (parallel workers, store in ./.jupyter_flow), printing its results.
 set -euo pipefail
 EXTRAS="examples" source "$(dirname "$0")/setup.sh"
-jupyter flow run examples/flows/sweep_flow.py
+notebook="${1:-examples/notebooks/ridge_sweep.ipynb}"
+jupyter flow export "$notebook"
+jupyter flow run "${notebook%.ipynb}_flow.py"
