@@ -47,8 +47,8 @@ def build_parser(bound: Flow | None = None) -> argparse.ArgumentParser:
             try:
                 module = importlib.import_module(name)
             except ModuleNotFoundError as err:
-                if err.name != name:
-                    raise
+                if not (err.name and name.startswith(err.name)):
+                    raise  # the module exists but something it imports is missing
                 continue
             module.add_parser(sub)
     return parser
