@@ -1,0 +1,275 @@
+"""``%%step``, ``%%params`` and ``%flow``: glue between IPython and the notebook half.
+
+Argument parsing is the shared ``%%step`` parser (``notebook.cells``); what a step reads,
+writes and changes comes from ``notebook.dataflow`` and ``kernel.observe``. ``%flow`` is a
+table of verbs, so later issues add ``run``/``pull``/``runs`` with ``register_verb``.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+
+from ..errors import FlowError
+from ..notebook.cells import Cell, StepOptions, parse_params, parse_step_line, step_help
+from ..notebook.dataflow import analyze
+from ..notebook.ipysyntax import to_python
+from . import observe
+
+
+@dataclass(frozen=True)
+class Verb:
+    func: Callable[[FlowMagics, str], Any]
+    help: str
+
+
+VERBS: dict[str, Verb] = {}
+
+
+def register_verb(name: str, help: str) -> Callable[[Callable[[FlowMagics, str], Any]], Any]:
+    """Add ``%flow NAME ARGS``: ``func(magics, args)``; its return value is displayed."""
+
+    def add(func: Callable[[FlowMagics, str], Any]) -> Callable[[FlowMagics, str], Any]:
+        VERBS[name] = Verb(func, help)
+        return func
+
+    return add
+
+
+def _usage(err: FlowError) -> UsageError:
+    """A kernel-side error: the message and the hint, no cell number (the user is on it)."""
+    text = err.headline + (f"\n  hint: {err.hint}" if err.hint else "")
+    return UsageError(text)
+
+
+@magics_class
+class FlowMagics(Magics):
+    """Registered by ``%load_ext jupyter_flow``."""
+
+    def __init__(self, shell: Any) -> None:
+        super().__init__(shell)
+        self._shell: Any = shell
+        self.session = observe.Session()
+
+    # -- running code the way IPython would
+    def _compile(self, raw: str, first_line: int) -> observe.Body:
+        from IPython.core.displayhook import DisplayHook
+
+        python = self._shell.transform_cell(raw)
+        padded = "\n" * (first_line - 1) + python  # tracebacks show the cell's own line numbers
+        number = max(1, self._shell.execution_count - 1)  # IPython counts the running cell already
+        filename = self._shell.compile.cache(padded, number, raw_code=raw)
+        quiet = bool(python.strip()) and DisplayHook.semicolon_at_end_of_expression(python)
+        return observe.compile_body(padded, filename, self._shell.compile, quiet=quiet)
+
+    @cell_magic
+    def step(self, line: str, cell: str) -> Any:
+        __tracebackhide__ = True
+        ns = self._shell.user_ns
+        where = Cell(0, None, f"%%step {line}")
+        try:
+            options = parse_step_line(line, where)
+        except FlowError as err:
+            raise _usage(err) from None
+        if options.on is not None:
+            return _run_elsewhere(self, options, cell)
+        try:
+            flow = analyze(to_python(cell))
+        except SyntaxError:
+            flow = None  # let Python report it exactly as it would without the magic
+        body = self._compile(cell, 2)
+        if flow is None:
+            return observe.run_body(body, ns)
+        if options.foreach is not None and options.foreach.items not in ns:
+            raise UsageError(f"--foreach list {options.foreach.items!r} is not defined")
+        count = self._shell.execution_count - 1
+        value, rec, hidden = observe.run_step(body, flow, options, ns, self.session, count)
+        if hidden:
+            _warn_hidden(rec, hidden)
+        return value
+
+    @cell_magic
+    def params(self, line: str, cell: str) -> Any:
+        """Declare flow parameters: simple assignments of literals, e.g. ``n_rows = 1000``.
+
+        The cell runs as usual; ``jupyter flow export`` makes them the flow's parameters
+        (``python my_flow.py run --param n_rows=10``). A cell tagged ``parameters``
+        (papermill's convention) is the same.
+        """
+        __tracebackhide__ = True
+        try:
+            found = parse_params(to_python(cell), Cell(0, None, "%%params"), 2)
+        except FlowError as err:
+            raise _usage(err) from None
+        value = observe.run_body(self._compile(cell, 2), self._shell.user_ns)
+        self.session.params.update(found.values)
+        return value
+
+    @line_magic
+    def flow(self, line: str) -> Any:
+        """``%flow VERB [ARGS]``, e.g. ``%flow steps``, ``%flow export [PATH]``.
+
+        ``%flow`` alone lists the verbs.
+        """
+        verb, _, rest = line.strip().partition(" ")
+        if not verb or verb in ("help", "-h", "--help"):
+            print(verbs_help())
+            return None
+        if verb not in VERBS:
+            raise UsageError(f"unknown %flow verb {verb!r}\n{verbs_help()}")
+        try:
+            return VERBS[verb].func(self, rest.strip())
+        except FlowError as err:
+            raise UsageError(str(err)) from None
+
+
+def _run_elsewhere(magics: FlowMagics, options: StepOptions, cell: str) -> Any:
+    """``%%step ... --on X``: the kernel session's job (``kernel.remote_cell``)."""
+    try:
+        from .remote_cell import remote_step
+    except ModuleNotFoundError as err:
+        if err.name != f"{__package__}.remote_cell":
+            raise
+        raise UsageError("--on is not available in this version of jupyter_flow") from None
+    assert options.on is not None
+    return remote_step(magics, options, cell, options.on)
+
+
+def verbs_help() -> str:
+    rows = [f"  %flow {name:<8} {verb.help}" for name, verb in sorted(VERBS.items())]
+    return "usage: %flow VERB [ARGS]\n" + "\n".join(rows)
+
+
+def _warn_hidden(rec: observe.StepRecord, hidden: tuple[str, ...]) -> None:
+    names = ", ".join(repr(n) for n in hidden)
+    print(
+        f"jupyter_flow: step {rec.name!r} changed {names} in place, which its code does not "
+        "show (a function call?). The kernel now treats it as an output of the step; for the "
+        "exported flow to do the same, declare the outputs on the %%step line:\n"
+        f"  %%step {rec.name} ... --outputs {','.join(rec.outputs)}",
+        file=sys.stderr,
+    )
+
+
+@register_verb("steps", "show the steps run so far: inputs, outputs, resources")
+def _steps(magics: FlowMagics, args: str) -> Any:
+    return StepTable(tuple(magics.session.steps.values()))
+
+
+@register_verb("export", "export the notebook to a flow module: %flow export [NOTEBOOK] [-o OUT]")
+def _export(magics: FlowMagics, args: str) -> Any:
+    from ..notebook.api import export_notebook
+
+    words = shlex.split(args)
+    output = None
+    if "-o" in words:
+        at = words.index("-o")
+        if at + 1 >= len(words):
+            raise UsageError("-o needs a path")
+        output = words[at + 1]
+        del words[at : at + 2]
+    path = words[0] if words else _session_notebook()
+    result = export_notebook(path, output, check=True)
+    exported = {s["name"]: s for s in result.steps}
+    for rec in magics.session.steps.values():
+        missing = [
+            n for n in rec.observed if n not in exported.get(rec.name, {}).get("outputs", [])
+        ]
+        if rec.name in exported and missing:
+            raise UsageError(
+                f"step {rec.name!r} changed {', '.join(missing)} in place when it ran here, but "
+                "the notebook does not declare it, so the flow would compute something else.\n"
+                f"  hint: write --outputs {','.join(rec.outputs)} on its %%step line, save, "
+                "and export again (re-run the cell if you changed its code)"
+            )
+    export_notebook(path, output)
+    print(f"wrote {result.module_path} ({len(result.steps)} steps) from {path}")
+    return None
+
+
+def _session_notebook() -> str:
+    name = os.environ.get("JPY_SESSION_NAME")
+    if not name:
+        raise UsageError(
+            "which notebook? JPY_SESSION_NAME is not set (not running under JupyterLab)\n"
+            "  hint: %flow export path/to/notebook.ipynb"
+        )
+    if Path(name).exists():
+        return name
+    base = Path(name).name  # the kernel runs in the notebook's folder
+    return base if Path(base).exists() else name
+
+
+class StepTable:
+    """``%flow steps``: a table in both plain text and HTML."""
+
+    HEADER = ("step", "inputs", "outputs", "resources", "seconds")
+
+    def __init__(self, records: tuple[observe.StepRecord, ...]) -> None:
+        self.records = records
+
+    def rows(self) -> list[tuple[str, ...]]:
+        out: list[tuple[str, ...]] = []
+        for rec in self.records:
+            outs = [f"{n} (observed)" if n in rec.observed else n for n in rec.outputs]
+            res = rec.options.resources.describe()
+            if rec.options.foreach:
+                res += f" foreach {rec.options.foreach}"
+            out.append(
+                (rec.name, ", ".join(rec.inputs), ", ".join(outs), res, f"{rec.seconds:.2f}")
+            )
+        return out
+
+    def __repr__(self) -> str:
+        rows = [self.HEADER, *self.rows()]
+        if len(rows) == 1:
+            return "no steps have run yet in this kernel"
+        widths = [max(len(r[i]) for r in rows) for i in range(len(self.HEADER))]
+        return "\n".join(
+            "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+        )
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        head = "".join(f"<th>{h}</th>" for h in self.HEADER)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in self.rows()
+        )
+        return f'<table class="jp-Flow-steps"><tr>{head}</tr>{body}</table>'
+
+
+# Other parts' kernel-side modules: imported at load (registering their %flow verbs), and
+# their ``load(shell)`` called if they have one. Missing modules are skipped.
+EXTENSION_MODULES = ("jupyter_flow.kernel.session_magics",)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register the magics once per shell; ``%%step?`` shows the option help."""
+    import importlib
+
+    FlowMagics.step.__doc__ = step_help()
+    if not any(isinstance(m, FlowMagics) for m in ipython.magics_manager.registry.values()):
+        ipython.register_magics(FlowMagics)
+    for name in EXTENSION_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name != name:
+                raise
+            continue
+        load = getattr(module, "load", None)
+        if load is not None:
+            load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Nothing to undo: the magics stay registered, as IPython's own extensions do."""

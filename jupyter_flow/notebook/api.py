@@ -1,0 +1,250 @@
+"""The notebook half's Python API: analyse a notebook, export it to a flow module.
+
+``analyze`` never raises for a user mistake (the server extension shows problems next to
+cells); ``export_notebook`` raises the first problem and then writes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import CellLocation, NotebookError
+from .cells import ParsedCell, parse_cell
+from .codegen import generate
+from .formatting import format_module
+from .graph import StepGraph, build_graph
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    module_path: str
+    source: str
+    steps: tuple[dict[str, Any], ...]
+    flow_name: str
+
+
+def flow_name_for(notebook_path: str) -> str:
+    """``taxi-trips.ipynb`` -> ``TaxiTripsFlow``; a stem ending in ``flow`` is not doubled."""
+    words = re.findall(r"[A-Za-z0-9]+", Path(notebook_path).stem)
+    camel = "".join(w[:1].upper() + w[1:] for w in words).lstrip("0123456789")
+    if not camel:
+        camel = "Notebook"
+    return camel if camel.lower().endswith("flow") else camel + "Flow"
+
+
+def module_path_for(notebook_path: str) -> str:
+    """``<notebook stem>_flow.py`` beside the notebook (non-identifier characters -> ``_``)."""
+    path = Path(notebook_path)
+    stem = re.sub(r"\W", "_", path.stem)
+    return str(path.with_name(f"{stem}_flow.py"))
+
+
+def _invalid(err: Exception) -> NotebookError:
+    path = list(getattr(err, "absolute_path", []) or [])
+    loc = None
+    if len(path) >= 2 and path[0] == "cells" and isinstance(path[1], int):
+        loc = CellLocation(path[1] + 1)
+    message = str(getattr(err, "message", err)).splitlines()[0]
+    return NotebookError(
+        f"not a valid notebook (nbformat 4): {message}",
+        location=loc,
+        hint="open and save it in JupyterLab, or check the file was not truncated",
+    )
+
+
+def _validate(nb: Mapping[str, Any], *, validated: bool = False) -> Any:
+    """The notebook as a NotebookNode, or a NotebookError naming the broken cell."""
+    import nbformat
+    from nbformat.validator import ValidationError
+
+    node = nb if isinstance(nb, nbformat.NotebookNode) else nbformat.from_dict(dict(nb))
+    if validated:
+        return node
+    try:
+        if node.get("nbformat") != 4:
+            raise ValidationError(f"nbformat {node.get('nbformat')!r} is not 4")
+        with warnings.catch_warnings():  # missing cell ids in old files are not our concern
+            warnings.simplefilter("ignore")
+            nbformat.validate(node, version=4)
+    except ValidationError as err:
+        raise _invalid(err) from None
+    return node
+
+
+def _parse_cells(node: Any, problems: list[NotebookError]) -> list[ParsedCell]:
+    parsed: list[ParsedCell] = []
+    for i, raw in enumerate(node.get("cells", []), start=1):
+        try:
+            cell = parse_cell(raw, i)
+        except NotebookError as err:
+            problems.append(err)
+            continue
+        if cell is not None:
+            parsed.append(cell)
+    return parsed
+
+
+def build(
+    nb: Mapping[str, Any],
+    *,
+    notebook_path: str,
+    flow_name: str | None = None,
+    validated: bool = False,
+) -> tuple[StepGraph | None, list[NotebookError]]:
+    """Parse and resolve a notebook; pure (no I/O). ``validated``: nbformat already checked it."""
+    try:
+        node = _validate(nb, validated=validated)
+    except NotebookError as err:
+        return None, [err]
+    problems: list[NotebookError] = []
+    cells = _parse_cells(node, problems)
+    meta_name = (node.get("metadata") or {}).get("jupyter_flow", {}).get("flow_name")
+    name = flow_name or meta_name or flow_name_for(notebook_path)
+    if not name.isidentifier():
+        problems.append(NotebookError(f"flow name {name!r} is not an identifier"))
+    graph, more = build_graph(cells, flow_name=name, notebook_name=Path(notebook_path).name)
+    if problems:  # "no steps" is noise when a step line itself is broken
+        more = [e for e in more if e.location is not None]
+    problems += more
+    problems.sort(key=lambda e: e.location.index if isinstance(e.location, CellLocation) else 0)
+    return graph, problems
+
+
+def step_table(graph: StepGraph) -> tuple[dict[str, Any], ...]:
+    """JSON-able step rows: what the server extension and the CLI table show."""
+    rows = []
+    for step in graph.steps:
+        opts = step.options
+        res = opts.resources
+        rows.append(
+            {
+                "name": step.name,
+                "cell_index": step.cell.index,
+                "cell_id": step.cell.cell_id,
+                "inputs": list(step.inputs),
+                "outputs": list(step.outputs),
+                "resources": {"cpu": res.cpu, "memory_mb": res.memory_mb, "gpu": res.gpu},
+                "foreach": str(opts.foreach) if opts.foreach else None,
+                "after": list(step.after),
+                "retries": opts.retries,
+                "timeout": opts.timeout_seconds,
+                "packages": list(step.packages),
+            }
+        )
+    return tuple(rows)
+
+
+def _jsonable(value: Any) -> Any:
+    """Parameter defaults are literals; the few JSON lacks (sets, bytes, complex) become text."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return repr(value)
+
+
+def analyze(nb: Mapping[str, Any], *, notebook_path: str) -> dict[str, Any]:
+    """Everything the UI shows about a (possibly unsaved) notebook; problems, never raises."""
+    graph, problems = build(nb, notebook_path=notebook_path)
+    result: dict[str, Any] = {
+        "flow": graph.flow_name if graph else flow_name_for(notebook_path),
+        "module_path": module_path_for(notebook_path),
+        "parameters": {k: _jsonable(v) for k, v in graph.parameters} if graph else {},
+        "steps": list(step_table(graph)) if graph else [],
+        "edges": [list(e) for e in graph.edges] if graph else [],
+        "problems": [p.to_json() for p in problems],
+    }
+    return result
+
+
+def read_notebook(notebook_path: str) -> Any:
+    import json
+
+    import nbformat
+
+    invalid: dict[str, Any] = {}
+    try:
+        with open(notebook_path, encoding="utf-8") as fh, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # missing cell ids in old files: not our concern
+            node = nbformat.read(
+                fh, as_version=nbformat.NO_CONVERT, capture_validation_error=invalid
+            )
+    except FileNotFoundError:
+        raise NotebookError(f"no notebook at {notebook_path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, nbformat.reader.NotJSONError) as err:
+        raise NotebookError(
+            f"{notebook_path} is not a notebook (not JSON): {str(err).splitlines()[0][:200]}"
+        ) from None
+    if invalid.get("ValidationError") is not None:
+        raise _invalid(invalid["ValidationError"])
+    if node.get("nbformat") != 4:
+        raise NotebookError(f"{notebook_path} is nbformat {node.get('nbformat')}, not 4")
+    return node
+
+
+def export_source(
+    nb: Mapping[str, Any],
+    *,
+    notebook_path: str,
+    module_path: str,
+    flow_name: str | None = None,
+    fmt: bool = True,
+    validated: bool = False,
+) -> tuple[StepGraph, str]:
+    """Module source for a notebook; raises the first problem as a ``NotebookError``."""
+    graph, problems = build(
+        nb, notebook_path=notebook_path, flow_name=flow_name, validated=validated
+    )
+    if problems:
+        first = problems[0]
+        if len(problems) > 1:
+            more = f"{len(problems) - 1} more problem(s) after this one"
+            hint = f"{first.hint}; {more}" if first.hint else more
+            raise NotebookError(first.headline, location=first.location, hint=hint)
+        raise first
+    assert graph is not None
+    source = generate(graph, Path(module_path).name)
+    return graph, format_module(source) if fmt else source
+
+
+def _write_atomic(path: str, text: str) -> None:
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export_notebook(
+    notebook_path: str,
+    output: str | None = None,
+    *,
+    check: bool = False,
+    flow_name: str | None = None,
+) -> ExportResult:
+    """Export a saved notebook to its flow module (written atomically, or not at all)."""
+    module_path = output or module_path_for(notebook_path)
+    nb = read_notebook(notebook_path)
+    graph, source = export_source(
+        nb,
+        notebook_path=notebook_path,
+        module_path=module_path,
+        flow_name=flow_name,
+        validated=True,  # read_notebook did
+    )
+    if not check:
+        _write_atomic(module_path, source)
+    return ExportResult(module_path, source, step_table(graph), graph.flow_name)
