@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import RunCancelled, RunFailed, StepLocation
+from ..errors import FlowError, RunCancelled, RunFailed, StepLocation
 from ..flow.dag import PARAMS, Dag
 from ..flow.spec import Flow, StepSpec
 from ..store import artifacts
@@ -63,6 +63,7 @@ class Runner:
         self.observer = observer or RunObserver()
         self.retry_backoff = retry_backoff
         self._host = socket.gethostname()
+        self._failed_label: str | None = None
 
     # -- public ---------------------------------------------------------------------------
     def run(
@@ -83,8 +84,21 @@ class Runner:
                 f"run {record.pathspec} was cancelled; finished tasks are kept",
                 hint=f"continue it with: resume {record.run_id}",
             ) from None
+        except FlowError as err:
+            # the engine could not go on (RBAC, credentials, a bad foreach list): the run is
+            # failed, not left "running" to be found "lost" later
+            self.executor.cancel()
+            self._finish(record, "failed", error=ErrorInfo("infrastructure", err.format()))
+            raise
         finally:
             self.executor.close()
+        if record.status == "failed" and record.error is not None:
+            where = self._failed_label or record.failed_step or "?"
+            detail = record.error.traceback.rstrip() or record.error.message
+            raise RunFailed(
+                f"run {record.pathspec} failed in step {where!r}:\n{detail}",
+                hint=f"fix the step, then continue with: resume {record.run_id}",
+            )
         return record
 
     # -- start / finish -------------------------------------------------------------------
@@ -345,14 +359,9 @@ class Runner:
         return task
 
     def _fail(self, record: RunRecord, where: str, error: ErrorInfo) -> RunRecord:
+        self._failed_label = where
         step = where.split("[", maxsplit=1)[0]
-        record = self._finish(record, "failed", error=error, failed_step=step)
-        detail = error.traceback.rstrip() or error.message
-        raise RunFailed(
-            f"run {record.pathspec} failed in step {where!r}:\n{detail}",
-            location=None,
-            hint=f"fix the step, then continue with: resume {record.run_id}",
-        )
+        return self._finish(record, "failed", error=error, failed_step=step)
 
 
 def _module_name(path: str | None) -> str:

@@ -9,7 +9,7 @@ executor reports the same things the same way.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -61,6 +61,11 @@ class Executor(ABC):
     @abstractmethod
     def cancel(self, task_ids: Iterable[str] | None = None) -> None:
         """Stop the given attempts (all when None); they are not reported afterwards."""
+
+    def logs(self, task_id: str, follow: bool = False) -> Iterator[str]:
+        """Live log lines straight from the engine (pod logs, CloudWatch), where it has them;
+        the store's copy (uploaded by the task) is the fallback everyone can read."""
+        return iter(())
 
     def close(self) -> None:
         """Release workers and clients; called once, also after errors."""

@@ -62,6 +62,7 @@ def test_foreach_over_a_set_is_refused_with_a_hint(write_flow, root):
     with pytest.raises(RunFailed) as err:
         flow.run(root=root)
     assert "no stable order" in str(err.value) and "sorted" in str(err.value)
+    assert latest_run("SetFlow", root=root).status == "failed"  # not left "running"
 
 
 def test_independent_branches_run_at_the_same_time(write_flow, root):
