@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 # Other packages' verbs: module with add_parser(subparsers). Order is the order in --help.
 COMMAND_MODULES = (
     "jupyter_flow.notebook.cli",
+    "jupyter_flow.runtime.cli_package",
     "jupyter_flow.schedule.cli",
 )
 

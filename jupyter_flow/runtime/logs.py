@@ -14,7 +14,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..store.records import log_path
 
@@ -26,8 +26,21 @@ UPLOAD_EVERY = 5.0
 STREAMS = ("stdout", "stderr")
 
 
+def _tee(source: int, handle: BinaryIO, echo: int) -> None:
+    """Copy a pipe into the log file and to the process's original stream."""
+    while data := os.read(source, 1 << 16):
+        handle.write(data)
+        with contextlib.suppress(OSError):
+            view = memoryview(data)
+            while view:
+                view = view[os.write(echo, view) :]
+    os.close(source)
+
+
 @contextlib.contextmanager
-def capture_output(store: BlobStore, spec: TaskSpec) -> Iterator[None]:
+def capture_output(store: BlobStore, spec: TaskSpec, *, echo: bool = False) -> Iterator[None]:
+    """Send fds 1 and 2 to the attempt's log files; with ``echo``, also to where they went
+    before (a container's stdout, so ``kubectl logs`` shows the task)."""
     keys = {
         s: log_path(spec.flow, spec.run_id, spec.step, spec.index, spec.attempt, s) for s in STREAMS
     }
@@ -42,8 +55,19 @@ def capture_output(store: BlobStore, spec: TaskSpec) -> Iterator[None]:
     sys.stderr.flush()
     saved = {1: os.dup(1), 2: os.dup(2)}
     handles = {s: open(files[s], "ab", buffering=0) for s in STREAMS}  # noqa: SIM115
-    os.dup2(handles["stdout"].fileno(), 1)
-    os.dup2(handles["stderr"].fileno(), 2)
+    tees: list[threading.Thread] = []
+    for fd, stream in ((1, "stdout"), (2, "stderr")):
+        if not echo:
+            os.dup2(handles[stream].fileno(), fd)
+            continue
+        read_end, write_end = os.pipe()
+        os.dup2(write_end, fd)
+        os.close(write_end)
+        tee = threading.Thread(
+            target=_tee, args=(read_end, handles[stream], saved[fd]), daemon=True
+        )
+        tee.start()
+        tees.append(tee)
     stop = threading.Event()
     uploader = None
     if tmpdir is not None:
@@ -66,10 +90,13 @@ def capture_output(store: BlobStore, spec: TaskSpec) -> Iterator[None]:
         sys.stderr.flush()
         os.dup2(saved[1], 1)
         os.dup2(saved[2], 2)
-        for fd in saved.values():
-            os.close(fd)
-        for handle in handles.values():
-            handle.close()
+        for tee in tees:  # EOF once fds 1 and 2 no longer point at the pipes
+            tee.join(timeout=5)
+        if not any(tee.is_alive() for tee in tees):  # else a leftover child holds a pipe
+            for fd in saved.values():
+                os.close(fd)
+            for handle in handles.values():
+                handle.close()
         if tmpdir is not None:
             stop.set()
             if uploader is not None:

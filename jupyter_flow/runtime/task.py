@@ -18,6 +18,7 @@ from ..errors import ArtifactError, FlowError, StepLocation
 from ..store import artifacts, open_store
 from ..store.blobs import BlobStore
 from ..store.records import AttemptRecord, ErrorInfo, Records, TaskRecord
+from .displays import capture_displays
 from .loader import load_flow
 from .logs import capture_output
 from .taskspec import TaskSpec
@@ -75,8 +76,9 @@ def _outputs(spec: TaskSpec, result: Any) -> dict[str, Any]:
     return dict(zip(names, result, strict=True))
 
 
-def run_task(spec: TaskSpec, store: BlobStore | None = None) -> TaskOutcome:
-    """Run the attempt; never raises for the user's errors (they go in the attempt record)."""
+def run_task(spec: TaskSpec, store: BlobStore | None = None, *, echo: bool = False) -> TaskOutcome:
+    """Run the attempt; never raises for the user's errors (they go in the attempt record).
+    ``echo`` also copies the task's output to this process's stdout/stderr (containers)."""
     store = store or open_store(spec.store_url)
     records = Records(store)
     started = time.time()
@@ -94,7 +96,7 @@ def run_task(spec: TaskSpec, store: BlobStore | None = None) -> TaskOutcome:
     records.write_attempt(attempt)
     loc = StepLocation(spec.step, spec.index if spec.foreach_count is not None else None)
     error: ErrorInfo | None = None
-    with capture_output(store, spec):
+    with capture_output(store, spec, echo=echo), capture_displays(store, spec):
         try:
             flow = load_flow(spec.code.module_path)
             step = flow.steps.get(spec.step)

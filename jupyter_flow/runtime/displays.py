@@ -1,0 +1,186 @@
+"""Rich outputs of a task: what its code displays, kept as mimebundles next to its logs.
+
+A step that calls ``display(df)`` or draws a matplotlib figure shows it in the notebook when
+the cell runs in the kernel; in a worker or a container there is no frontend, so the same
+calls are recorded instead (``attempt-<n>.displays.jsonl``, one bundle per line) and the
+notebook shows them under the step. IPython's ``display`` looks up the interactive shell
+singleton: during the task, a small stand-in shell formats objects with IPython's own
+formatters and appends each bundle to the store. Figures still open when the step returns
+(or shown with ``plt.show()``) are saved as PNG.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import json
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from ..store.records import log_path
+
+if TYPE_CHECKING:
+    from ..store.blobs import BlobStore
+    from .taskspec import TaskSpec
+
+STREAM = "displays.jsonl"
+MAX_BUNDLES = 200  # a step displaying in a tight loop must not fill the store
+MAX_BUNDLE_BYTES = 8 << 20
+
+
+def displays_key(flow: str, run_id: str, step: str, index: int, attempt: int) -> str:
+    return log_path(flow, run_id, step, index, attempt, STREAM)
+
+
+def read_displays(store: BlobStore, key: str) -> list[dict[str, Any]]:
+    """The bundles recorded so far (whole lines only: a task may still be appending)."""
+    path = store.local_path(key)
+    if path is not None:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return []
+    else:
+        data = store.get(key) or b""
+    bundles = []
+    for line in data.split(b"\n"):
+        if line.strip():
+            with contextlib.suppress(ValueError):
+                bundles.append(json.loads(line))
+    return bundles
+
+
+def figure_png(fig: Any) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+class _Recorder:
+    """Appends bundles to the attempt's ``displays.jsonl`` (local file, or one PUT at the end)."""
+
+    def __init__(self, store: BlobStore, key: str) -> None:
+        self.store = store
+        self.key = key
+        self.path = store.local_path(key)
+        self.lines: list[bytes] = []
+        self.count = 0
+        self.shown: set[int] = set()  # figures displayed explicitly: not saved again at the end
+        self.lock = threading.Lock()
+
+    def add(self, data: dict[str, Any], metadata: dict[str, Any] | None = None) -> None:
+        line = json.dumps({"data": data, "metadata": metadata or {}}, default=str).encode()
+        with self.lock:
+            if self.count >= MAX_BUNDLES or len(line) > MAX_BUNDLE_BYTES:
+                return
+            self.count += 1
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with open(self.path, "ab") as fh:
+                    fh.write(line + b"\n")
+            else:
+                self.lines.append(line)
+
+    def close(self) -> None:
+        if self.path is None and self.lines:
+            self.store.put(self.key, b"\n".join(self.lines) + b"\n")
+
+
+def _stand_in_shell(recorder: _Recorder) -> Any:
+    """An object ``IPython.display.display`` accepts as the shell: IPython's formatter plus a
+    publisher that records. Built without ``InteractiveShell.__init__`` (no history, no
+    hooks): only what ``display`` and matplotlib use exists."""
+    from IPython.core.formatters import DisplayFormatter
+    from IPython.core.interactiveshell import InteractiveShell
+
+    class Publisher:
+        def publish(self, data: dict[str, Any], metadata: Any = None, **_: Any) -> None:
+            recorder.add(dict(data), dict(metadata or {}))
+
+        def clear_output(self, wait: bool = False) -> None:
+            """Outputs are kept: a recorded display cannot be cleared afterwards."""
+
+    class Events:
+        """matplotlib registers a redraw hook with the shell: nothing to redraw here."""
+
+        def register(self, *_: Any) -> None: ...
+        def unregister(self, *_: Any) -> None: ...
+
+    class StandIn(InteractiveShell):
+        display_formatter = None
+        display_pub = None  # type: ignore[assignment]
+        events = Events()  # type: ignore[assignment]
+
+    shell = StandIn.__new__(StandIn)
+    formatter = DisplayFormatter()
+    png = formatter.formatters["image/png"]
+
+    def shown_png(fig: Any) -> str:
+        recorder.shown.add(id(fig))
+        return figure_png(fig)
+
+    png.for_type_by_name("matplotlib.figure", "Figure", shown_png)
+    object.__setattr__(shell, "display_formatter", formatter)
+    object.__setattr__(shell, "display_pub", Publisher())
+    return shell
+
+
+def _save_figures(recorder: _Recorder) -> None:
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is None:
+        return
+    for number in plt.get_fignums():
+        fig = plt.figure(number)
+        with contextlib.suppress(Exception):
+            if id(fig) not in recorder.shown:
+                recorder.add({"image/png": figure_png(fig), "text/plain": repr(fig)})
+        plt.close(fig)
+
+
+def _headless_matplotlib() -> None:
+    """A worker inherits the kernel's inline backend, which needs a live kernel: use Agg."""
+    if "matplotlib.pyplot" in sys.modules or "inline" not in os.environ.get("MPLBACKEND", ""):
+        return
+    matplotlib = sys.modules.get("matplotlib")
+    if matplotlib is not None:
+        matplotlib.use("Agg")
+    else:
+        os.environ["MPLBACKEND"] = "Agg"
+
+
+@contextlib.contextmanager
+def capture_displays(store: BlobStore, spec: TaskSpec) -> Iterator[None]:
+    """Record what the task displays; a no-op inside a real IPython shell (the kernel shows
+    displays itself). Costs a worker one import of IPython's shell module (~0.1 s, once)."""
+    try:
+        from IPython.core.interactiveshell import InteractiveShell
+    except ImportError:  # an image without IPython: display() cannot be called either
+        shell_cls = None
+    else:
+        if InteractiveShell.initialized():
+            yield
+            return
+        shell_cls = InteractiveShell
+    key = displays_key(spec.flow, spec.run_id, spec.step, spec.index, spec.attempt)
+    recorder = _Recorder(store, key)
+    _headless_matplotlib()
+    if shell_cls is not None:
+        shell_cls._instance = _stand_in_shell(recorder)
+    plt: Any = sys.modules.get("matplotlib.pyplot")
+    show = getattr(plt, "show", None)
+    if plt is not None:
+        plt.show = lambda *args, **kwargs: _save_figures(recorder)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            _save_figures(recorder)
+        if plt is not None:
+            plt.show = show
+        if shell_cls is not None:
+            shell_cls._instance = None
+        recorder.close()

@@ -1,0 +1,229 @@
+"""AWS Batch executor: one ``SubmitJob`` per task attempt.
+
+Job definitions are registered once per image + resources and reused. Status comes from
+``DescribeJobs`` in batches of 100 every ``poll_interval`` seconds; a failed job is
+explained from its status reasons (out of memory, timeout, image pull, lost instance) unless
+the task recorded its own failure in the store. Timeouts under Batch's 60 s minimum are
+enforced here with ``TerminateJob``, so every timeout behaves the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+from ...errors import FlowError
+from ...store.records import ErrorInfo, Records, log_path
+from ..taskspec import CodeRef, TaskSpec
+from .base import Executor, TaskEvent
+from .batch_client import BatchClient, TransientError
+from .batch_job import BatchOptions, build_definition, build_submit
+from .batch_status import ACTIVE, BatchJobView, failure
+
+LOG_TAIL = 30
+
+
+@dataclass
+class _Tracked:
+    spec: TaskSpec
+    job_id: str
+    view: BatchJobView | None = None
+    running_since: float | None = None  # monotonic, when first seen RUNNING
+
+
+class BatchExecutor(Executor):
+    name: ClassVar[str] = "batch"
+    capabilities: ClassVar[frozenset[str]] = frozenset(
+        {"cancel", "timeout", "logs", "gpu", "remote", "oom-report"}
+    )
+
+    def __init__(self, settings, store, max_workers):  # type: ignore[no-untyped-def]
+        super().__init__(settings, store, max_workers)
+        self.options = BatchOptions.from_settings(settings.backend_options("batch"), os.environ)
+        self._limit = (
+            settings.max_workers if settings.max_workers > 0 else self.options.max_in_flight
+        )
+        self._client: BatchClient | None = None
+        self._records = Records(store)
+        self._queue: deque[TaskSpec] = deque()
+        self._tracked: dict[str, _Tracked] = {}  # job id -> attempt
+        self._ready: list[TaskEvent] = []
+        self._jobs: dict[str, str] = {}  # task id -> job id, for logs
+        self._next_poll = 0.0
+
+    @property
+    def client(self) -> BatchClient:
+        if self._client is None:
+            self._client = BatchClient(self.options)
+        return self._client
+
+    @property
+    def capacity(self) -> int:
+        return self._limit
+
+    def prepare(self, code: CodeRef) -> CodeRef:
+        """A local store (tests, a shared volume) keeps the module path; else upload a package."""
+        if self.store.local_path("code") is not None:
+            return code
+        from ..package import ensure_package  # type: ignore[import-not-found,unused-ignore]
+
+        ref: CodeRef = ensure_package(self.store, code.module_path)
+        return ref
+
+    # -- submission -----------------------------------------------------------------------
+    def submit(self, spec: TaskSpec) -> None:
+        self._queue.append(spec)
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        while self._queue and len(self._tracked) < self._limit:
+            spec = self._queue.popleft()
+            image = spec.image or self.options.image
+            try:
+                definition = self.client.ensure_definition(
+                    build_definition(image, spec.resources, self.options)
+                )
+                job_id = self.client.submit(build_submit(spec, definition, self.options))
+            except TransientError as err:
+                error = ErrorInfo("infrastructure", f"AWS Batch did not take the job: {err}")
+                self._ready.append(TaskEvent(spec.task_id, False, error))
+                continue
+            self._tracked[job_id] = _Tracked(spec, job_id)
+            self._jobs[spec.task_id] = job_id
+
+    # -- events ---------------------------------------------------------------------------
+    def wait(self, timeout: float) -> list[TaskEvent]:
+        end = time.monotonic() + timeout
+        while True:
+            self._dispatch()
+            events, self._ready = self._ready, []
+            now = time.monotonic()
+            if self._tracked and now >= self._next_poll:
+                self._next_poll = now + self.options.poll_interval
+                events.extend(self._poll())
+            events.extend(self._expire())
+            now = time.monotonic()
+            if events or now >= end:
+                return events
+            time.sleep(max(0.0, min(end, self._next_poll) - now))
+
+    def _poll(self) -> list[TaskEvent]:
+        try:
+            views = self.client.describe(self._tracked)
+        except TransientError:
+            return []  # try again next round
+        events = []
+        for view in views:
+            tracked = self._tracked.get(view.job_id)
+            if tracked is None:
+                continue
+            tracked.view = view
+            if view.status == "RUNNING" and tracked.running_since is None:
+                tracked.running_since = time.monotonic()
+            if view.status in ACTIVE:
+                continue
+            del self._tracked[view.job_id]
+            if view.status == "SUCCEEDED":
+                events.append(TaskEvent(tracked.spec.task_id, True))
+            else:
+                events.append(TaskEvent(tracked.spec.task_id, False, self._why(tracked, view)))
+        return events
+
+    def _expire(self) -> list[TaskEvent]:
+        """Timeouts Batch cannot enforce (< 60 s), counted from when the job was RUNNING."""
+        events = []
+        now = time.monotonic()
+        for job_id, tracked in list(self._tracked.items()):
+            limit = tracked.spec.timeout
+            if (
+                limit is None
+                or tracked.running_since is None
+                or now - tracked.running_since < limit
+            ):
+                continue
+            del self._tracked[job_id]
+            with contextlib.suppress(FlowError, TransientError):
+                self.client.terminate(job_id, f"jupyter-flow: timeout of {limit:g}s")
+            msg = f"the task ran longer than its timeout of {limit:g}s"
+            events.append(TaskEvent(tracked.spec.task_id, False, ErrorInfo("timeout", msg)))
+        return events
+
+    def _why(self, tracked: _Tracked, view: BatchJobView) -> ErrorInfo | None:
+        spec = tracked.spec
+        attempt = self._records.read_attempt(
+            spec.flow, spec.run_id, spec.step, spec.index, spec.attempt
+        )
+        if attempt is not None and attempt.status == "failed" and attempt.error is not None:
+            return None  # the task recorded why (the user's exception): the runner reads it
+        error = failure(view, spec)
+        if view.log_stream and error.kind in ("worker-died", "infrastructure"):
+            log = self._keep_log(spec, view.log_stream)
+            error = replace(error, traceback=f"{error.message}\n{log}" if log else "")
+        return error
+
+    def _keep_log(self, spec: TaskSpec, stream: str) -> str:
+        """The job's log tail for the error; the whole log into the store if the task wrote none."""
+        try:
+            lines = self._read_log(stream)
+        except (FlowError, TransientError):
+            return ""
+        key = log_path(spec.flow, spec.run_id, spec.step, spec.index, spec.attempt, "stderr")
+        if lines and not self.store.get(key):
+            with contextlib.suppress(Exception):
+                self.store.put(key, ("\n".join(lines) + "\n").encode())
+        tail = lines[-LOG_TAIL:]
+        return "last lines of the job's log:\n" + "\n".join(tail) if tail else ""
+
+    def _read_log(self, stream: str) -> list[str]:
+        lines: list[str] = []
+        token: str | None = None
+        while True:
+            new, next_token = self.client.log_lines(stream, token)
+            lines.extend(new)
+            if not new or next_token == token:
+                return lines
+            token = next_token
+
+    # -- cancel, logs, close ------------------------------------------------------------
+    def cancel(self, task_ids: Iterable[str] | None = None) -> None:
+        wanted = None if task_ids is None else set(task_ids)
+        self._queue = deque(
+            s for s in self._queue if wanted is not None and s.task_id not in wanted
+        )
+        self._ready = [e for e in self._ready if wanted is not None and e.task_id not in wanted]
+        for job_id, tracked in list(self._tracked.items()):
+            if wanted is None or tracked.spec.task_id in wanted:
+                del self._tracked[job_id]
+                with contextlib.suppress(TransientError):
+                    self.client.terminate(job_id, "jupyter-flow: cancelled")
+
+    def logs(self, task_id: str, follow: bool = False) -> Iterator[str]:
+        """The attempt's CloudWatch log: as it is now, or followed until the job ends."""
+        job_id = self._jobs.get(task_id)
+        if job_id is None:
+            return
+        token: str | None = None
+        while True:
+            views = self.client.describe([job_id])
+            view = views[0] if views else None
+            if view is not None and view.log_stream:
+                lines, token = self.client.log_lines(view.log_stream, token)
+                yield from lines
+            if not follow or view is None or view.status not in ACTIVE:
+                if view is not None and view.log_stream:
+                    lines, token = self.client.log_lines(view.log_stream, token)
+                    yield from lines
+                return
+            time.sleep(min(self.options.poll_interval, 1.0))
+
+    def close(self) -> None:
+        if self._tracked or self._queue:
+            with contextlib.suppress(FlowError, TransientError):
+                self.cancel()
+        if self._client is not None:
+            self._client.close()

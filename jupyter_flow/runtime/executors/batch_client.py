@@ -1,0 +1,150 @@
+"""The only module that imports ``boto3`` for AWS Batch: definitions, jobs and their logs.
+
+botocore's standard retry mode handles throttling and 5xx; what is left are errors a user
+can fix (credentials, IAM permissions, a queue that does not exist), which become errors
+that say what to do.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from ...errors import ConfigError, MissingExtraError
+from .batch_job import BatchOptions
+from .batch_status import BatchJobView, job_view
+
+DESCRIBE_BATCH = 100  # DescribeJobs takes at most 100 ids
+IAM_HINT = (
+    "the AWS identity needs batch:RegisterJobDefinition, batch:DescribeJobDefinitions, "
+    "batch:SubmitJob, batch:TagResource, batch:DescribeJobs, batch:TerminateJob and "
+    "logs:GetLogEvents (and iam:PassRole for the job role)"
+)
+
+
+class TransientError(Exception):
+    """Batch kept failing after botocore's retries (throttling, 5xx, connection)."""
+
+
+def _boto3() -> Any:
+    try:
+        import boto3
+    except ImportError:
+        raise MissingExtraError("boto3", "aws", "running steps on AWS Batch") from None
+    return boto3
+
+
+class BatchClient:
+    """Batch and CloudWatch Logs clients of one region/endpoint."""
+
+    def __init__(self, options: BatchOptions) -> None:
+        boto3 = _boto3()
+        from botocore.config import Config
+
+        config = Config(retries={"mode": "standard", "max_attempts": 8}, max_pool_connections=20)
+        session = boto3.session.Session(region_name=options.region)
+        self.options = options
+        self.batch = session.client("batch", endpoint_url=options.endpoint_url, config=config)
+        self.logs = session.client(
+            "logs", endpoint_url=options.logs_endpoint_url or options.endpoint_url, config=config
+        )
+        self._definitions: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self.calls = 0
+
+    def _call(self, what: str, func: Callable[..., Any], **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+        self.calls += 1
+        try:
+            return func(**kwargs)
+        except NoCredentialsError:
+            raise ConfigError(
+                "no AWS credentials found for AWS Batch",
+                hint="configure a profile (AWS_PROFILE), environment credentials or a role",
+            ) from None
+        except ClientError as err:
+            code = err.response.get("Error", {}).get("Code", "")
+            message = err.response.get("Error", {}).get("Message", str(err))
+            status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if code in ("AccessDeniedException", "AccessDenied", "UnrecognizedClientException"):
+                raise ConfigError(
+                    f"AWS refused to let us {what}: {message}", hint=IAM_HINT
+                ) from None
+            if (
+                status == 429
+                or status >= 500
+                or code in ("ThrottlingException", "TooManyRequestsException")
+            ):
+                raise TransientError(f"{what}: {message}") from None
+            raise ConfigError(
+                f"AWS Batch rejected the request to {what}: {message}",
+                hint="check [default.batch] (queue, image, roles, platform)",
+            ) from None
+        except BotoCoreError as err:
+            raise TransientError(f"{what}: {err}") from None
+
+    # -- job definitions ------------------------------------------------------------------
+    def ensure_definition(self, request: Mapping[str, Any]) -> str:
+        """The ARN of an ACTIVE definition with this name, registering it only if missing."""
+        name = request["jobDefinitionName"]
+        with self._lock:
+            if name in self._definitions:
+                return self._definitions[name]
+        found = self._call(
+            "describe job definitions",
+            self.batch.describe_job_definitions,
+            jobDefinitionName=name,
+            status="ACTIVE",
+        )
+        active = sorted(found.get("jobDefinitions", []), key=lambda d: d.get("revision", 0))
+        if active:
+            arn = str(active[-1]["jobDefinitionArn"])
+        else:
+            made = self._call(
+                "register job definitions", self.batch.register_job_definition, **request
+            )
+            arn = str(made["jobDefinitionArn"])
+        with self._lock:
+            self._definitions[name] = arn
+        return arn
+
+    # -- jobs -----------------------------------------------------------------------------
+    def submit(self, request: Mapping[str, Any]) -> str:
+        return str(self._call("submit jobs", self.batch.submit_job, **request)["jobId"])
+
+    def describe(self, job_ids: Iterable[str]) -> list[BatchJobView]:
+        ids = list(job_ids)
+        views: list[BatchJobView] = []
+        for start in range(0, len(ids), DESCRIBE_BATCH):
+            chunk = ids[start : start + DESCRIBE_BATCH]
+            found = self._call("describe jobs", self.batch.describe_jobs, jobs=chunk)
+            views.extend(job_view(j) for j in found.get("jobs", []))
+        return views
+
+    def terminate(self, job_id: str, reason: str) -> None:
+        self._call("terminate jobs", self.batch.terminate_job, jobId=job_id, reason=reason)
+
+    # -- logs -----------------------------------------------------------------------------
+    def log_lines(self, stream: str, token: str | None = None) -> tuple[list[str], str | None]:
+        """New lines of a CloudWatch stream since ``token``, and the token to continue from."""
+        kwargs: dict[str, Any] = {
+            "logGroupName": self.options.log_group,
+            "logStreamName": stream,
+            "startFromHead": True,
+        }
+        if token:
+            kwargs["nextToken"] = token
+        try:
+            found = self._call("read CloudWatch logs", self.logs.get_log_events, **kwargs)
+        except ConfigError:  # the stream does not exist yet
+            return [], token
+        lines = [str(e.get("message", "")) for e in found.get("events", [])]
+        return lines, found.get("nextForwardToken") or token
+
+    def close(self) -> None:
+        for client in (self.batch, self.logs):
+            close = getattr(client, "close", None)
+            if close is not None:
+                close()

@@ -1,0 +1,272 @@
+"""The code package a remote task runs: the flow module, its project code, and jupyter_flow.
+
+Any image with Python (plus boto3 for S3) can then run a step: the container fetches the
+package from the store by its key, puts it first on ``sys.path`` and imports the module.
+
+What goes in: the flow module; the project's own modules it imports, found by walking
+``import`` statements (``ast``) relative to the module's folder, transitively (a package
+goes in whole, data files included); and the ``jupyter_flow`` package itself. Never: VCS
+folders, virtualenvs, caches, ``.env`` and key/credential files; files over 1 MB only with
+``include_large=True``. The archive is a deterministic tar.gz (sorted entries, fixed
+mtimes, owners and modes), so the same code always has the same key and is uploaded once.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import gzip
+import hashlib
+import io
+import os
+import shutil
+import tarfile
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import FlowDefinitionError, StoreError
+from ..store.blobs import BlobStore
+from .loader import module_name_for
+from .taskspec import CodeRef
+
+LARGE = 1 << 20
+SKIP_DIRS = frozenset(
+    {
+        ".git", ".hg", ".svn", ".jupyter_flow", "node_modules", "__pycache__", ".venv",
+        "venv", ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache",
+        ".ipynb_checkpoints", ".aws", ".ssh", ".gnupg", ".kube", ".docker", "site-packages",
+    }
+)  # fmt: skip
+SECRET_FILES = (
+    ".env", ".env.*", "*.env", "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "id_rsa*",
+    "id_dsa*", "id_ecdsa*", "id_ed25519*", "credentials*", ".netrc", ".pypirc",
+    ".git-credentials", "kubeconfig*", "*.kubeconfig", ".npmrc", "secrets.*",
+)  # fmt: skip
+_SELF = Path(__file__).resolve().parents[1]  # the jupyter_flow package folder
+_SELF_SKIP = frozenset({"labextension"})  # browser assets: not needed to run a step
+
+
+@dataclass(frozen=True)
+class Package:
+    """A built package: ``key`` is the SHA-256 of ``data`` (the tar.gz bytes)."""
+
+    key: str
+    data: bytes
+    files: tuple[tuple[str, int], ...]  # (path inside the package, size), sorted
+    module_path: str  # the flow module's path inside the package
+    skipped: tuple[tuple[str, str], ...] = ()  # (path, why) of files left out
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+def excluded(path: Path) -> str | None:
+    """Why ``path`` must never be packaged, or None."""
+    for part in path.parts[:-1]:
+        if part in SKIP_DIRS or part.endswith(".egg-info"):
+            return f"{part}/ is never packaged"
+    name = path.name
+    if any(fnmatch.fnmatch(name, pattern) for pattern in SECRET_FILES):
+        return "looks like a secret"
+    if name.endswith((".pyc", ".pyo")):
+        return "compiled bytecode"
+    return None
+
+
+def _is_venv(folder: Path) -> bool:
+    return (folder / "pyvenv.cfg").is_file() or (folder / "conda-meta").is_dir()
+
+
+def _imports(source: str, filename: str) -> set[str]:
+    """Top-level-relative dotted names imported by a module (relative imports excluded)."""
+    try:
+        tree = ast.parse(source, filename)
+    except SyntaxError:
+        return set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _resolve(base: Path, dotted: str) -> Path | None:
+    """The project file or package folder ``dotted`` names under ``base``, if any."""
+    folder = base
+    for part in dotted.split("."):
+        if part in SKIP_DIRS or _is_venv(folder):
+            return None
+        module, package = folder / f"{part}.py", folder / part
+        if module.is_file():
+            return module
+        if (package / "__init__.py").is_file():
+            return package
+        if not package.is_dir():
+            return None
+        folder = package  # a namespace package: look for the next part inside
+    return None
+
+
+class _Collector:
+    def __init__(self, base: Path, include_large: bool) -> None:
+        self.base = base
+        self.include_large = include_large
+        self.files: dict[str, Path] = {}  # archive path -> file
+        self.skipped: dict[str, str] = {}
+        self._seen: set[Path] = set()
+
+    def add_file(self, file: Path, arcname: str) -> None:
+        why = excluded(Path(arcname))
+        if why is None and not self.include_large and file.stat().st_size > LARGE:
+            why = "larger than 1 MB (use --include-large)"
+        if why:
+            self.skipped[arcname] = why
+        else:
+            self.files[arcname] = file
+
+    def add_tree(self, folder: Path, prefix: str, only_python: bool = False) -> None:
+        for dirpath, dirnames, filenames in os.walk(folder):
+            here = Path(dirpath)
+            dirnames[:] = sorted(
+                d for d in dirnames if d not in SKIP_DIRS and not _is_venv(here / d)
+            )
+            for name in sorted(filenames):
+                file = here / name
+                if only_python and file.suffix not in (".py", ".typed"):
+                    continue
+                rel = file.relative_to(folder).as_posix()
+                self.add_file(file, f"{prefix}/{rel}" if prefix else rel)
+
+    def follow(self, target: Path) -> None:
+        """Add a project module or package and, transitively, the project code it imports."""
+        if target in self._seen:
+            return
+        self._seen.add(target)
+        rel = target.relative_to(self.base).as_posix()
+        sources = [target] if target.is_file() else sorted(target.rglob("*.py"))
+        if target.is_file():
+            self.add_file(target, rel)
+        else:
+            self.add_tree(target, rel)
+        for source in sources:
+            if excluded(source.relative_to(self.base)):
+                continue
+            text = source.read_text(encoding="utf-8", errors="replace")
+            for name in sorted(_imports(text, str(source))):
+                found = _resolve(self.base, name)
+                if found is not None:
+                    self.follow(found)
+
+
+def build_package(module_path: str | os.PathLike[str], *, include_large: bool = False) -> Package:
+    """Collect and archive the code a task needs to import ``module_path``."""
+    module = Path(module_path).resolve()
+    if not module.is_file():
+        raise FlowDefinitionError(
+            f"flow module {str(module_path)!r} does not exist",
+            hint="pass the path of a Python file that defines `flow = Flow(...)`",
+        )
+    collector = _Collector(module.parent, include_large)
+    collector.follow(module)
+    if module.name not in collector.files:  # the module itself is always needed
+        collector.files[module.name] = module
+        collector.skipped.pop(module.name, None)
+    for name in list(collector.files):
+        if name == "jupyter_flow" or name.startswith("jupyter_flow/"):
+            del collector.files[name]  # a project copy would shadow the real package
+    for child in sorted(_SELF.iterdir()):
+        if child.name in _SELF_SKIP or child.name == "__pycache__":
+            continue
+        if child.is_dir():
+            collector.add_tree(child, f"jupyter_flow/{child.name}", only_python=True)
+        elif child.suffix == ".py" or child.name == "py.typed":
+            collector.files[f"jupyter_flow/{child.name}"] = child
+    data = _archive(collector.files)
+    return Package(
+        key=hashlib.sha256(data).hexdigest(),
+        data=data,
+        files=tuple(
+            (name, collector.files[name].stat().st_size) for name in sorted(collector.files)
+        ),
+        module_path=module.name,
+        skipped=tuple(sorted(collector.skipped.items())),
+    )
+
+
+def _archive(files: dict[str, Path]) -> bytes:
+    """A tar.gz whose bytes depend only on the files' names and contents."""
+    raw = io.BytesIO()
+    with (
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz,
+        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for name in sorted(files):
+            data = files[name].read_bytes()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 0
+            info.mode = 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            tar.addfile(info, io.BytesIO(data))
+    return raw.getvalue()
+
+
+def ensure_package(
+    store: BlobStore, module_path: str | os.PathLike[str], *, include_large: bool = False
+) -> CodeRef:
+    """Build the package and upload it unless the store has it; the ref tasks run from."""
+    package = build_package(module_path, include_large=include_large)
+    if store.missing_blobs([package.key]):
+        stored = store.put_blob([package.data])
+        if stored != package.key:  # both are SHA-256 of the same bytes
+            raise StoreError(f"the store named the code package {stored}, not {package.key}")
+    return CodeRef(
+        module_path=package.module_path,
+        module_name=module_name_for(package.module_path),
+        package_key=package.key,
+    )
+
+
+def _extract(tar: tarfile.TarFile, dest: Path) -> None:
+    """Unpack regular files only, never outside ``dest`` (the archive came over a network)."""
+    for member in tar.getmembers():
+        path = Path(member.name)
+        if not member.isfile() or path.is_absolute() or ".." in path.parts:
+            raise StoreError(f"code package entry {member.name!r} is not a plain relative file")
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(dest, filter="data")
+    else:  # pragma: no cover - Python < 3.10.12 without extraction filters
+        tar.extractall(dest)  # every member was checked above
+
+
+def fetch_package(store: BlobStore, key: str, dest_root: str | os.PathLike[str]) -> Path:
+    """Download and unpack the package once per key; the folder to put on ``sys.path``."""
+    dest = Path(dest_root) / key
+    if (dest / ".complete").is_file():
+        return dest
+    data = bytes(store.open_blob(key))
+    if hashlib.sha256(data).hexdigest() != key:
+        raise StoreError(
+            f"code package {key[:12]} in {store.url} is corrupt (its bytes do not match its key)",
+            hint="start the run again to upload a fresh package",
+        )
+    tmp = Path(dest_root) / f".{key[:12]}-{uuid.uuid4().hex}.tmp"
+    tmp.mkdir(parents=True)
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            _extract(tar, tmp)
+        (tmp / ".complete").touch()
+        try:
+            os.replace(tmp, dest)
+        except OSError:  # another task unpacked the same package first
+            if not (dest / ".complete").is_file():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest

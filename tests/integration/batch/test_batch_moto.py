@@ -1,0 +1,103 @@
+"""The requests we send AWS Batch have the shapes the real API accepts (moto checks them)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from jupyter_flow.flow.resources import Resources
+from jupyter_flow.runtime.executors.batch_client import BatchClient
+from jupyter_flow.runtime.executors.batch_job import BatchOptions, build_definition, build_submit
+from jupyter_flow.runtime.taskspec import CodeRef, TaskSpec
+from tests.fakes.backends import AWS_TEST_ENV
+
+ROLE_POLICY = '{"Version": "2012-10-17", "Statement": []}'
+
+
+@pytest.fixture
+def queue(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    for key, value in AWS_TEST_ENV.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws(config={"batch": {"use_docker": False}}):
+        iam = boto3.client("iam")
+        role = iam.create_role(RoleName="batch", AssumeRolePolicyDocument=ROLE_POLICY)["Role"][
+            "Arn"
+        ]
+        batch = boto3.client("batch")
+        env = batch.create_compute_environment(
+            computeEnvironmentName="jupyter-flow-ce",
+            type="UNMANAGED",
+            state="ENABLED",
+            serviceRole=role,
+        )
+        batch.create_job_queue(
+            jobQueueName="jupyter-flow-queue",
+            state="ENABLED",
+            priority=1,
+            computeEnvironmentOrder=[
+                {"order": 1, "computeEnvironment": env["computeEnvironmentArn"]}
+            ],
+        )
+        yield "jupyter-flow-queue"
+
+
+def spec(**changes: object) -> TaskSpec:
+    base = TaskSpec(
+        "Moto",
+        "20261125-000000-00000000",
+        "train",
+        0,
+        1,
+        "s3://b/p",
+        CodeRef("/f.py", "f"),
+        (),
+        ("model",),
+        Resources(cpu=2, memory_mb=4096, gpu=1),
+        timeout=30.0,
+    )
+    return TaskSpec(**{**base.__dict__, **changes})  # type: ignore[arg-type]
+
+
+def test_definition_registration_is_idempotent_and_jobs_are_accepted(queue: str) -> None:
+    options = BatchOptions.from_settings({"queue": queue, "region": "us-east-1"}, {})
+    client = BatchClient(options)
+    request = build_definition("python:3.11-slim", spec().resources, options)
+    arn = client.ensure_definition(request)
+    assert BatchClient(options).ensure_definition(request) == arn  # a second driver reuses it
+    revisions = boto3.client("batch").describe_job_definitions(
+        jobDefinitionName=request["jobDefinitionName"]
+    )
+    assert len(revisions["jobDefinitions"]) == 1
+    props = revisions["jobDefinitions"][0]["containerProperties"]
+    assert {"type": "GPU", "value": "1"} in props["resourceRequirements"]
+
+    job_id = client.submit(build_submit(spec(), arn, options))
+    (view,) = client.describe([job_id])
+    assert view.job_id == job_id and view.status in {
+        "SUBMITTED",
+        "PENDING",
+        "RUNNABLE",
+        "STARTING",
+        "RUNNING",
+        "SUCCEEDED",
+    }
+    described = boto3.client("batch").describe_jobs(jobs=[job_id])["jobs"][0]
+    assert described["jobName"].startswith("jf-Moto-train-0-1-")
+    assert described["tags"]["jupyter-flow:task-id"] == spec().task_id
+    client.terminate(job_id, "jupyter-flow: cancelled")
+
+
+def test_describe_is_batched_by_hundreds(queue: str) -> None:
+    options = BatchOptions.from_settings({"queue": queue, "region": "us-east-1"}, {})
+    client = BatchClient(options)
+    arn = client.ensure_definition(build_definition("python:3.11-slim", Resources(), options))
+    ids = [
+        client.submit(build_submit(spec(index=i, resources=Resources()), arn, options))
+        for i in range(150)
+    ]
+    calls_before = client.calls
+    assert {v.job_id for v in client.describe(ids)} == set(ids)
+    assert client.calls - calls_before == 2
