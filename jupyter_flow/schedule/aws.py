@@ -1,0 +1,145 @@
+"""The AWS target: an EventBridge Scheduler schedule submitting the driver as a Batch job."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..errors import ConfigError, MissingExtraError
+from .aws_render import AwsOptions, render, submit_job_input
+from .base import ScheduleTarget
+from .bootstrap import object_name
+from .cron import to_aws
+from .model import Applied, Schedule
+from .pin import upload_package
+
+
+class AwsTarget(ScheduleTarget):
+    name = "aws"
+
+    @property
+    def aws(self) -> AwsOptions:
+        return AwsOptions.from_settings(self.options, self.settings.backend_options("batch"))
+
+    def validate(self, schedule: Schedule) -> None:
+        super().validate(schedule)
+        assert schedule.cron is not None
+        to_aws(schedule.cron)  # AWS's day-field rules, checked before anything is created
+        missing = [
+            key
+            for key in ("scheduler_role_arn", "job_queue", "job_definition")
+            if not getattr(self.aws, key)
+        ]
+        if missing:
+            raise ConfigError(
+                f"AWS schedules need {', '.join(missing)} in the settings",
+                hint="set them under [default.aws] in jupyter_flow.toml (job_queue may come "
+                "from [default.batch] queue; scheduler_role_arn: an IAM role EventBridge "
+                "Scheduler assumes, allowed batch:SubmitJob)",
+            )
+        if "://" not in (self.aws.store_url or schedule.root):
+            raise ConfigError(
+                f"the store {schedule.root} is a local folder, which Batch jobs cannot read",
+                hint="use an s3:// root (--root or JUPYTER_FLOW_ROOT) for AWS schedules",
+            )
+
+    def render(self, schedule: Schedule) -> tuple[dict[str, Any], ...]:
+        return (render(schedule, self.aws),)
+
+    def summary(self, schedule: Schedule) -> str:
+        return (
+            super().summary(schedule)
+            + f" (EventBridge schedule {self.aws.schedule_group}/{object_name(schedule)};"
+            " overlapping fires are not prevented)"
+        )
+
+    def _client(self, service: str) -> Any:
+        try:
+            import boto3
+        except ModuleNotFoundError:
+            raise MissingExtraError("boto3", "aws", "scheduling on AWS") from None
+        return boto3.client(
+            service, region_name=self.aws.region, endpoint_url=self.aws.endpoint_url
+        )
+
+    def _call(self, what: str, method: Any, **kwargs: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return method(**kwargs)
+        except ClientError as err:
+            raise ConfigError(
+                f"{what}: AWS answered {err.response['Error'].get('Code')}: "
+                f"{err.response['Error'].get('Message')}",
+                hint="check the region, the schedule group and the role's permissions",
+            ) from None
+        except BotoCoreError as err:
+            raise ConfigError(f"{what}: {err}") from None
+
+    def apply(self, schedule: Schedule) -> Applied:
+        upload_package(schedule.root, schedule.flow.source_path)
+        client = self._client("scheduler")
+        request = render(schedule, self.aws)
+        exists = self._exists(client, schedule)
+        method = client.update_schedule if exists else client.create_schedule
+        self._call(f"applying schedule {schedule.name!r}", method, **request)
+        return self.describe(schedule)
+
+    def _exists(self, client: Any, schedule: Schedule) -> bool:
+        try:
+            client.get_schedule(Name=object_name(schedule), GroupName=self.aws.schedule_group)
+        except client.exceptions.ResourceNotFoundException:
+            return False
+        return True
+
+    def remove(self, schedule: Schedule) -> None:
+        client = self._client("scheduler")
+        if self._exists(client, schedule):
+            self._call(
+                f"deleting schedule {schedule.name!r}",
+                client.delete_schedule,
+                Name=object_name(schedule),
+                GroupName=self.aws.schedule_group,
+            )
+
+    def list_names(self) -> list[str]:
+        client = self._client("scheduler")
+        found = self._call(
+            "listing schedules",
+            client.list_schedules,
+            GroupName=self.aws.schedule_group,
+            NamePrefix="jf-",
+        )
+        return sorted(s["Name"].removeprefix("jf-") for s in found.get("Schedules", []))
+
+    def run_now(self, schedule: Schedule) -> str:
+        request = submit_job_input(schedule, self.aws)
+        batch = self._client("batch")
+        answer = self._call(
+            f"starting schedule {schedule.name!r}",
+            batch.submit_job,
+            jobName=request["JobName"],
+            jobQueue=request["JobQueue"],
+            jobDefinition=request["JobDefinition"],
+            containerOverrides={
+                "command": request["ContainerOverrides"]["Command"],
+                "environment": [
+                    {"name": e["Name"], "value": e["Value"]}
+                    for e in request["ContainerOverrides"]["Environment"]
+                ],
+            },
+            tags=request["Tags"],
+        )
+        return str(answer["jobId"])
+
+    def describe_remote(self, schedule: Schedule) -> dict[str, Any]:
+        """The schedule as EventBridge has it (for tests and ``show --json``)."""
+        client = self._client("scheduler")
+        found = self._call(
+            "reading schedule",
+            client.get_schedule,
+            Name=object_name(schedule),
+            GroupName=self.aws.schedule_group,
+        )
+        found["Target"]["Input"] = json.loads(found["Target"].get("Input") or "{}")
+        return dict(found)

@@ -1,0 +1,55 @@
+"""``jupyter flow schedule ...`` as a user types it: messages, exit codes, dry runs."""
+
+from __future__ import annotations
+
+import json
+
+
+def test_cli_errors_are_one_clear_line_without_traceback(cli, write_flow, root: str) -> None:
+    path = write_flow(
+        """
+        from jupyter_flow import Flow
+        flow = Flow("CliFlow")
+
+        @flow.step(outputs="x")
+        def one():
+            return 1
+        """,
+        name="cli_flow.py",
+    )
+    bad_cron = cli("schedule", "create", str(path), "--cron", "0 3 * *")
+    assert bad_cron.returncode == 2
+    assert bad_cron.stderr.startswith("error: cron expression '0 3 * *' has 4 fields")
+    assert "Traceback" not in bad_cron.stderr
+
+    bad_target = cli("schedule", "create", str(path), "--cron", "0 3 * * *", "--on", "cloud")
+    assert "unknown schedule 'cloud'" in bad_target.stderr
+    assert "choose one of: argo, aws, kubernetes, local" in bad_target.stderr
+
+    gone = cli("schedule", "delete", "nope")
+    assert gone.returncode == 2
+    assert "no schedule named 'nope'" in gone.stderr
+
+    dry = cli("schedule", "create", str(path), "--cron", "0 3 * * *", "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    plan = json.loads(dry.stdout)
+    assert plan["documents"][0]["kind"] == "LocalSchedule"
+    assert cli("schedule", "list").stdout.strip() == "no schedules"
+
+    created = cli("schedule", "create", str(path), "--cron", "0 3 * * *", "--tz", "Asia/Tokyo")
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.startswith("created schedule cli-flow: CliFlow")
+    shown = cli("schedule", "show", "cli-flow")
+    assert "next fires:" in shown.stdout
+    assert shown.stdout.count("T03:00:00+09:00") == 5
+    assert "cli-flow" in cli("schedule", "list").stdout
+    assert cli("schedule", "history", "cli-flow").stdout.strip() == "no fires yet"
+
+
+def test_print_systemd_unit(cli, root: str) -> None:
+    unit = cli("scheduler", "--print-systemd-unit", "--missed", "skip")
+    assert unit.returncode == 0, unit.stderr
+    text = unit.stdout
+    assert "[Service]" in text and "[Install]" in text
+    assert f"-m jupyter_flow scheduler --root {root} --missed skip" in text
+    assert "KillMode=process" in text  # runs survive a scheduler restart

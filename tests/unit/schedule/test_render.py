@@ -1,0 +1,117 @@
+"""Each target's ``render`` is pure: golden files, plus the engines' own schemas."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import kubernetes_validate
+import pytest
+from hera.workflows.models import CronWorkflow, WorkflowTemplate
+
+from jupyter_flow.config import Settings
+from jupyter_flow.schedule import argo_render, aws_render, kubernetes_render
+from jupyter_flow.schedule.model import Schedule
+
+from .golden import check
+
+K8S_VERSION = "1.33"  # CronJob timeZone is GA since 1.27
+
+
+def test_kubernetes_manifests_match_golden_and_validate(golden_schedule: Schedule) -> None:
+    opts = kubernetes_render.KubeOptions(namespace="flows", image="ghcr.io/acme/flows:2")
+    docs = kubernetes_render.render(golden_schedule, opts)
+    check("kubernetes", list(docs))
+    assert [d["kind"] for d in docs] == ["ServiceAccount", "Role", "RoleBinding", "CronJob"]
+    for doc in docs:
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    spec = docs[-1]["spec"]
+    assert (spec["schedule"], spec["timeZone"]) == ("0 3 * * 1-5", "Europe/Berlin")
+    assert spec["concurrencyPolicy"] == "Forbid"
+    pod = spec["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "jf-shapes-nightly"
+    driver = pod["containers"][0]["command"]
+    assert driver[:5] == ["python", "-m", "jupyter_flow", "run", "/code/shapes_flow.py"]
+    assert "--on" in driver and driver[driver.index("--on") + 1] == "kubernetes"
+    assert driver[-2:] == ["--param", "n=5"]
+    # the init step fetches exactly the pinned package
+    assert golden_schedule.flow.package_key in pod["initContainers"][0]["command"]
+    role = docs[1]["rules"]
+    assert {"apiGroups": ["batch"], "resources": ["jobs"],
+            "verbs": ["create", "get", "list", "watch", "delete"]} in role  # fmt: skip
+    assert {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]} in role
+
+
+@pytest.mark.parametrize(("policy", "k8s"), [("allow", "Allow"), ("replace", "Replace")])
+def test_kubernetes_concurrency_and_pause(golden_schedule: Schedule, policy: str, k8s: str) -> None:
+    schedule = replace(golden_schedule, concurrency=policy, paused=True)
+    cron = kubernetes_render.render(schedule, kubernetes_render.KubeOptions())[-1]
+    assert cron["spec"]["concurrencyPolicy"] == k8s
+    assert cron["spec"]["suspend"] is True
+
+
+def test_existing_service_account_means_no_rbac_objects(golden_schedule: Schedule) -> None:
+    opts = kubernetes_render.KubeOptions(service_account="flows-runner")
+    docs = kubernetes_render.render(golden_schedule, opts)
+    assert [d["kind"] for d in docs] == ["CronJob"]
+    pod = docs[0]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "flows-runner"
+
+
+def test_argo_compiles_the_dag_and_matches_golden(golden_schedule: Schedule) -> None:
+    schedule = replace(golden_schedule, target="argo")
+    docs = argo_render.render(schedule, argo_render.ArgoOptions(image="ghcr.io/acme/flows:2"))
+    check("argo", list(docs))
+    template, cron = docs[-2], docs[-1]
+    # hera's models are Argo's schema: both documents round-trip without losing a key
+    for model, doc in ((WorkflowTemplate, template), (CronWorkflow, cron)):
+        parsed = model.model_validate(doc).model_dump(by_alias=True, exclude_none=True, mode="json")
+        assert parsed == doc
+    assert cron["spec"]["schedules"] == ["0 3 * * 1-5"]
+    assert cron["spec"]["timezone"] == "Europe/Berlin"
+    assert cron["spec"]["workflowSpec"]["workflowTemplateRef"] == {"name": "jf-shapes-nightly"}
+    tasks = {t["name"]: t for t in template["spec"]["templates"][0]["dag"]["tasks"]}
+    assert list(tasks) == ["start", "extract", "plan", "train", "pick"]
+    assert tasks["extract"]["withParam"] == "{{tasks.start.outputs.parameters.foreach-extract}}"
+    assert tasks["train"]["withParam"] == "{{tasks.plan.outputs.parameters.foreach-train}}"
+    assert tasks["pick"]["dependencies"] == ["train"]
+    by_name = {t["name"]: t for t in template["spec"]["templates"]}
+    assert by_name["extract"]["retryStrategy"] == {"limit": "2", "retryPolicy": "Always"}
+    assert by_name["extract"]["activeDeadlineSeconds"] == "600"
+    train = by_name["train"]["container"]
+    assert train["image"] == "ghcr.io/acme/train:1"
+    assert train["resources"]["limits"] == {"memory": "16384Mi", "nvidia.com/gpu": "1"}
+    assert by_name["plan"]["container"]["resources"]["requests"] == {
+        "cpu": "0.5",
+        "memory": "1024Mi",
+    }
+    assert by_name["plan"]["outputs"]["parameters"][0]["name"] == "foreach-train"
+
+
+def test_aws_request_matches_golden(golden_schedule: Schedule) -> None:
+    schedule = replace(golden_schedule, target="aws")
+    opts = aws_render.AwsOptions(
+        scheduler_role_arn="arn:aws:iam::123456789012:role/flows-scheduler",
+        job_queue="flows",
+        job_definition="jupyter-flow-driver:3",
+    )
+    request = aws_render.render(schedule, opts)
+    check("aws", request)
+    assert request["ScheduleExpression"] == "cron(0 3 ? * 2-6 *)"
+    assert request["ScheduleExpressionTimezone"] == "Europe/Berlin"
+    submit = json.loads(request["Target"]["Input"])
+    assert submit["JobQueue"] == "flows"
+    command = submit["ContainerOverrides"]["Command"]
+    assert command[:2] == ["sh", "-c"]
+    assert "jupyter_flow run /code/shapes_flow.py" in command[2]
+    assert "--on batch" in command[2]
+
+
+def test_aws_options_fall_back_to_batch_settings() -> None:
+    settings = Settings(
+        extra={"aws": {"role_arn": "arn:r", "job_definition": "d"}, "batch": {"queue": "q"}}
+    )
+    opts = aws_render.AwsOptions.from_settings(
+        settings.backend_options("aws"), settings.backend_options("batch")
+    )
+    assert (opts.scheduler_role_arn, opts.job_queue, opts.job_definition) == ("arn:r", "q", "d")
