@@ -382,6 +382,16 @@ def _order(builder: _Builder) -> list[GraphStep]:
                     mine |= ancestors.get(other, set()) | {other}
             writers.setdefault(out, []).append(name)
         ancestors[name] = mine
+        if "auto" in step.cell.packages:
+            builder.problems.append(
+                step.cell.cell.error(
+                    "--packages auto is resolved by the kernel when the cell runs with --on, "
+                    "so it cannot be exported",
+                    line=1,
+                    hint='list the requirements instead, e.g. --packages "pandas==2.2 '
+                    'scikit-learn==1.5" (run the cell with --on local to see the pins)',
+                )
+            )
         result.append(
             GraphStep(
                 name=name,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from ..store.records import ErrorInfo, RunRecord, TaskRecord, log_path
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
     from ..flow.dag import Dag
     from ..store.blobs import BlobStore
     from .taskspec import TaskSpec
+
+
+TAIL_AT_ONCE = 16  # in-flight tasks whose logs are followed live
 
 
 class RunObserver:
@@ -37,11 +41,17 @@ class LogTailer:
     def __init__(self, store: BlobStore) -> None:
         self.store = store
         self.offsets: dict[str, int] = {}
+        self._paths: dict[str, Path | None] = {}
+
+    def _path(self, key: str) -> Path | None:
+        if key not in self._paths:  # resolved once: local_path may create folders
+            self._paths[key] = self.store.local_path(key)
+        return self._paths[key]
 
     def read_new(self, spec: TaskSpec, stream: str) -> str:
         key = log_path(spec.flow, spec.run_id, spec.step, spec.index, spec.attempt, stream)
         offset = self.offsets.get(key, 0)
-        path = self.store.local_path(key)
+        path = self._path(key)
         if path is not None:
             try:
                 with open(path, "rb") as fh:
@@ -59,7 +69,8 @@ class LogTailer:
     def flush(self, spec: TaskSpec, stream: str) -> str:
         text = self.read_new(spec, stream)
         key = log_path(spec.flow, spec.run_id, spec.step, spec.index, spec.attempt, stream)
-        path = self.store.local_path(key)
+        path = self._path(key)
+        self._paths.pop(key, None)
         rest = b""
         if path is not None and path.exists():
             with open(path, "rb") as fh:
@@ -150,7 +161,8 @@ class TerminalProgress(RunObserver):
         if now - self._last_poll < 0.2:
             return
         self._last_poll = now
-        for spec in list(self.running.values()):
+        # tasks are reported when submitted; only the oldest can be running right now
+        for spec in list(self.running.values())[:TAIL_AT_ONCE]:
             self._drain(spec, final=False)
         if self.tty:
             done = sum(1 for s, n in self.expected.items() if self.finished.get(s, 0) >= n)
