@@ -187,7 +187,10 @@ def test_run_on_kubernetes_from_the_command_line(
 
 
 def test_the_same_flow_gives_the_same_artifacts_as_local(
-    kube: FakeKubeAPI, tmp_path: Path, write_flow: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+    kube: FakeKubeAPI,
+    tmp_path: Path,
+    write_flow: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = write_flow("""
         from jupyter_flow import Flow

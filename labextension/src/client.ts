@@ -1,0 +1,94 @@
+/**
+ * Typed calls to each endpoint of the server extension (all through request.ts).
+ */
+import { requestAPI } from './request';
+import { IFlowClient } from './tokens';
+import {
+  IBackends,
+  ICronPreview,
+  IExportResult,
+  IGraph,
+  ILogs,
+  IRunSummary,
+  ISchedule,
+  IScheduleSpec,
+  ISchedules,
+  IStartedRun
+} from './types';
+
+export interface IStoreOptions {
+  /** The store location setting; empty: the server's configured default. */
+  root?: string;
+}
+
+export class FlowClient implements IFlowClient {
+  constructor(private readonly _store: () => IStoreOptions = () => ({})) {}
+
+  graph(path: string, content?: unknown): Promise<IGraph> {
+    if (content === undefined) {
+      return requestAPI<IGraph>('graph', { query: { path } });
+    }
+    return requestAPI<IGraph>('graph', { method: 'POST', body: { path, content } });
+  }
+
+  exportNotebook(path: string): Promise<IExportResult> {
+    return requestAPI<IExportResult>('export', { method: 'POST', body: { path } });
+  }
+
+  backends(path: string): Promise<IBackends> {
+    return requestAPI<IBackends>('backends', { query: { path, ...this._store() } });
+  }
+
+  async runs(path: string, flow: string, limit = 20): Promise<IRunSummary[]> {
+    const query = { path, flow, limit, ...this._store() };
+    const answer = await requestAPI<{ runs: IRunSummary[] }>('runs', { query });
+    return answer.runs;
+  }
+
+  run(path: string, flow: string, id: string): Promise<IRunSummary> {
+    return requestAPI<IRunSummary>(`runs/${flow}/${id}`, { query: { path, ...this._store() } });
+  }
+
+  logs(path: string, flow: string, id: string, step?: string, tail = 200): Promise<ILogs> {
+    const query = { path, step, tail, ...this._store() };
+    return requestAPI<ILogs>(`runs/${flow}/${id}/logs`, { query });
+  }
+
+  startRun(
+    path: string,
+    backend: string,
+    parameters: Record<string, string>
+  ): Promise<IStartedRun> {
+    const body = { path, backend, parameters, ...this._store() };
+    return requestAPI<IStartedRun>('run', { method: 'POST', body });
+  }
+
+  schedules(path: string, flow: string): Promise<ISchedules> {
+    return requestAPI<ISchedules>('schedules', { query: { path, flow, ...this._store() } });
+  }
+
+  createSchedule(path: string, spec: IScheduleSpec): Promise<ISchedule> {
+    const body = { path, ...spec, name: spec.name || undefined, ...this._store() };
+    return requestAPI<ISchedule>('schedules', { method: 'POST', body });
+  }
+
+  setSchedulePaused(path: string, name: string, paused: boolean): Promise<ISchedule> {
+    const action = paused ? 'pause' : 'resume';
+    return requestAPI<ISchedule>(`schedules/${name}/${action}`, {
+      method: 'POST',
+      query: { path },
+      body: { ...this._store() }
+    });
+  }
+
+  async deleteSchedule(path: string, name: string): Promise<void> {
+    await requestAPI(`schedules/${name}`, {
+      method: 'DELETE',
+      query: { path, ...this._store() }
+    });
+  }
+
+  cronPreview(cron: string, timezone: string, n = 5): Promise<ICronPreview> {
+    return requestAPI<ICronPreview>('cron', { query: { cron, timezone, n } });
+  }
+}

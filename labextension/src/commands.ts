@@ -1,0 +1,173 @@
+/**
+ * Commands: export, run, refresh, open the panel, make a cell a step, edit a step.
+ */
+import { JupyterFrontEnd } from '@jupyterlab/application';
+import { InputDialog, Notification } from '@jupyterlab/apputils';
+import { INotebookTracker } from '@jupyterlab/notebook';
+
+import { askRun, askStepResources } from './dialogs';
+import { changedParameters, normalizeParameters } from './model';
+import { PANEL_ID } from './panel';
+import { FlowRequestError } from './request';
+import {
+  editStepSource,
+  isIdentifier,
+  isStepSource,
+  makeStepSource,
+  parseStepLine,
+  suggestStepName
+} from './stepline';
+import { IFlowClient, IFlowNotebooks } from './tokens';
+
+export const CommandIDs = {
+  export: 'jupyter-flow:export',
+  run: 'jupyter-flow:run',
+  refresh: 'jupyter-flow:refresh',
+  openPanel: 'jupyter-flow:open-panel',
+  makeStep: 'jupyter-flow:make-step',
+  editStep: 'jupyter-flow:edit-step'
+};
+
+export interface ICommandOptions {
+  app: JupyterFrontEnd;
+  tracker: INotebookTracker;
+  flows: IFlowNotebooks;
+  client: IFlowClient;
+  /** The "default backend" setting (empty: the server's default). */
+  defaultBackend: () => string;
+}
+
+export function addCommands(options: ICommandOptions): void {
+  const { app, tracker, flows, client } = options;
+  const hasNotebook = () => tracker.currentWidget !== null;
+  /** The cell a context menu was opened on (made active), else the active cell. */
+  const targetCell = () => {
+    const node = app.contextMenuHitTest(n => n.classList.contains('jp-Cell'));
+    const notebook = tracker.currentWidget?.content;
+    if (node && notebook) {
+      const index = notebook.widgets.findIndex(cell => cell.node === node);
+      if (index >= 0) {
+        notebook.activeCellIndex = index;
+      }
+    }
+    return tracker.activeCell;
+  };
+  const activeSource = () => targetCell()?.model.sharedModel.getSource() ?? '';
+
+  app.commands.addCommand(CommandIDs.openPanel, {
+    label: 'Show the Flow panel',
+    execute: () => app.shell.activateById(PANEL_ID)
+  });
+
+  app.commands.addCommand(CommandIDs.refresh, {
+    label: 'Refresh the flow of this notebook',
+    isEnabled: hasNotebook,
+    execute: () => flows.current?.refresh()
+  });
+
+  app.commands.addCommand(CommandIDs.export, {
+    label: 'Export to Flow',
+    caption: 'Save the notebook and export its %%step cells to a flow module',
+    isEnabled: hasNotebook,
+    execute: async () => {
+      const flow = flows.current;
+      const result = await flow?.exportFlow();
+      if (flow && result === null) {
+        app.shell.activateById(PANEL_ID);
+      }
+      return result;
+    }
+  });
+
+  app.commands.addCommand(CommandIDs.run, {
+    label: 'Run Flow',
+    caption: 'Export the notebook and run its flow on a backend',
+    isEnabled: hasNotebook,
+    execute: async () => {
+      const flow = flows.current;
+      if (!flow) {
+        return;
+      }
+      const path = flow.panel.context.path;
+      try {
+        await flow.panel.context.save();
+        await flow.refresh();
+        const info = await client.backends(path);
+        const params = normalizeParameters(flow.graph?.parameters);
+        const preferred = options.defaultBackend() || info.default;
+        const chosen = info.backends.includes(preferred) ? preferred : info.backends[0];
+        const answer = await askRun(info.backends, chosen, params);
+        if (!answer) {
+          return;
+        }
+        const parameters = changedParameters(params, answer.values);
+        const started = await client.startRun(path, answer.backend, parameters);
+        flows.notifyRunStarted(started);
+        app.shell.activateById(PANEL_ID);
+        Notification.info(`Started ${started.pathspec} on ${started.backend}`, { autoClose: 3000 });
+      } catch (error) {
+        if (error instanceof FlowRequestError) {
+          Notification.error(`Run Flow failed: ${error.message}`, { autoClose: false });
+          await flow.refresh();
+          return;
+        }
+        throw error;
+      }
+    }
+  });
+
+  app.commands.addCommand(CommandIDs.makeStep, {
+    label: 'Make this cell a step',
+    caption: 'Put a %%step line on top of the cell',
+    isEnabled: () => targetCell()?.model.type === 'code' && !isStepSource(activeSource()),
+    execute: async () => {
+      const cell = targetCell();
+      if (!cell || cell.model.type !== 'code') {
+        return;
+      }
+      const source = cell.model.sharedModel.getSource();
+      const taken = (flows.current?.graph?.steps ?? []).map(step => step.name);
+      const index = (tracker.currentWidget?.content.activeCellIndex ?? 0) + 1;
+      const suggestion = suggestStepName(source, taken, index);
+      const answer = await InputDialog.getText({
+        title: 'Make this cell a step',
+        label: 'Step name',
+        text: suggestion
+      });
+      const name = (answer.value ?? '').trim();
+      if (!answer.button.accept || !name) {
+        return;
+      }
+      if (!isIdentifier(name)) {
+        Notification.error(`${name} is not a valid step name: use letters, digits and _`);
+        return;
+      }
+      cell.model.sharedModel.setSource(makeStepSource(source, name));
+    }
+  });
+
+  app.commands.addCommand(CommandIDs.editStep, {
+    label: 'Edit step',
+    caption: 'Edit the resources of this %%step cell',
+    isEnabled: () => isStepSource(activeSource()),
+    execute: async () => {
+      const cell = targetCell();
+      if (!cell) {
+        return;
+      }
+      const source = cell.model.sharedModel.getSource();
+      const first = source.split('\n', 1)[0];
+      const step = parseStepLine(first);
+      if (!step) {
+        return;
+      }
+      const changes = await askStepResources(step.name, first);
+      if (changes) {
+        cell.model.sharedModel.setSource(editStepSource(source, changes));
+      }
+    }
+  });
+
+  app.contextMenu.addItem({ command: CommandIDs.makeStep, selector: '.jp-CodeCell', rank: 20 });
+  app.contextMenu.addItem({ command: CommandIDs.editStep, selector: '.jp-CodeCell', rank: 21 });
+}

@@ -1,0 +1,148 @@
+/**
+ * The runs of the current notebook's flow: live status while any is active, the
+ * selected run's steps and its log tail.
+ */
+import { Widget } from '@lumino/widgets';
+
+import { formatWhen, isActive, runProgress } from './model';
+import { IFlowClient } from './tokens';
+import { IRunSummary } from './types';
+
+const POLL_MS = 1500;
+
+export class RunsView extends Widget {
+  constructor(private readonly _client: IFlowClient) {
+    super();
+    this.addClass('jp-Flow-runsView');
+    this._list = document.createElement('ul');
+    this._list.className = 'jp-Flow-runs';
+    this._detail = document.createElement('div');
+    this._detail.className = 'jp-Flow-runDetail';
+    this.node.append(this._list, this._detail);
+  }
+
+  /** Show the runs of `flow` (of the notebook at `path`). */
+  setFlow(path: string | null, flow: string | null): void {
+    if (path === this._path && flow === this._flow) {
+      return;
+    }
+    this._path = path;
+    this._flow = flow;
+    this._runs = [];
+    this._selected = null;
+    void this.refresh();
+  }
+
+  /** Follow a run just started from the UI. */
+  follow(id: string): void {
+    this._selected = id;
+    void this.refresh();
+  }
+
+  async refresh(): Promise<void> {
+    window.clearTimeout(this._timer);
+    const { _path: path, _flow: flow } = this;
+    if (!path || !flow) {
+      this._render();
+      return;
+    }
+    try {
+      const runs = await this._client.runs(path, flow);
+      if (this._selected && !runs.some(run => run.id === this._selected)) {
+        runs.unshift(await this._client.run(path, flow, this._selected));
+      }
+      this._runs = runs;
+      this._selected = this._selected ?? runs[0]?.id ?? null;
+      const chosen = runs.find(run => run.id === this._selected);
+      this._logs = chosen ? (await this._client.logs(path, flow, chosen.id)).logs : '';
+      this._error = '';
+    } catch (error) {
+      this._error = String((error as Error).message ?? error);
+    }
+    if (path !== this._path || flow !== this._flow) {
+      return;
+    }
+    this._render();
+    if (this._runs.some(isActive) && !this.isDisposed) {
+      this._timer = window.setTimeout(() => void this.refresh(), POLL_MS);
+    }
+  }
+
+  dispose(): void {
+    window.clearTimeout(this._timer);
+    super.dispose();
+  }
+
+  private _render(): void {
+    this._list.textContent = '';
+    this._detail.textContent = '';
+    if (this._error) {
+      this._detail.appendChild(note(this._error, 'jp-Flow-error'));
+    }
+    if (!this._flow) {
+      this._list.appendChild(note('No flow in this notebook yet.'));
+      return;
+    }
+    if (this._runs.length === 0) {
+      this._list.appendChild(note('No runs yet: use Run Flow.'));
+      return;
+    }
+    for (const run of this._runs) {
+      const item = document.createElement('li');
+      item.className = 'jp-Flow-run';
+      item.dataset.id = run.id;
+      item.dataset.status = run.status;
+      item.classList.toggle('jp-mod-selected', run.id === this._selected);
+      const status = document.createElement('span');
+      status.className = `jp-Flow-status jp-Flow-status-${run.status}`;
+      status.textContent = run.status;
+      const label = document.createElement('span');
+      label.className = 'jp-Flow-runId';
+      label.textContent = run.id;
+      const when = document.createElement('span');
+      when.className = 'jp-Flow-runWhen';
+      when.textContent = [formatWhen(run.created), runProgress(run)].filter(Boolean).join(' · ');
+      item.append(status, label, when);
+      item.addEventListener('click', () => this.follow(run.id));
+      this._list.appendChild(item);
+    }
+    const chosen = this._runs.find(run => run.id === this._selected);
+    if (chosen) {
+      this._detail.appendChild(stepsTable(chosen));
+      const logs = document.createElement('pre');
+      logs.className = 'jp-Flow-logs';
+      logs.textContent = this._logs || chosen.launch_log || '(no output yet)';
+      this._detail.appendChild(logs);
+    }
+  }
+
+  private _list: HTMLUListElement;
+  private _detail: HTMLDivElement;
+  private _path: string | null = null;
+  private _flow: string | null = null;
+  private _runs: IRunSummary[] = [];
+  private _selected: string | null = null;
+  private _logs = '';
+  private _error = '';
+  private _timer = 0;
+}
+
+function note(text: string, className = 'jp-Flow-note'): HTMLElement {
+  const p = document.createElement('p');
+  p.className = className;
+  p.textContent = text;
+  return p;
+}
+
+function stepsTable(run: IRunSummary): HTMLElement {
+  const table = document.createElement('table');
+  table.className = 'jp-Flow-steps';
+  for (const step of run.steps) {
+    const row = table.insertRow();
+    row.dataset.step = step.name;
+    row.insertCell().textContent = step.name;
+    row.insertCell().textContent = step.status;
+    row.insertCell().textContent = `${step.tasks_done}/${step.tasks_total}`;
+  }
+  return table;
+}

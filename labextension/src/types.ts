@@ -1,0 +1,145 @@
+/**
+ * The JSON shapes the server extension answers (see jupyter_flow/server).
+ */
+
+export interface IResources {
+  cpu?: number | null;
+  memory_mb?: number | null;
+  gpu?: number | null;
+}
+
+export interface IStep {
+  name: string;
+  /** 1-based, as the user counts cells. */
+  cell_index: number;
+  cell_id: string | null;
+  inputs: string[];
+  outputs: string[];
+  resources: IResources;
+  foreach?: string | null;
+  after?: string[];
+  retries?: number | null;
+  timeout?: number | string | null;
+  packages?: string[];
+}
+
+export interface ICellLocation {
+  kind: 'cell';
+  index: number;
+  cell_id: string | null;
+  first_line: string;
+  line: number | null;
+}
+
+export interface IStepLocation {
+  kind: 'step';
+  step: string;
+  task: number | null;
+}
+
+/** A located user error (``FlowError.to_json()``). */
+export interface IProblem {
+  error: string;
+  message: string;
+  hint: string | null;
+  location: ICellLocation | IStepLocation | null;
+  text: string;
+}
+
+export interface IGraph {
+  flow: string;
+  path: string;
+  module_path: string;
+  parameters: unknown;
+  steps: IStep[];
+  edges: [string, string][];
+  problems: IProblem[];
+}
+
+export interface IExportResult {
+  path: string;
+  flow: string;
+  module_path: string;
+  source: string;
+  steps: IStep[];
+  edges: [string, string][];
+  problems: IProblem[];
+}
+
+export type RunStatus = 'starting' | 'running' | 'done' | 'failed' | 'cancelled' | 'lost';
+
+export interface IStepStatus {
+  name: string;
+  status: string;
+  tasks_total: number;
+  tasks_done: number;
+  tasks_running: number;
+  tasks_failed: number;
+}
+
+export interface IRunSummary {
+  id: string;
+  flow: string;
+  status: RunStatus;
+  /** Seconds since the epoch (or an ISO string). */
+  created: number | string | null;
+  finished: number | string | null;
+  params: Record<string, unknown>;
+  steps: IStepStatus[];
+  launch_log?: string;
+}
+
+export interface IStartedRun {
+  id: string;
+  flow: string;
+  pathspec: string;
+  backend: string;
+  module_path: string;
+  status: RunStatus;
+}
+
+export interface IBackends {
+  backends: string[];
+  default: string;
+  root: string;
+  schedules: boolean;
+}
+
+export interface ILogs {
+  id: string;
+  flow: string;
+  step: string | null;
+  logs: string;
+}
+
+export interface ISchedule {
+  name: string;
+  flow: { name: string; source_path: string; package_key: string };
+  target: string;
+  cron: string | null;
+  timezone: string;
+  params: Record<string, string>;
+  paused: boolean;
+  created: number;
+  updated: number;
+  next_fire_times: string[];
+}
+
+export interface ISchedules {
+  schedules: ISchedule[];
+  targets: string[];
+}
+
+export interface IScheduleSpec {
+  cron: string;
+  timezone: string;
+  target: string;
+  name: string;
+  parameters: Record<string, string>;
+}
+
+export interface ICronPreview {
+  cron: string;
+  timezone: string;
+  next: string[];
+}
