@@ -220,6 +220,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .task import run_task
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in ("start", "step", "finish"):  # an engine that owns the DAG
+        from .driverless import main as driverless
+
+        return driverless(args)
     if len(args) > 1 or (args and args[0] in ("-h", "--help")):
         print(USAGE, file=sys.stderr)
         return EXIT_BOOTSTRAP

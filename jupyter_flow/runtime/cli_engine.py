@@ -7,11 +7,13 @@ Each verb works bound to a flow (``python my_flow.py run``) or with the module p
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from .. import plugins
-from ..errors import ParameterError
+from ..errors import FlowDefinitionError, ParameterError
 
 EXAMPLES = {
     "run": "examples:\n  %(prog)s --param n=10 --param grid='[0.1, 1]' --max-workers 4",
@@ -57,6 +59,12 @@ def add_parsers(sub: Any, *, bound: Any) -> None:
 
     p = verb("run", "Run the flow and print its progress, logs and results.")
     run_options(p)
+    if bound is None:
+        p.add_argument(
+            "--package",
+            metavar="KEY",
+            help="run FLOW's file from this code package in the store (pinned code)",
+        )
     p.set_defaults(func=cmd_run)
 
     p = verb("resume", "Continue a failed, cancelled or killed run, reusing finished tasks.")
@@ -93,7 +101,34 @@ def _flow(args: argparse.Namespace) -> Any:
         return bound
     from .loader import load_flow
 
+    package = getattr(args, "package", None)
+    if package:
+        return load_flow(_packaged_module(args.flow, package, args.root))
     return load_flow(args.flow)
+
+
+def _packaged_module(module: str, key: str, root: str | None) -> Path:
+    """The module's file in the code package ``key``, unpacked once into the cache and put
+    first on ``sys.path`` (so its project modules import from the package too)."""
+    from ..store import open_store
+    from .api import settings_for
+    from .bootstrap import cache_dir
+    from .package import fetch_package
+
+    store = open_store(settings_for(root).root)
+    try:
+        folder = fetch_package(store, key, cache_dir("code"))
+    finally:
+        store.close()
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    file = folder / Path(module).name
+    if not file.is_file():
+        raise FlowDefinitionError(
+            f"the code package {key[:12]} has no {Path(module).name}",
+            hint="name the module file the package was built from",
+        )
+    return file
 
 
 def _flow_name(args: argparse.Namespace) -> str:

@@ -14,14 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import FlowError, RunCancelled, RunFailed, StepLocation
+from ..errors import FlowError, RunCancelled, RunFailed
 from ..flow.dag import PARAMS, Dag
 from ..flow.spec import Flow, StepSpec
 from ..store import artifacts
 from ..store.blobs import BlobStore
 from ..store.index import RunIndex
 from ..store.records import (
-    Artifact,
     ErrorInfo,
     Records,
     RunRecord,
@@ -29,12 +28,12 @@ from ..store.records import (
     TaskRecord,
 )
 from .executors.base import Executor, TaskEvent
+from .inputs import foreach_count, step_inputs, task_inputs
 from .observer import RunObserver
-from .taskspec import CodeRef, Input, TaskSpec
+from .taskspec import CodeRef, TaskSpec
 
 HEARTBEAT_EVERY = 5.0
 MAX_BACKOFF = 60.0
-UNORDERED = ("set", "frozenset", "dict")
 
 
 @dataclass(frozen=True)
@@ -210,10 +209,10 @@ class Runner:
         resume: ResumeFrom | None,
         recompute: set[str],
     ) -> list[TaskSpec]:
-        inputs = {name: self._input(step, name, state) for name in step.reads}
+        inputs = step_inputs(self.flow, self.dag, step, state.done)
         count: int | None = None
         if step.foreach:
-            count = self._foreach_count(step, inputs[step.foreach.items])
+            count = foreach_count(step, inputs[step.foreach.items])
         state.expected[step.name] = 1 if count is None else count
         state.done.setdefault(step.name, {})
         clonable = (
@@ -234,7 +233,6 @@ class Runner:
                     self.records.write_task(clone)
                     state.done[step.name][index] = clone
                     continue
-            task_inputs = self._task_inputs(step, inputs, index)
             specs.append(
                 TaskSpec(
                     flow=record.flow,
@@ -244,7 +242,7 @@ class Runner:
                     attempt=1,
                     store_url=self.store.url,
                     code=code,
-                    inputs=task_inputs,
+                    inputs=task_inputs(step, inputs, index),
                     outputs=step.outputs,
                     resources=step.resources,
                     timeout=step.timeout,
@@ -257,47 +255,6 @@ class Runner:
             state.cloned.add(step.name)
         self.observer.step_expanded(step.name, state.expected[step.name], len(specs))
         return specs
-
-    def _input(self, step: StepSpec, name: str, state: _State) -> Input:
-        producer = self.dag.sources[step.name][name]
-        tasks = state.done[producer]
-        if producer != PARAMS and self.flow.steps[producer].foreach:
-            found = [tasks[i].artifact(name) for i in sorted(tasks)]
-            return Input(name, tuple(a for a in found if a is not None), join=True)
-        artifact = tasks[0].artifact(name)
-        if artifact is None:
-            raise RunFailed(
-                f"step {producer!r} finished without saving {name!r}",
-                location=StepLocation(step.name),
-                hint="re-run the flow; the store may have been modified",
-            )
-        return Input(name, (artifact,))
-
-    def _foreach_count(self, step: StepSpec, source: Input) -> int:
-        if source.join:
-            return len(source.artifacts)
-        artifact: Artifact = source.artifacts[0]
-        if artifact.length is None or artifact.type in UNORDERED:
-            raise RunFailed(
-                f"the foreach list {artifact.name!r} is a {artifact.type}, which has no stable "
-                "order to split into tasks",
-                location=StepLocation(step.name),
-                hint=f"make it a list, e.g. {artifact.name} = sorted(...) or list(...)",
-            )
-        return artifact.length
-
-    def _task_inputs(
-        self, step: StepSpec, inputs: Mapping[str, Input], index: int
-    ) -> tuple[Input, ...]:
-        result = [inputs[n] for n in step.inputs if n in inputs]
-        if step.foreach:
-            source = inputs[step.foreach.items]
-            item = step.foreach.item
-            if source.join:
-                result.append(Input(item, (source.artifacts[index],)))
-            else:
-                result.append(Input(item, source.artifacts, item=index))
-        return tuple(result)
 
     # -- events ---------------------------------------------------------------------------
     def _on_event(
