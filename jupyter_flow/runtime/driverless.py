@@ -348,7 +348,7 @@ def _step(args: argparse.Namespace, store: BlobStore) -> int:
         code = _cannot("step", err)
         _record_failure(records, args, attempt, err)
         return code
-    from .task import run_task
+    from .task import record_caught, run_task
 
     # SIGTERM (pod deleted, deadline) unwinds normally, so the logs are uploaded
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -362,36 +362,16 @@ def _step(args: argparse.Namespace, store: BlobStore) -> int:
             detail = outcome.error.traceback or outcome.error.message
             print(f"jupyter_flow: step {spec.label} failed:\n{detail}", file=sys.stderr)
             return EXIT_STEP_FAILED
-        _caught(store, spec, outcome.error)  # the last try of a catch step: go on with None
+        record_caught(store, spec, outcome.error)  # the last try of a catch step: go on with None
     try:
         task = records.read_task(spec.flow, spec.run_id, spec.step, spec.index)
-        assert task is not None  # written by run_task or _caught
+        assert task is not None  # written by run_task or record_caught
         done.setdefault(step.name, {})[spec.index] = task
         counts[step.name] = count or 1
         _write_foreach_out(args.foreach_out, flow, dag, step.name, done, counts)
     except Exception as err:
         return _cannot("step", err)
     return EXIT_OK
-
-
-def _caught(store: BlobStore, spec: TaskSpec, error: ErrorInfo) -> None:
-    """As the driver does for ``catch=True``: every output None, the error kept."""
-    now = time.time()
-    saved = tuple(artifacts.save(store, name, None) for name in spec.outputs)
-    Records(store).write_task(
-        TaskRecord(
-            spec.flow,
-            spec.run_id,
-            spec.step,
-            spec.index,
-            "caught",
-            spec.attempt,
-            now,
-            now,
-            saved,
-            error,
-        )
-    )
 
 
 def _record_failure(

@@ -30,6 +30,7 @@ from ..store.records import (
 from .executors.base import Executor, TaskEvent
 from .inputs import foreach_count, step_inputs, task_inputs
 from .observer import RunObserver
+from .task import record_caught
 from .taskspec import CodeRef, TaskSpec
 
 HEARTBEAT_EVERY = 5.0
@@ -290,30 +291,12 @@ class Runner:
             self.observer.task_finished(spec, None, error, retrying=True)
             return None
         if step.catch:
-            task = self._caught(spec, error)
+            task = record_caught(self.store, spec, error)
             state.done[spec.step][spec.index] = task
             self.observer.task_finished(spec, task, error, retrying=False)
             return None
         self.observer.task_finished(spec, None, error, retrying=False)
         return spec.step if spec.foreach_count is None else spec.label, error
-
-    def _caught(self, spec: TaskSpec, error: ErrorInfo) -> TaskRecord:
-        now = time.time()
-        saved = tuple(artifacts.save(self.store, name, None) for name in spec.outputs)
-        task = TaskRecord(
-            spec.flow,
-            spec.run_id,
-            spec.step,
-            spec.index,
-            "caught",
-            spec.attempt,
-            now,
-            now,
-            saved,
-            error,
-        )
-        self.records.write_task(task)
-        return task
 
     def _fail(self, record: RunRecord, where: str, error: ErrorInfo) -> RunRecord:
         self._failed_label = where

@@ -149,3 +149,24 @@ def _finish(
     from dataclasses import replace
 
     return replace(record, status=status, finished=finished, error=error)
+
+
+def record_caught(store: BlobStore, spec: TaskSpec, error: ErrorInfo) -> TaskRecord:
+    """The last try of a ``catch=True`` step failed: every output is None, the error kept,
+    and the task counts as finished so the flow goes on."""
+    now = time.time()
+    saved = tuple(artifacts.save(store, name, None) for name in spec.outputs)
+    task = TaskRecord(
+        spec.flow,
+        spec.run_id,
+        spec.step,
+        spec.index,
+        "caught",
+        spec.attempt,
+        now,
+        now,
+        saved,
+        error,
+    )
+    Records(store).write_task(task)
+    return task
