@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import io
 import json
 import os
@@ -90,16 +91,26 @@ class _Recorder:
             self.store.put(self.key, b"\n".join(self.lines) + b"\n")
 
 
-def _stand_in_shell(recorder: _Recorder) -> Any:
+class _Active:
+    """The recorder of the task running in this process (a worker runs one at a time)."""
+
+    recorder: _Recorder | None = None
+
+
+@functools.cache
+def _stand_in_shell() -> Any:
     """An object ``IPython.display.display`` accepts as the shell: IPython's formatter plus a
-    publisher that records. Built without ``InteractiveShell.__init__`` (no history, no
-    hooks): only what ``display`` and matplotlib use exists."""
+    publisher that records into the active task's recorder. Built once per process (the
+    formatter's set-up costs milliseconds, too much per task) and without
+    ``InteractiveShell.__init__`` (no history, no hooks): only what ``display`` and
+    matplotlib use exists."""
     from IPython.core.formatters import DisplayFormatter
     from IPython.core.interactiveshell import InteractiveShell
 
     class Publisher:
         def publish(self, data: dict[str, Any], metadata: Any = None, **_: Any) -> None:
-            recorder.add(dict(data), dict(metadata or {}))
+            if _Active.recorder is not None:
+                _Active.recorder.add(dict(data), dict(metadata or {}))
 
         def clear_output(self, wait: bool = False) -> None:
             """Outputs are kept: a recorded display cannot be cleared afterwards."""
@@ -120,7 +131,8 @@ def _stand_in_shell(recorder: _Recorder) -> Any:
     png = formatter.formatters["image/png"]
 
     def shown_png(fig: Any) -> str:
-        recorder.shown.add(id(fig))
+        if _Active.recorder is not None:
+            _Active.recorder.shown.add(id(fig))
         return figure_png(fig)
 
     png.for_type_by_name("matplotlib.figure", "Figure", shown_png)
@@ -168,8 +180,9 @@ def capture_displays(store: BlobStore, spec: TaskSpec) -> Iterator[None]:
     key = displays_key(spec.flow, spec.run_id, spec.step, spec.index, spec.attempt)
     recorder = _Recorder(store, key)
     _headless_matplotlib()
+    _Active.recorder = recorder
     if shell_cls is not None:
-        shell_cls._instance = _stand_in_shell(recorder)
+        shell_cls._instance = _stand_in_shell()
     plt: Any = sys.modules.get("matplotlib.pyplot")
     show = getattr(plt, "show", None)
     if plt is not None:
@@ -183,4 +196,5 @@ def capture_displays(store: BlobStore, spec: TaskSpec) -> Iterator[None]:
             plt.show = show
         if shell_cls is not None:
             shell_cls._instance = None
+        _Active.recorder = None
         recorder.close()
