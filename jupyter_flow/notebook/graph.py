@@ -30,6 +30,12 @@ HIDDEN_KINDS = frozenset({"loop", "with"})  # bound as a side effect: not a fina
 IMPLICIT = {"display": "from IPython.display import display"}
 
 
+AUTO_PACKAGES = (
+    "--packages auto is resolved by the kernel when the cell runs with --on, not on export"
+)
+AUTO_HINT = 'list the requirements, e.g. --packages "pandas==2.2" (--on local shows the pins)'
+
+
 @dataclass(frozen=True)
 class GraphStep:
     """One step, resolved: its function's parameters, outputs and upstream steps."""
@@ -383,15 +389,7 @@ def _order(builder: _Builder) -> list[GraphStep]:
             writers.setdefault(out, []).append(name)
         ancestors[name] = mine
         if "auto" in step.cell.packages:
-            builder.problems.append(
-                step.cell.cell.error(
-                    "--packages auto is resolved by the kernel when the cell runs with --on, "
-                    "so it cannot be exported",
-                    line=1,
-                    hint='list the requirements instead, e.g. --packages "pandas==2.2 '
-                    'scikit-learn==1.5" (run the cell with --on local to see the pins)',
-                )
-            )
+            builder.problems.append(step.cell.cell.error(AUTO_PACKAGES, line=1, hint=AUTO_HINT))
         result.append(
             GraphStep(
                 name=name,
