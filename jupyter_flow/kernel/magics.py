@@ -159,6 +159,18 @@ def _warn_hidden(rec: observe.StepRecord, hidden: tuple[str, ...]) -> None:
     )
 
 
+def take_option(words: list[str], flag: str, what: str) -> str | None:
+    """Remove ``flag VALUE`` from ``words`` and return VALUE (None when the flag is absent)."""
+    if flag not in words:
+        return None
+    at = words.index(flag)
+    if at + 1 >= len(words):
+        raise UsageError(f"{flag} needs {what}")
+    value = words[at + 1]
+    del words[at : at + 2]
+    return value
+
+
 @register_verb("steps", "show the steps run so far: inputs, outputs, resources")
 def _steps(magics: FlowMagics, args: str) -> Any:
     return StepTable(tuple(magics.session.steps.values()))
@@ -169,13 +181,7 @@ def _export(magics: FlowMagics, args: str) -> Any:
     from ..notebook.api import export_notebook
 
     words = shlex.split(args)
-    output = None
-    if "-o" in words:
-        at = words.index("-o")
-        if at + 1 >= len(words):
-            raise UsageError("-o needs a path")
-        output = words[at + 1]
-        del words[at : at + 2]
+    output = take_option(words, "-o", "a path")
     path = words[0] if words else _session_notebook()
     result = export_notebook(path, output, check=True)
     exported = {s["name"]: s for s in result.steps}

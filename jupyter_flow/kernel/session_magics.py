@@ -14,7 +14,7 @@ from IPython.core.magic_arguments import MagicArgumentParser
 
 from ..errors import FlowError, RunCancelled, RunFailed, RunNotFound
 from . import session
-from .magics import register_verb
+from .magics import register_verb, take_option
 
 if TYPE_CHECKING:
     from ..client import Run
@@ -154,13 +154,7 @@ def pull(run: Run, names: list[str], step: str | None = None) -> dict[str, Any]:
 @register_verb("pull", "bind artifacts as variables: %flow pull [RUN] [--step S] [NAME ...]")
 def pull_verb(magics: FlowMagics, args: str) -> Any:
     words = shlex.split(args)
-    step = None
-    if "--step" in words:
-        at = words.index("--step")
-        if at + 1 >= len(words):
-            raise UsageError("--step needs a step name")
-        step = words[at + 1]
-        del words[at : at + 2]
+    step = take_option(words, "--step", "a step name")
     spec = None
     if words and ("/" in words[0] or RUN_ID.match(words[0]) or words[0] == "latest"):
         spec = words.pop(0)

@@ -233,6 +233,14 @@ def ensure_package(
     )
 
 
+def code_for_store(store: BlobStore, code: CodeRef) -> CodeRef:
+    """What a remote executor hands its tasks: a store on this machine's disk (tests, a
+    shared volume) keeps the module path; any other store gets the code as a package."""
+    if store.local_path("code") is not None:
+        return code
+    return ensure_package(store, code.module_path)
+
+
 def _extract(tar: tarfile.TarFile, dest: Path) -> None:
     """Unpack regular files only, never outside ``dest`` (the archive came over a network)."""
     for member in tar.getmembers():

@@ -4,53 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ConfigError
 from .argo_render import GROUP_VERSION, ArgoOptions, render
-from .base import ScheduleTarget
 from .bootstrap import object_name
-from .kube_client import Objects, api_client, apply_all, delete_all
-from .model import Applied, Schedule
-from .pin import upload_package
-
-MANAGED = "app.kubernetes.io/managed-by=jupyter-flow"
+from .cluster import MANAGED, ClusterTarget
+from .model import Schedule
 
 
-class ArgoTarget(ScheduleTarget):
+class ArgoTarget(ClusterTarget):
     name = "argo"
+    readers = "Argo's pods"
+    title = "Argo"
 
     @property
     def argo(self) -> ArgoOptions:
         return ArgoOptions.from_settings(self.options)
 
-    def validate(self, schedule: Schedule) -> None:
-        super().validate(schedule)
-        if "://" not in (self.argo.store_url or schedule.root):
-            raise ConfigError(
-                f"the store {schedule.root} is a local folder, which Argo's pods cannot read",
-                hint="use an s3:// root (--root or JUPYTER_FLOW_ROOT) for Argo schedules",
-            )
-
     def render(self, schedule: Schedule) -> tuple[dict[str, Any], ...]:
         return render(schedule, self.argo)
+
+    def store_url(self) -> str | None:
+        return self.argo.store_url
 
     def summary(self, schedule: Schedule) -> str:
         name = object_name(schedule)
         return super().summary(schedule) + f" (CronWorkflow {name} in {self.argo.namespace})"
-
-    def _objects(self) -> Objects:
-        return Objects(api_client(self.options))
-
-    def apply(self, schedule: Schedule) -> Applied:
-        upload_package(schedule.root, schedule.flow.source_path)
-        apply_all(self._objects(), self.render(schedule), f"applying schedule {schedule.name!r}")
-        return self.describe(schedule)
-
-    def remove(self, schedule: Schedule) -> None:
-        delete_all(self._objects(), self.render(schedule), f"deleting schedule {schedule.name!r}")
-
-    def set_paused(self, schedule: Schedule) -> None:
-        cron = self.render(schedule)[-1]
-        self._objects().call("patch", cron, {"spec": {"suspend": schedule.paused}})
 
     def list_names(self) -> list[str]:
         objects = self._objects()

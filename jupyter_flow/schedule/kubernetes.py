@@ -9,56 +9,31 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..errors import ConfigError
-from .base import ScheduleTarget
 from .bootstrap import object_name
-from .kube_client import Objects, api_client, apply_all, delete_all
+from .cluster import MANAGED, ClusterTarget
+from .kube_client import apply_all
 from .kubernetes_render import KubeOptions, render
-from .model import Applied, Schedule
-from .pin import upload_package
-
-MANAGED = "app.kubernetes.io/managed-by=jupyter-flow"
+from .model import Schedule
 
 
-class KubernetesTarget(ScheduleTarget):
+class KubernetesTarget(ClusterTarget):
     name = "kubernetes"
 
     @property
     def kube(self) -> KubeOptions:
         return KubeOptions.from_settings(self.options)
 
-    def validate(self, schedule: Schedule) -> None:
-        super().validate(schedule)
-        if "://" not in (self.kube.store_url or schedule.root):
-            raise ConfigError(
-                f"the store {schedule.root} is a local folder, which pods cannot read",
-                hint="use an s3:// root (--root or JUPYTER_FLOW_ROOT) for Kubernetes schedules",
-            )
-
     def render(self, schedule: Schedule) -> tuple[dict[str, Any], ...]:
         return render(schedule, self.kube)
+
+    def store_url(self) -> str | None:
+        return self.kube.store_url
 
     def summary(self, schedule: Schedule) -> str:
         return (
             super().summary(schedule)
             + f" (CronJob {object_name(schedule)} in {self.kube.namespace})"
         )
-
-    def _objects(self) -> Objects:
-        return Objects(api_client(self.options))
-
-    def apply(self, schedule: Schedule) -> Applied:
-        upload_package(schedule.root, schedule.flow.source_path)
-        apply_all(self._objects(), self.render(schedule), f"applying schedule {schedule.name!r}")
-        return self.describe(schedule)
-
-    def remove(self, schedule: Schedule) -> None:
-        delete_all(self._objects(), self.render(schedule), f"deleting schedule {schedule.name!r}")
-
-    def set_paused(self, schedule: Schedule) -> None:
-        cronjob = self.render(schedule)[-1]
-        patch = {"spec": {"suspend": schedule.paused}}
-        self._objects().call("patch", cronjob, patch)
 
     def list_names(self) -> list[str]:
         objects = self._objects()

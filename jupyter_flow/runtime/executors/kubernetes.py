@@ -138,13 +138,9 @@ class KubernetesExecutor(Executor):
         return self._limit
 
     def prepare(self, code: CodeRef) -> CodeRef:
-        """A local store (tests, a shared volume) keeps the module path; else upload a package."""
-        if self.store.local_path("code") is not None:
-            return code
-        from ..package import ensure_package  # type: ignore[import-not-found,unused-ignore]
+        from ..package import code_for_store
 
-        ref: CodeRef = ensure_package(self.store, code.module_path)
-        return ref
+        return code_for_store(self.store, code)
 
     # -- submission -----------------------------------------------------------------------
     def submit(self, spec: TaskSpec) -> None:
