@@ -75,6 +75,12 @@ def _store_is_consistent(root: str) -> list[TaskRecord]:
     return tasks
 
 
+def _default_sigint() -> None:
+    # A shell starting CI in the background may leave SIGINT ignored, and an ignored signal
+    # is inherited: give the driver the terminal's default, as a user's shell would.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(cli_env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "jupyter_flow", *args],
@@ -82,6 +88,7 @@ def _start(cli_env: dict[str, str], *args: str) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_sigint,  # noqa: PLW1509 - no threads start drivers here
     )
 
 
