@@ -147,6 +147,20 @@ def report(figures: Figures, mib: int, repeat: int) -> None:
         "ours includes encoding and hashing (upload) and opening the array (download); "
         "CPU columns are ours / boto3."
     )
+    # The server's own work caps every client: on this many cores, even a client that
+    # cost nothing could not beat (server CPU s / cores).
+    cores = os.cpu_count() or 1
+    for direction, ours, theirs in (
+        ("upload", "ours up", "boto3 up"),
+        ("download", "ours down", "boto3 down"),
+    ):
+        server_s = min(med[ours][2], med[theirs][2])
+        floor = server_s / cores
+        print(
+            f"{direction}: the server alone used {server_s:.1f} CPU s; on {cores} cores no "
+            f"client can take less than {floor:.2f} s, i.e. at best "
+            f"{med[theirs][0] / floor:.2f}x boto3's time"
+        )
 
 
 if __name__ == "__main__":

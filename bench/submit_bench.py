@@ -7,12 +7,14 @@ What it measures, through the real driver (Runner -> executor -> official client
 the time from the foreach step's expansion to the last attempt handed to the cluster, and
 the API calls per task made in that window. The fake cluster is paused during the window
 (it stores Jobs, starts nothing), so the figure is submission cost, not task run time.
-The SDK's import (seconds, paid once per driver) is reported separately. Nothing asserts.
+Each fake runs in its own process, like a real API server. The SDK's import (seconds,
+paid once per driver) is reported separately. Nothing asserts.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import statistics
 import sys
@@ -51,7 +53,7 @@ def each(i):
 
 class _Clock(RunObserver):
     """Pauses the fake at the foreach's expansion, times until the fake stores all n jobs
-    (a thread looks every 2 ms), then stops the run (cancel deletes the rest)."""
+    (a thread looks every 10 ms), then stops the run (cancel deletes the rest)."""
 
     def __init__(self, n: int, pause: Any, calls: Any, stored: Any) -> None:
         self.n, self.pause, self.calls, self.stored = n, pause, calls, stored
@@ -68,7 +70,7 @@ class _Clock(RunObserver):
     def _time(self, calls_before: int, stored_before: int) -> None:
         started = time.perf_counter()
         while self.stored() - stored_before < self.n:
-            time.sleep(0.002)
+            time.sleep(0.01)
         self.elapsed = time.perf_counter() - started
         self.used = self.calls() - calls_before
 
@@ -97,6 +99,60 @@ def bench(
     )
 
 
+def _serve_fake(kind: str, conn: Any) -> None:
+    """In a child process: run one fake, answer the bench's questions over ``conn``."""
+    if kind == "kubernetes":
+        api: Any = FakeKubeAPI(slots=8).start()
+
+        def pause(on: bool) -> None:
+            api.cluster.paused = on
+
+        ops = {
+            "pause": pause,
+            "calls": lambda _: sum(api.calls.values()),
+            "stored": lambda _: len(api.cluster.jobs),
+        }
+    else:
+        api = FakeBatchAPI(slots=8).__enter__()
+
+        def pause_batch(on: bool) -> None:
+            api.slots = 0 if on else 8
+
+        ops = {
+            "pause": pause_batch,
+            "calls": lambda _: sum(api.calls.values()),
+            "stored": lambda _: len(api.jobs),
+        }
+    conn.send({"url": api.url, "kubeconfig": str(getattr(api, "kubeconfig", ""))})
+    while (request := conn.recv()) is not None:
+        op, arg = request
+        conn.send(ops[op](arg))
+    api.stop()
+
+
+class FakeInProcess:
+    """A fake API server in its own process, as a real one would be: the driver's client
+    threads do not share a GIL with the server's handlers."""
+
+    def __init__(self, kind: str) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self._conn, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve_fake, args=(kind, child), daemon=True)
+        self._proc.start()
+        info = self._conn.recv()
+        self.url, self.kubeconfig = info["url"], Path(info["kubeconfig"])
+        self._lock = threading.Lock()
+
+    def ask(self, op: str, arg: Any = None) -> Any:
+        with self._lock:
+            self._conn.send((op, arg))
+            return self._conn.recv()
+
+    def close(self) -> None:
+        self._conn.send(None)
+        self._proc.join(10)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -113,51 +169,32 @@ def main() -> None:
     import kubernetes  # noqa: F401
 
     print(f"kubernetes SDK import: {time.perf_counter() - started:.1f}s (once per driver)")
-    with FakeKubeAPI(slots=8) as api:
+    targets = (
+        ("kubernetes", "Kubernetes (fake API server, official client)", kube_settings, {}),
+        ("batch", "AWS Batch (fake endpoint, boto3)", batch_settings, {"poll_interval": 1.0}),
+    )
+    for kind, title, make, options in targets:
+        fake = FakeInProcess(kind)
+        try:
 
-        def pause() -> None:
-            api.cluster.paused = True
+            def settings(
+                root: str, fake: Any = fake, make: Any = make, options: Any = options
+            ) -> Any:
+                fake.ask("pause", False)
+                return make(fake, root, **options)
 
-        def calls() -> int:
-            return sum(v for (m, kind, _), v in api.calls.items())
-
-        def settings(root: str) -> Any:
-            api.cluster.paused = False
-            return kube_settings(api, root)
-
-        print("Kubernetes (fake API server, official client):")
-
-        def stored() -> int:
-            return len(api.cluster.jobs)
-
-        bench(settings, pause, calls, stored, flow_path, args.tasks, args.repeat)
-
-    with FakeBatchAPI(slots=8) as batch:
-
-        def pause_batch() -> None:
-            batch.slots = 0
-
-        def batch_calls() -> int:
-            return sum(batch.calls.values())
-
-        def batch_settings_for(root: str) -> Any:
-            batch.slots = 8
-            return batch_settings(batch, root, poll_interval=1.0)
-
-        print("AWS Batch (fake endpoint, boto3):")
-
-        def batch_stored() -> int:
-            return len(batch.jobs)
-
-        bench(
-            batch_settings_for,
-            pause_batch,
-            batch_calls,
-            batch_stored,
-            flow_path,
-            args.tasks,
-            args.repeat,
-        )
+            print(f"{title}:")
+            bench(
+                settings,
+                lambda fake=fake: fake.ask("pause", True),
+                lambda fake=fake: fake.ask("calls"),
+                lambda fake=fake: fake.ask("stored"),
+                flow_path,
+                args.tasks,
+                args.repeat,
+            )
+        finally:
+            fake.close()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """AWS Batch executor: one ``SubmitJob`` per task attempt.
 
-Job definitions are registered once per image + resources and reused. Status comes from
+Jobs are submitted from a few threads; job definitions are registered once per image +
+resources and reused. Status comes from
 ``DescribeJobs`` in batches of 100 every ``poll_interval`` seconds; a failed job is
 explained from its status reasons (out of memory, timeout, image pull, lost instance) unless
 the task recorded its own failure in the store. Timeouts under Batch's 60 s minimum are
@@ -11,21 +12,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from ...errors import FlowError
-from ...store.records import ErrorInfo, Records, log_path
-from ..taskspec import CodeRef, TaskSpec
-from .base import Executor, TaskEvent
+from ...store.records import ErrorInfo
+from ..taskspec import TaskSpec
+from .base import TaskEvent
 from .batch_client import BatchClient, TransientError
 from .batch_job import BatchOptions, build_definition, build_submit
 from .batch_status import ACTIVE, BatchJobView, failure
-
-LOG_TAIL = 30
+from .remote import RemoteExecutor
 
 
 @dataclass
@@ -36,23 +36,20 @@ class _Tracked:
     running_since: float | None = None  # monotonic, when first seen RUNNING
 
 
-class BatchExecutor(Executor):
+class BatchExecutor(RemoteExecutor):
     name: ClassVar[str] = "batch"
-    capabilities: ClassVar[frozenset[str]] = frozenset(
-        {"cancel", "timeout", "logs", "gpu", "remote", "oom-report"}
-    )
+    transient: ClassVar[tuple[type[Exception], ...]] = (TransientError,)
 
     def __init__(self, settings, store, max_workers):  # type: ignore[no-untyped-def]
-        super().__init__(settings, store, max_workers)
-        self.options = BatchOptions.from_settings(settings.backend_options("batch"), os.environ)
-        self._limit = (
-            settings.max_workers if settings.max_workers > 0 else self.options.max_in_flight
-        )
+        options = BatchOptions.from_settings(settings.backend_options("batch"), os.environ)
+        super().__init__(settings, store, max_workers, options.max_in_flight)
+        self.options = options
         self._client: BatchClient | None = None
-        self._records = Records(store)
-        self._queue: deque[TaskSpec] = deque()
         self._tracked: dict[str, _Tracked] = {}  # job id -> attempt
-        self._ready: list[TaskEvent] = []
+        self._handing = 0  # attempts being submitted by a thread
+        self._submitted: queue.SimpleQueue[tuple[TaskSpec, str | None, Exception | None]] = (
+            queue.SimpleQueue()
+        )
         self._jobs: dict[str, str] = {}  # task id -> job id, for logs
         self._next_poll = 0.0
 
@@ -62,40 +59,55 @@ class BatchExecutor(Executor):
             self._client = BatchClient(self.options)
         return self._client
 
-    @property
-    def capacity(self) -> int:
-        return self._limit
-
-    def prepare(self, code: CodeRef) -> CodeRef:
-        from ..package import code_for_store
-
-        return code_for_store(self.store, code)
-
     # -- submission -----------------------------------------------------------------------
-    def submit(self, spec: TaskSpec) -> None:
-        self._queue.append(spec)
-        self._dispatch()
+    def _in_flight(self) -> int:
+        return len(self._tracked) + self._handing
 
-    def _dispatch(self) -> None:
-        while self._queue and len(self._tracked) < self._limit:
-            spec = self._queue.popleft()
-            image = spec.image or self.options.image
+    def _start(self, spec: TaskSpec) -> None:
+        _ = self.client  # created here, once, not in the submit threads
+        self._handing += 1
+        self._in_background(self._submit_job, spec)
+
+    def _submit_job(self, spec: TaskSpec) -> None:
+        """In a submit thread: register the definition if new, submit, report back."""
+        image = spec.image or self.options.image
+        try:
+            definition = self.client.ensure_definition(
+                build_definition(image, spec.resources, self.options)
+            )
+            job_id = self.client.submit(build_submit(spec, definition, self.options))
+        except (TransientError, FlowError) as err:
+            self._submitted.put((spec, None, err))
+        else:
+            self._submitted.put((spec, job_id, None))
+
+    def _collect(self) -> None:
+        """Track the jobs the submit threads handed over (on the driver's thread). A
+        FlowError (credentials, IAM, a queue that does not exist) fails every later call
+        too, so it stops the run."""
+        fatal: FlowError | None = None
+        while True:
             try:
-                definition = self.client.ensure_definition(
-                    build_definition(image, spec.resources, self.options)
-                )
-                job_id = self.client.submit(build_submit(spec, definition, self.options))
-            except TransientError as err:
+                spec, job_id, err = self._submitted.get_nowait()
+            except queue.Empty:
+                break
+            self._handing -= 1
+            if isinstance(err, FlowError):
+                fatal = fatal or err
+            elif job_id is None:
                 error = ErrorInfo("infrastructure", f"AWS Batch did not take the job: {err}")
                 self._ready.append(TaskEvent(spec.task_id, False, error))
-                continue
-            self._tracked[job_id] = _Tracked(spec, job_id)
-            self._jobs[spec.task_id] = job_id
+            else:
+                self._tracked[job_id] = _Tracked(spec, job_id)
+                self._jobs[spec.task_id] = job_id
+        if fatal is not None:
+            raise fatal
 
     # -- events ---------------------------------------------------------------------------
     def wait(self, timeout: float) -> list[TaskEvent]:
         end = time.monotonic() + timeout
         while True:
+            self._collect()
             self._dispatch()
             events, self._ready = self._ready, []
             now = time.monotonic()
@@ -106,7 +118,8 @@ class BatchExecutor(Executor):
             now = time.monotonic()
             if events or now >= end:
                 return events
-            time.sleep(max(0.0, min(end, self._next_poll) - now))
+            pause = min(end, self._next_poll) - now
+            time.sleep(max(0.0, min(pause, 0.05) if self._handing else pause))
 
     def _poll(self) -> list[TaskEvent]:
         try:
@@ -151,29 +164,17 @@ class BatchExecutor(Executor):
 
     def _why(self, tracked: _Tracked, view: BatchJobView) -> ErrorInfo | None:
         spec = tracked.spec
-        attempt = self._records.read_attempt(
-            spec.flow, spec.run_id, spec.step, spec.index, spec.attempt
-        )
-        if attempt is not None and attempt.status == "failed" and attempt.error is not None:
-            return None  # the task recorded why (the user's exception): the runner reads it
+        if self._recorded_own_failure(spec):
+            return None
         error = failure(view, spec)
         if view.log_stream and error.kind in ("worker-died", "infrastructure"):
-            log = self._keep_log(spec, view.log_stream)
+            try:
+                lines = self._read_log(view.log_stream)
+            except (FlowError, TransientError):
+                lines = []
+            log = self._keep_log(spec, lines, "job")
             error = replace(error, traceback=f"{error.message}\n{log}" if log else "")
         return error
-
-    def _keep_log(self, spec: TaskSpec, stream: str) -> str:
-        """The job's log tail for the error; the whole log into the store if the task wrote none."""
-        try:
-            lines = self._read_log(stream)
-        except (FlowError, TransientError):
-            return ""
-        key = log_path(spec.flow, spec.run_id, spec.step, spec.index, spec.attempt, "stderr")
-        if lines and not self.store.get(key):
-            with contextlib.suppress(Exception):
-                self.store.put(key, ("\n".join(lines) + "\n").encode())
-        tail = lines[-LOG_TAIL:]
-        return "last lines of the job's log:\n" + "\n".join(tail) if tail else ""
 
     def _read_log(self, stream: str) -> list[str]:
         lines: list[str] = []
@@ -188,10 +189,10 @@ class BatchExecutor(Executor):
     # -- cancel, logs, close ------------------------------------------------------------
     def cancel(self, task_ids: Iterable[str] | None = None) -> None:
         wanted = None if task_ids is None else set(task_ids)
-        self._queue = deque(
-            s for s in self._queue if wanted is not None and s.task_id not in wanted
-        )
-        self._ready = [e for e in self._ready if wanted is not None and e.task_id not in wanted]
+        self._settle()
+        with contextlib.suppress(FlowError):
+            self._collect()
+        self._drop_waiting(wanted)
         for job_id, tracked in list(self._tracked.items()):
             if wanted is None or tracked.spec.task_id in wanted:
                 del self._tracked[job_id]
@@ -217,9 +218,6 @@ class BatchExecutor(Executor):
                 return
             time.sleep(min(self.options.poll_interval, 1.0))
 
-    def close(self) -> None:
-        if self._tracked or self._queue:
-            with contextlib.suppress(FlowError, TransientError):
-                self.cancel()
+    def _release(self) -> None:
         if self._client is not None:
             self._client.close()

@@ -51,7 +51,7 @@ class BatchClient:
         )
         self._definitions: dict[str, str] = {}
         self._lock = threading.Lock()
-        self.calls = 0
+        self.calls = 0  # API calls made (approximate under threads: for tests and benches)
 
     def _call(self, what: str, func: Callable[..., Any], **kwargs: Any) -> Any:
         from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
@@ -89,9 +89,12 @@ class BatchClient:
     def ensure_definition(self, request: Mapping[str, Any]) -> str:
         """The ARN of an ACTIVE definition with this name, registering it only if missing."""
         name = request["jobDefinitionName"]
-        with self._lock:
-            if name in self._definitions:
-                return self._definitions[name]
+        with self._lock:  # held throughout: parallel submits must not register twice
+            if name not in self._definitions:
+                self._definitions[name] = self._find_or_register(name, request)
+            return self._definitions[name]
+
+    def _find_or_register(self, name: str, request: Mapping[str, Any]) -> str:
         found = self._call(
             "describe job definitions",
             self.batch.describe_job_definitions,
@@ -106,8 +109,6 @@ class BatchClient:
                 "register job definitions", self.batch.register_job_definition, **request
             )
             arn = str(made["jobDefinitionArn"])
-        with self._lock:
-            self._definitions[name] = arn
         return arn
 
     # -- jobs -----------------------------------------------------------------------------

@@ -15,24 +15,20 @@ import os
 import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from ...errors import FlowError
-from ...store.records import ErrorInfo, Records, log_path
-from ..taskspec import CodeRef, TaskSpec
-from .base import Executor, TaskEvent
+from ...store.records import ErrorInfo
+from ..taskspec import TaskSpec
+from .base import TaskEvent
 from .kubernetes_client import KubeClient, NotFound, TransientError, WatchGone
 from .kubernetes_job import KubernetesOptions, build_job, run_selector
 from .kubernetes_status import JobView, PodView, failure, stuck
+from .remote import RemoteExecutor
 
-SUBMIT_THREADS = 8
 WATCH_TIMEOUT = 300  # seconds the server keeps one watch open; we re-watch from there
-LOG_TAIL = 30
 
 
 @dataclass
@@ -101,30 +97,21 @@ class _Watcher:
         self.stopped.set()
 
 
-class KubernetesExecutor(Executor):
+class KubernetesExecutor(RemoteExecutor):
     name: ClassVar[str] = "kubernetes"
-    capabilities: ClassVar[frozenset[str]] = frozenset(
-        {"cancel", "timeout", "logs", "gpu", "remote", "oom-report"}
-    )
+    transient: ClassVar[tuple[type[Exception], ...]] = (TransientError,)
 
     def __init__(self, settings, store, max_workers):  # type: ignore[no-untyped-def]
-        super().__init__(settings, store, max_workers)
-        self.options = KubernetesOptions.from_settings(
+        options = KubernetesOptions.from_settings(
             settings.backend_options("kubernetes"), os.environ
         )
-        self._limit = (
-            settings.max_workers if settings.max_workers > 0 else self.options.max_in_flight
-        )
+        super().__init__(settings, store, max_workers, options.max_in_flight)
+        self.options = options
         self._client: KubeClient | None = None
-        self._records = Records(store)
-        self._queue: deque[TaskSpec] = deque()
         self._tracked: dict[str, _Tracked] = {}  # job name -> attempt
         self._updates: queue.Queue[Any] = queue.Queue()
         self._watchers: dict[str, list[_Watcher]] = {}
-        self._ready: list[TaskEvent] = []
         self._names: dict[str, str] = {}  # task id -> Job name, for logs
-        self._pool: ThreadPoolExecutor | None = None
-        self._creating: list[Future[None]] = []  # touched by the driver's thread only
 
     @property
     def client(self) -> KubeClient:
@@ -133,37 +120,18 @@ class KubernetesExecutor(Executor):
             self.options = replace(self.options, namespace=self._client.namespace)
         return self._client
 
-    @property
-    def capacity(self) -> int:
-        return self._limit
-
-    def prepare(self, code: CodeRef) -> CodeRef:
-        from ..package import code_for_store
-
-        return code_for_store(self.store, code)
-
     # -- submission -----------------------------------------------------------------------
-    def submit(self, spec: TaskSpec) -> None:
-        self._queue.append(spec)
-        self._dispatch()
+    def _in_flight(self) -> int:
+        return len(self._tracked)
 
-    def _dispatch(self) -> None:
-        """Create Jobs from a few threads: the API's round trip, not our CPU, is the limit."""
-        if self._queue:
-            _ = self.client  # created here, once, not in the submit threads
-        while self._queue and len(self._tracked) < self._limit:
-            spec = self._queue.popleft()
-            self._watch(spec.run_id)
-            manifest = build_job(spec, self.options)
-            name = manifest["metadata"]["name"]
-            tracked = self._tracked[name] = _Tracked(spec, name, float("inf"))
-            self._names[spec.task_id] = name
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(
-                    SUBMIT_THREADS, thread_name_prefix="jupyter-flow-submit"
-                )
-            self._creating = [f for f in self._creating if not f.done()]
-            self._creating.append(self._pool.submit(self._create, tracked, manifest))
+    def _start(self, spec: TaskSpec) -> None:
+        _ = self.client  # created here, once, not in the submit threads
+        self._watch(spec.run_id)
+        manifest = build_job(spec, self.options)
+        name = manifest["metadata"]["name"]
+        tracked = self._tracked[name] = _Tracked(spec, name, float("inf"))
+        self._names[spec.task_id] = name
+        self._in_background(self._create, tracked, manifest)
 
     def _create(self, tracked: _Tracked, manifest: dict[str, Any]) -> None:
         try:
@@ -256,11 +224,8 @@ class KubernetesExecutor(Executor):
 
     def _why(self, tracked: _Tracked, job: JobView) -> ErrorInfo | None:
         spec = tracked.spec
-        attempt = self._records.read_attempt(
-            spec.flow, spec.run_id, spec.step, spec.index, spec.attempt
-        )
-        if attempt is not None and attempt.status == "failed" and attempt.error is not None:
-            return None  # the task recorded why (the user's exception): the runner reads it
+        if self._recorded_own_failure(spec):
+            return None
         pod = tracked.pod
         if pod is None or pod.phase not in ("Failed", "Succeeded"):
             with contextlib.suppress(FlowError, TransientError):
@@ -268,22 +233,13 @@ class KubernetesExecutor(Executor):
                 pod = pods[0] if pods else pod
         error = failure(job, pod, spec)
         if pod is not None and error.kind in ("worker-died", "infrastructure"):
-            log = self._keep_pod_log(spec, pod.name)
+            try:
+                lines = self.client.pod_log(pod.name).splitlines()
+            except (FlowError, TransientError):
+                lines = []
+            log = self._keep_log(spec, lines, "pod")
             error = replace(error, traceback=f"{error.message}\n{log}" if log else "")
         return error
-
-    def _keep_pod_log(self, spec: TaskSpec, pod: str) -> str:
-        """The pod's log tail for the error; the whole log into the store if the task wrote none."""
-        try:
-            text = self.client.pod_log(pod)
-        except (FlowError, TransientError):
-            return ""
-        key = log_path(spec.flow, spec.run_id, spec.step, spec.index, spec.attempt, "stderr")
-        if text and not self.store.get(key):
-            with contextlib.suppress(Exception):
-                self.store.put(key, text.encode())
-        lines = text.splitlines()[-LOG_TAIL:]
-        return "last lines of the pod's log:\n" + "\n".join(lines) if lines else ""
 
     def _check_stuck(self) -> list[TaskEvent]:
         events = []
@@ -312,11 +268,8 @@ class KubernetesExecutor(Executor):
     # -- cancel, logs, close ------------------------------------------------------------
     def cancel(self, task_ids: Iterable[str] | None = None) -> None:
         wanted = None if task_ids is None else set(task_ids)
-        self._queue = deque(
-            s for s in self._queue if wanted is not None and s.task_id not in wanted
-        )
-        self._ready = [e for e in self._ready if wanted is not None and e.task_id not in wanted]
-        futures_wait(self._creating)  # a Job created after its delete would be orphaned
+        self._drop_waiting(wanted)
+        self._settle()  # a Job created after its delete would be orphaned
         doomed = [n for n, t in self._tracked.items() if wanted is None or t.spec.task_id in wanted]
         for name in doomed:
             del self._tracked[name]
@@ -351,12 +304,7 @@ class KubernetesExecutor(Executor):
             return self.client.follow_log(pod)
         return iter(self.client.pod_log(pod).splitlines())
 
-    def close(self) -> None:
-        if self._tracked or self._queue:
-            with contextlib.suppress(FlowError, TransientError):
-                self.cancel()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+    def _release(self) -> None:
         watchers = [w for ws in self._watchers.values() for w in ws]
         for watcher in watchers:
             watcher.stop()
