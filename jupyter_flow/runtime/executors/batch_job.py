@@ -21,6 +21,7 @@ from ...flow.resources import Resources
 from ..bootstrap import task_command
 from ..taskspec import TaskSpec
 from .kubernetes_job import SPEC_ENV, default_image
+from .options import options_from
 
 MIN_TIMEOUT = 60  # Batch refuses attemptDurationSeconds below this; shorter ones are ours
 TAG_PREFIX = "jupyter-flow"
@@ -57,24 +58,15 @@ class BatchOptions:
 
     @classmethod
     def from_settings(cls, raw: Mapping[str, Any], env: Mapping[str, str]) -> BatchOptions:
-        values = dict(raw)
-        for key, var in _ENV_OPTIONS.items():
-            if env.get(var):
-                values[key] = env[var]
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(
-                f"unknown batch option(s): {', '.join(unknown)}",
-                hint=f"known options: {', '.join(sorted(known))}",
-            )
-        for key in ("secrets", "env", "tags"):
-            if key in values:
-                values[key] = {str(k): str(v) for k, v in dict(values[key]).items()}
-        for key in ("poll_interval",):
-            if key in values:
-                values[key] = float(values[key])
-        options = cls(**values)
+        options = options_from(
+            cls,
+            "batch",
+            raw,
+            env,
+            _ENV_OPTIONS,
+            mappings=("secrets", "env", "tags"),
+            floats=("poll_interval",),
+        )
         if not options.queue:
             raise ConfigError(
                 "AWS Batch needs a job queue",

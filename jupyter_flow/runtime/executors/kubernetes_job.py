@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...errors import ConfigError
 from ...flow.resources import format_memory
 from ..bootstrap import task_command
 from ..taskspec import TaskSpec
+from .options import options_from
 
 LABEL_PREFIX = "jupyter-flow.io"
 RUN_LABEL = f"{LABEL_PREFIX}/run"
@@ -69,24 +69,15 @@ class KubernetesOptions:
 
     @classmethod
     def from_settings(cls, raw: Mapping[str, Any], env: Mapping[str, str]) -> KubernetesOptions:
-        values = dict(raw)
-        for key, var in _ENV_OPTIONS.items():
-            if env.get(var):
-                values[key] = env[var]
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(
-                f"unknown kubernetes option(s): {', '.join(unknown)}",
-                hint=f"known options: {', '.join(sorted(known))}",
-            )
-        for key in ("tolerations", "image_pull_secrets", "secrets"):
-            if key in values:
-                values[key] = tuple(values[key])
-        for key in ("node_selector", "env", "labels", "annotations"):
-            if key in values:
-                values[key] = {str(k): str(v) for k, v in dict(values[key]).items()}
-        return cls(**values)
+        return options_from(
+            cls,
+            "kubernetes",
+            raw,
+            env,
+            _ENV_OPTIONS,
+            tuples=("tolerations", "image_pull_secrets", "secrets"),
+            mappings=("node_selector", "env", "labels", "annotations"),
+        )
 
 
 def label_value(text: str) -> str:
