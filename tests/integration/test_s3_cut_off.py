@@ -84,7 +84,7 @@ def test_a_part_cut_off_midway_is_fetched_again(s3_env, proxy, tmp_path):
         "JUPYTER_FLOW_BLOB_CACHE": str(tmp_path / "cache"),
     }
     store = S3Blobs(s3_env.fresh_url(), S3Options.load(env=env, configured={"part_size_mb": 8}))
-    value = np.random.default_rng(1).random(3 * MB)  # 24 MiB: three ranged GETs
+    value = np.random.default_rng(1).random(5 * MB)  # 40 MiB: two ranged GETs
     art = artifacts.save(store, "value", value)
 
     proxy.armed.set()
