@@ -119,9 +119,11 @@ def _step_template(schedule: Schedule, opts: ArgoOptions, step: StepShape) -> di
     store = opts.store_url or schedule.root
     outputs, flags = _outputs(schedule, step.name)
     index = "{{inputs.parameters.index}}" if step.foreach_items else "0"
+    # Argo defines {{retries}} only in a template that has a retryStrategy
+    attempt = "{{retries}}" if step.retries else "0"
     command = _task_command(
         schedule, store, "step", "--step", step.name, "--index", index,
-        "--attempt", "{{retries}}", *flags,
+        "--attempt", attempt, *flags,
     )  # fmt: skip
     container = {**_container(schedule, opts, step.image, command), "resources": _resources(step)}
     template: dict[str, Any] = {

@@ -46,7 +46,7 @@ def tag(region, n):
     return f"{region}-{n}"
 
 
-@flow.step(foreach="x in xs", outputs="y")
+@flow.step(foreach="x in xs", outputs="y", retries=2)
 def square(x):
     print("squaring", x)
     return x * x
@@ -213,6 +213,7 @@ def test_every_command_argo_render_emits_is_accepted(module, tmp_path):
         1,
         2,
     )
+    assert verbs["join"].attempt == 0  # no retryStrategy: Argo has no {{retries}} there
     assert verbs["finish"].status == "Error"
     assert set(verbs) == {"start", "make", "tag", "square", "join", "finish"}
 

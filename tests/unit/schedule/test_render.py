@@ -86,6 +86,11 @@ def test_argo_compiles_the_dag_and_matches_golden(golden_schedule: Schedule) -> 
         "memory": "1024Mi",
     }
     assert by_name["plan"]["outputs"]["parameters"][0]["name"] == "foreach-train"
+    # Argo only defines {{retries}} where a retryStrategy is: elsewhere the attempt is 0
+    for name, step in by_name.items():
+        command = " ".join(step.get("container", {}).get("command", []))
+        if "--attempt" in command:
+            assert ("{{retries}}" in command) == ("retryStrategy" in step), name
 
 
 def test_aws_request_matches_golden(golden_schedule: Schedule) -> None:
