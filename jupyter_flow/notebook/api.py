@@ -59,14 +59,43 @@ def _invalid(err: Exception) -> NotebookError:
     )
 
 
+_CELL_TYPES = frozenset({"code", "markdown", "raw"})
+
+
+def _well_formed(nb: Any) -> bool:
+    """What export relies on: nbformat 4, and cells with a type, a source and metadata.
+
+    Checked by hand because importing nbformat's JSON-schema validator costs seconds (its
+    URI grammar is compiled at import), which a user would pay on the first ``%flow run``.
+    A notebook that fails this check goes through nbformat, for its precise error.
+    """
+    if not isinstance(nb, Mapping) or nb.get("nbformat") != 4:
+        return False
+    cells = nb.get("cells")
+    if not isinstance(cells, list) or not isinstance(nb.get("metadata", {}), Mapping):
+        return False
+    for cell in cells:
+        if not isinstance(cell, Mapping) or cell.get("cell_type") not in _CELL_TYPES:
+            return False
+        source = cell.get("source")
+        if not (
+            isinstance(source, str)
+            or (isinstance(source, list) and all(isinstance(s, str) for s in source))
+        ):
+            return False
+        if not isinstance(cell.get("metadata", {}), Mapping):
+            return False
+    return True
+
+
 def _validate(nb: Mapping[str, Any], *, validated: bool = False) -> Any:
-    """The notebook as a NotebookNode, or a NotebookError naming the broken cell."""
+    """The notebook, or a NotebookError naming the broken cell."""
+    if validated or _well_formed(nb):
+        return nb
     import nbformat
     from nbformat.validator import ValidationError
 
     node = nb if isinstance(nb, nbformat.NotebookNode) else nbformat.from_dict(dict(nb))
-    if validated:
-        return node
     try:
         if node.get("nbformat") != 4:
             raise ValidationError(f"nbformat {node.get('nbformat')!r} is not 4")
@@ -167,7 +196,19 @@ def analyze(nb: Mapping[str, Any], *, notebook_path: str) -> dict[str, Any]:
 
 
 def read_notebook(notebook_path: str) -> Any:
+    """The notebook as plain JSON when it is well formed (fast); otherwise nbformat reads
+    it, to say precisely what is wrong."""
     import json
+
+    try:
+        with open(notebook_path, "rb") as fh:
+            nb = json.loads(fh.read())
+    except FileNotFoundError:
+        raise NotebookError(f"no notebook at {notebook_path}") from None
+    except (ValueError, UnicodeDecodeError):
+        nb = None  # nbformat below says what is wrong
+    if _well_formed(nb):
+        return nb
 
     import nbformat
 
