@@ -1,23 +1,34 @@
-"""Start flow runs as detached subprocesses and remember what the server started.
+"""Start flow runs as detached subprocesses, remember what the server started, stop them.
 
-``python -m jupyter_flow run MODULE.py --root ROOT --run-id ID --on BACKEND`` runs in the
+The ``jupyter_flow run MODULE.py --root ROOT --run-id ID --on BACKEND`` CLI runs in the
 notebook's folder, in its own session. The server never waits for it on the event loop: a
 daemon thread reaps the process (no zombie is left, and shutdown never waits for a run).
 Its console output goes to a launch log, which is what the user sees when the run dies
-before it writes its first record (an import error, a bad parameter).
+before it writes its first record (an import error, a bad parameter). Stopping a run is
+Ctrl-C for its session: SIGINT to its process group.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 LAUNCH_DIR = "launches"
+# A server started in the background (``jupyter lab &`` in a script, some service managers)
+# ignores SIGINT, and an ignored signal survives exec: give the driver Python's default
+# handler, so Stop cancels it as Ctrl-C does (``python -m jupyter_flow`` with this first).
+BOOT = (
+    "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from jupyter_flow.cli import main; main()"
+)
 
 
 @dataclass
@@ -27,6 +38,7 @@ class Launch:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     reaper: threading.Thread | None = field(default=None, repr=False)
+    cancel_requested: float | None = None  # time.time() of the first Stop
 
     @property
     def returncode(self) -> int | None:
@@ -72,7 +84,7 @@ class Launch:
 def command(
     module: Path, *, root: str, run_id: str, backend: str, params: dict[str, str]
 ) -> list[str]:
-    argv = [sys.executable, "-m", "jupyter_flow", "run", str(module)]
+    argv = [sys.executable, "-c", BOOT, "run", str(module)]
     argv += ["--root", root, "--run-id", run_id, "--on", backend]
     for name, value in params.items():
         argv += ["--param", f"{name}={value}"]
@@ -117,6 +129,22 @@ class Launcher:
         launch.reaper.start()
         self._launches[run_id] = launch
         return launch
+
+    def cancel(self, run_id: str) -> bool:
+        """Ask a run this server started to stop, as Ctrl-C would: SIGINT to its process
+        group (the driver cancels its tasks and records the run ``cancelled``; local
+        workers ignore it). False when the run is unknown here or has ended. Only the first
+        call signals: a second SIGINT would interrupt the driver while it cancels."""
+        launch = self._launches.get(run_id)
+        if launch is None or launch.process is None or not launch.running:
+            return False
+        if launch.cancel_requested is None:
+            try:
+                os.killpg(launch.process.pid, signal.SIGINT)
+            except ProcessLookupError:  # it ended after the check above
+                return False
+            launch.cancel_requested = time.time()
+        return True
 
 
 def _log_dir(root: str) -> Path:

@@ -1,4 +1,4 @@
-"""Runs over HTTP: list, detail (live status), log tail, start, and the backend list."""
+"""Runs over HTTP: list, detail (live status), log tail, start, cancel, and the backends."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from jupyter_flow.errors import RunNotFound
+from jupyter_flow.errors import FlowError, RunNotFound
 
 from . import paths, services
 from .base import FlowHandler, endpoint, in_thread
-from .errors import BadRequest
+from .errors import BadRequest, error_body
 
 AUTH_RESOURCE = "jupyter_flow"
 STATUSES = ("running", "done", "failed", "cancelled", "lost")
@@ -136,6 +136,44 @@ class StartRunHandler(RunsBase):
         )
 
 
+class RunConflict(FlowError):
+    """The run is not in a state this request can change (409): it ended, or it runs
+    somewhere this server cannot reach."""
+
+
+class CancelRunHandler(RunsBase):
+    """POST ?path=&root=: stop a run this server started (SIGINT, as Ctrl-C: its tasks are
+    cancelled, finished ones kept, the run recorded ``cancelled``). Answers 202 at once;
+    the run's status is then read from /runs/FLOW/ID."""
+
+    @endpoint("kernels", "execute")
+    async def post(self, flow: str, run_id: str) -> None:
+        root = await self.store_root(self.notebook_dir())
+        launch = self.launcher.get(run_id)
+        if launch is not None and launch.flow != flow:
+            launch = None
+        if launch is not None and self.launcher.cancel(run_id):
+            self.reply({"id": run_id, "flow": flow, "status": "cancelling"}, status=202)
+            return
+        try:
+            summary = await in_thread(services.run_summary, f"{flow}/{run_id}", root=root)
+        except RunNotFound:
+            if launch is None:
+                raise
+            summary = launch.status()
+        status = summary["status"]
+        if launch is None and status in ("starting", "running"):
+            err = RunConflict(
+                f"run {flow}/{run_id} was not started by this Jupyter server",
+                hint="it was started elsewhere: stop it where it runs (Ctrl-C, `%flow cancel`)",
+            )
+        else:
+            if status in ("starting", "running"):  # its driver died without a word: lost
+                status = "lost"
+            err = RunConflict(f"run {flow}/{run_id} already ended: it is {status}")
+        self.reply(error_body(err), status=409)
+
+
 class BackendsHandler(RunsBase):
     """GET ?path=: the backends a run can be started on, and the configured default."""
 
@@ -168,6 +206,7 @@ ROUTES: list[tuple[str, type[FlowHandler]]] = [
     ("runs", RunsHandler),
     (rf"runs/(?P<flow>{NAME})/(?P<run_id>{RUN_ID})", RunHandler),
     (rf"runs/(?P<flow>{NAME})/(?P<run_id>{RUN_ID})/logs", LogsHandler),
+    (rf"runs/(?P<flow>{NAME})/(?P<run_id>{RUN_ID})/cancel", CancelRunHandler),
     ("run", StartRunHandler),
     ("backends", BackendsHandler),
 ]
