@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import ConfigError
 from .bootstrap import CODE_DIR, fetch_command, labels, object_name
 from .kubernetes_render import POLICY
 from .model import PARAMS_STEP, Schedule, StepShape
@@ -163,7 +164,23 @@ def _arguments(schedule: Schedule) -> dict[str, Any]:
     return {"parameters": [{"name": k, "value": v} for k, v in sorted(schedule.params.items())]}
 
 
+def _check_supported(schedule: Schedule) -> None:
+    """A foreach over a list that another foreach writes needs the joined list, which only
+    exists after every branch finished; Argo's fan-out parameters cannot express that yet."""
+    fanned = {s.name for s in schedule.flow.steps if s.foreach_items}
+    for step in schedule.flow.steps:
+        if step.foreach_items and step.foreach_source in fanned:
+            raise ConfigError(
+                f"step {step.name!r} loops over {step.foreach_items!r}, which the foreach "
+                f"step {step.foreach_source!r} writes: the argo target cannot fan out over a "
+                "joined foreach output yet",
+                hint="schedule this flow with --target kubernetes or local (they run the "
+                "driver), or add a plain step after the foreach that returns the list",
+            )
+
+
 def render_template(schedule: Schedule, opts: ArgoOptions) -> dict[str, Any]:
+    _check_supported(schedule)
     store = opts.store_url or schedule.root
     params = [f"--param={k}={{{{workflow.parameters.{k}}}}}" for k in sorted(schedule.params)]
     start_outputs, start_flags = _outputs(schedule, PARAMS_STEP)

@@ -10,8 +10,9 @@ import pytest
 from hera.workflows.models import CronWorkflow, WorkflowTemplate
 
 from jupyter_flow.config import Settings
+from jupyter_flow.errors import ConfigError
 from jupyter_flow.schedule import argo_render, aws_render, kubernetes_render
-from jupyter_flow.schedule.model import Schedule
+from jupyter_flow.schedule.model import Schedule, StepShape
 
 from .golden import check
 
@@ -120,3 +121,15 @@ def test_aws_options_fall_back_to_batch_settings() -> None:
         settings.backend_options("aws"), settings.backend_options("batch")
     )
     assert (opts.scheduler_role_arn, opts.job_queue, opts.job_definition) == ("arn:r", "q", "d")
+
+
+def test_argo_refuses_a_foreach_over_another_foreachs_output(golden_schedule: Schedule) -> None:
+    steps = list(golden_schedule.flow.steps)
+    extract = next(s for s in steps if s.name == "extract")
+    nested = StepShape(
+        "nested", upstream=("extract",), foreach_items="rows", foreach_source=extract.name
+    )
+    flow = replace(golden_schedule.flow, steps=(*steps, nested))
+    schedule = replace(golden_schedule, target="argo", flow=flow)
+    with pytest.raises(ConfigError, match=r"'nested' loops over 'rows'.*foreach step 'extract'"):
+        argo_render.render(schedule, argo_render.ArgoOptions(image="ghcr.io/acme/flows:2"))
