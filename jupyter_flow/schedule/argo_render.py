@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ConfigError
 from .bootstrap import CODE_DIR, fetch_command, labels, object_name
 from .kubernetes_render import POLICY
 from .model import PARAMS_STEP, Schedule, StepShape
@@ -66,8 +65,24 @@ def _task_command(schedule: Schedule, store: str, verb: str, *extra: str) -> lis
     ]  # fmt: skip
 
 
+def _fanned_as(schedule: Schedule, step: StepShape) -> StepShape:
+    """The foreach whose index list ``step`` fans out over: its own, unless it loops over
+    the output of another foreach. That joined list has one item per task of the other
+    foreach, so it fans out over the same indexes (Argo would aggregate the other foreach's
+    output parameters into a list of lists, which is no index list)."""
+    by_name = {s.name: s for s in schedule.flow.steps}
+    while step.foreach_source in by_name and by_name[str(step.foreach_source)].foreach_items:
+        step = by_name[str(step.foreach_source)]
+    return step
+
+
 def _fanouts_from(schedule: Schedule, producer: str) -> list[StepShape]:
-    return [s for s in schedule.flow.steps if s.foreach_items and s.foreach_source == producer]
+    """The foreach steps whose index list ``producer`` writes."""
+    return [
+        s
+        for s in schedule.flow.steps
+        if s.foreach_items and s.foreach_source == producer and _fanned_as(schedule, s) is s
+    ]
 
 
 def _outputs(schedule: Schedule, producer: str) -> tuple[dict[str, Any], list[str]]:
@@ -144,18 +159,20 @@ def _step_template(schedule: Schedule, opts: ArgoOptions, step: StepShape) -> di
     return template
 
 
-def _dag_task(step: StepShape) -> dict[str, Any]:
+def _dag_task(schedule: Schedule, step: StepShape) -> dict[str, Any]:
     task: dict[str, Any] = {
         "name": _task_name(step.name),
         "template": _task_name(step.name),
         "dependencies": [_task_name(u) for u in step.upstream] or [START],
     }
     if step.foreach_items:
-        source = START if step.foreach_source in (None, PARAMS_STEP) else step.foreach_source
+        origin = _fanned_as(schedule, step)
+        source = START if origin.foreach_source in (None, PARAMS_STEP) else origin.foreach_source
         src = _task_name(source)
         if src not in task["dependencies"]:
             task["dependencies"].append(src)
-        task["withParam"] = f"{{{{tasks.{src}.outputs.parameters.{_foreach_param(step.name)}}}}}"
+        param = _foreach_param(origin.name)
+        task["withParam"] = f"{{{{tasks.{src}.outputs.parameters.{param}}}}}"
         task["arguments"] = {"parameters": [{"name": "index", "value": "{{item}}"}]}
     return task
 
@@ -164,23 +181,7 @@ def _arguments(schedule: Schedule) -> dict[str, Any]:
     return {"parameters": [{"name": k, "value": v} for k, v in sorted(schedule.params.items())]}
 
 
-def _check_supported(schedule: Schedule) -> None:
-    """A foreach over a list that another foreach writes needs the joined list, which only
-    exists after every branch finished; Argo's fan-out parameters cannot express that yet."""
-    fanned = {s.name for s in schedule.flow.steps if s.foreach_items}
-    for step in schedule.flow.steps:
-        if step.foreach_items and step.foreach_source in fanned:
-            raise ConfigError(
-                f"step {step.name!r} loops over {step.foreach_items!r}, which the foreach "
-                f"step {step.foreach_source!r} writes: the argo target cannot fan out over a "
-                "joined foreach output yet",
-                hint="schedule this flow with --target kubernetes or local (they run the "
-                "driver), or add a plain step after the foreach that returns the list",
-            )
-
-
 def render_template(schedule: Schedule, opts: ArgoOptions) -> dict[str, Any]:
-    _check_supported(schedule)
     store = opts.store_url or schedule.root
     params = [f"--param={k}={{{{workflow.parameters.{k}}}}}" for k in sorted(schedule.params)]
     start_outputs, start_flags = _outputs(schedule, PARAMS_STEP)
@@ -202,7 +203,7 @@ def render_template(schedule: Schedule, opts: ArgoOptions) -> dict[str, Any]:
         ),
     }  # fmt: skip
     dag = [{"name": START, "template": START}]
-    dag += [_dag_task(step) for step in schedule.flow.steps]
+    dag += [_dag_task(schedule, step) for step in schedule.flow.steps]
     spec: dict[str, Any] = {
         "entrypoint": "flow",
         "onExit": "finish",

@@ -52,9 +52,14 @@ def square(x):
     return x * x
 
 
+@flow.step(foreach="sq in y", outputs="tenfold")
+def scale(sq):
+    return sq * 10
+
+
 @flow.step(outputs="total")
-def join(y, label):
-    return sum(y) + len(label)
+def join(y, label, tenfold):
+    return sum(y) + len(label) + sum(tenfold)
 """
 VARIABLE = re.compile(r"\{\{([^}]+)\}\}")
 
@@ -163,9 +168,11 @@ def test_a_workflow_of_driverless_tasks_gives_the_same_data_as_a_local_run(modul
     assert any("squaring 2" in p.stdout for p in argo.logs)  # pod logs show the step's output
     run = Run("ArgoLike/argo-like-x7k2p", root=root)
     local = load_flow(module).run({"n": 3}, root=str(tmp_path / "local"), max_workers=1)
-    names = ["n", "regions", "xs", "label", "y", "total"]
+    names = ["n", "regions", "xs", "label", "y", "tenfold", "total"]
     assert {k: run.data[k] for k in names} == {k: local.data[k] for k in names}
-    assert run.data["total"] == 0 + 1 + 4 + 2
+    # `scale` loops over the joined output of the foreach `square`: one task per square task
+    assert run.data["tenfold"] == [0, 10, 40]
+    assert run.data["total"] == 0 + 1 + 4 + 2 + 50
     assert run.status == "done"
     assert [t.index for t in run["square"].tasks] == [0, 1, 2]
     assert "squaring 1" in run["square"].tasks[1].stdout
@@ -215,7 +222,7 @@ def test_every_command_argo_render_emits_is_accepted(module, tmp_path):
     )
     assert verbs["join"].attempt == 0  # no retryStrategy: Argo has no {{retries}} there
     assert verbs["finish"].status == "Error"
-    assert set(verbs) == {"start", "make", "tag", "square", "join", "finish"}
+    assert set(verbs) == {"start", "make", "tag", "square", "scale", "join", "finish"}
 
 
 def test_run_takes_the_flow_from_a_stored_code_package(module, tmp_path):
@@ -231,4 +238,4 @@ def test_run_takes_the_flow_from_a_stored_code_package(module, tmp_path):
     )
 
     assert done.returncode == 0, done.stderr
-    assert "total = 3" in done.stdout  # 0 + 1 + two labels
+    assert "total = 13" in done.stdout  # squares 0 + 1, two labels, tenfold 0 + 10

@@ -10,7 +10,6 @@ import pytest
 from hera.workflows.models import CronWorkflow, WorkflowTemplate
 
 from jupyter_flow.config import Settings
-from jupyter_flow.errors import ConfigError
 from jupyter_flow.schedule import argo_render, aws_render, kubernetes_render
 from jupyter_flow.schedule.model import Schedule, StepShape
 
@@ -123,13 +122,18 @@ def test_aws_options_fall_back_to_batch_settings() -> None:
     assert (opts.scheduler_role_arn, opts.job_queue, opts.job_definition) == ("arn:r", "q", "d")
 
 
-def test_argo_refuses_a_foreach_over_another_foreachs_output(golden_schedule: Schedule) -> None:
+def test_argo_foreach_over_a_foreach_output_reuses_its_indexes(golden_schedule: Schedule) -> None:
     steps = list(golden_schedule.flow.steps)
-    extract = next(s for s in steps if s.name == "extract")
     nested = StepShape(
-        "nested", upstream=("extract",), foreach_items="rows", foreach_source=extract.name
+        "nested", upstream=("extract",), foreach_items="rows", foreach_source="extract"
     )
     flow = replace(golden_schedule.flow, steps=(*steps, nested))
     schedule = replace(golden_schedule, target="argo", flow=flow)
-    with pytest.raises(ConfigError, match=r"'nested' loops over 'rows'.*foreach step 'extract'"):
-        argo_render.render(schedule, argo_render.ArgoOptions(image="ghcr.io/acme/flows:2"))
+    template = argo_render.render_template(schedule, argo_render.ArgoOptions(image="x:1"))
+    tasks = {t["name"]: t for t in template["spec"]["templates"][0]["dag"]["tasks"]}
+    # one item per task of extract: the same index list, not extract's per-task outputs
+    assert tasks["nested"]["withParam"] == tasks["extract"]["withParam"]
+    assert tasks["nested"]["dependencies"] == ["extract", "start"]
+    by_name = {t["name"]: t for t in template["spec"]["templates"]}
+    assert "outputs" not in by_name["extract"]
+    assert "--foreach-out" not in by_name["extract"]["container"]["command"]
