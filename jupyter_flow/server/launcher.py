@@ -65,6 +65,8 @@ class Launch:
         """A run summary for a run that has not written its first record yet."""
         if self.running:
             state = "starting"
+        elif self.cancel_requested is not None:  # stopped before its first record
+            state = "cancelled"
         elif self.returncode == 0:
             state = "lost"
         else:

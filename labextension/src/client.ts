@@ -5,6 +5,7 @@ import { requestAPI } from './request';
 import { IFlowClient } from './tokens';
 import {
   IBackends,
+  ICancellingRun,
   ICronPreview,
   IExportResult,
   IGraph,
@@ -61,6 +62,14 @@ export class FlowClient implements IFlowClient {
   ): Promise<IStartedRun> {
     const body = { path, backend, parameters, ...this._store() };
     return requestAPI<IStartedRun>('run', { method: 'POST', body });
+  }
+
+  /** Stop a run this server started; a 409 says it ended or runs elsewhere. */
+  cancelRun(path: string, flow: string, id: string): Promise<ICancellingRun> {
+    return requestAPI<ICancellingRun>(`runs/${flow}/${id}/cancel`, {
+      method: 'POST',
+      query: { path, ...this._store() }
+    });
   }
 
   schedules(path: string, flow: string): Promise<ISchedules> {

@@ -1,17 +1,25 @@
 /**
  * The runs of the current notebook's flow: live status while any is active, the
- * selected run's steps and its log tail.
+ * selected run's steps and its log tail, and Stop on an active run.
  */
 import { Widget } from '@lumino/widgets';
 
 import { formatWhen, isActive, runProgress } from './model';
 import { IFlowClient } from './tokens';
-import { IRunSummary } from './types';
+import { ICancellingRun, IRunSummary } from './types';
 
 const POLL_MS = 1500;
 
+/**
+ * The calls this view makes. `cancelRun` is optional because `IFlowClient` (a token other
+ * extensions may provide) does not declare it: a client without it gets no Stop button.
+ */
+export interface IRunsClient extends IFlowClient {
+  cancelRun?(path: string, flow: string, id: string): Promise<ICancellingRun>;
+}
+
 export class RunsView extends Widget {
-  constructor(private readonly _client: IFlowClient) {
+  constructor(private readonly _client: IRunsClient) {
     super();
     this.addClass('jp-Flow-runsView');
     this._list = document.createElement('ul');
@@ -30,12 +38,15 @@ export class RunsView extends Widget {
     this._flow = flow;
     this._runs = [];
     this._selected = null;
+    this._stopping.clear();
+    this._stopError = '';
     void this.refresh();
   }
 
   /** Follow a run just started from the UI. */
   follow(id: string): void {
     this._selected = id;
+    this._stopError = '';
     void this.refresh();
   }
 
@@ -52,6 +63,11 @@ export class RunsView extends Widget {
         runs.unshift(await this._client.run(path, flow, this._selected));
       }
       this._runs = runs;
+      for (const id of this._stopping) {
+        if (!runs.some(run => run.id === id && isActive(run))) {
+          this._stopping.delete(id);
+        }
+      }
       this._selected = this._selected ?? runs[0]?.id ?? null;
       const chosen = runs.find(run => run.id === this._selected);
       this._logs = chosen ? (await this._client.logs(path, flow, chosen.id)).logs : '';
@@ -76,8 +92,8 @@ export class RunsView extends Widget {
   private _render(): void {
     this._list.textContent = '';
     this._detail.textContent = '';
-    if (this._error) {
-      this._detail.appendChild(note(this._error, 'jp-Flow-error'));
+    for (const error of [this._error, this._stopError].filter(Boolean)) {
+      this._detail.appendChild(note(error, 'jp-Flow-error'));
     }
     if (!this._flow) {
       this._list.appendChild(note('No flow in this notebook yet.'));
@@ -103,6 +119,9 @@ export class RunsView extends Widget {
       when.className = 'jp-Flow-runWhen';
       when.textContent = [formatWhen(run.created), runProgress(run)].filter(Boolean).join(' · ');
       item.append(status, label, when);
+      if (isActive(run) && this._client.cancelRun) {
+        item.appendChild(this._stopButton(run.id));
+      }
       item.addEventListener('click', () => this.follow(run.id));
       this._list.appendChild(item);
     }
@@ -116,6 +135,42 @@ export class RunsView extends Widget {
     }
   }
 
+  private _stopButton(id: string): HTMLButtonElement {
+    const stopping = this._stopping.has(id);
+    const button = document.createElement('button');
+    button.className = 'jp-Button jp-mod-styled jp-mod-warn jp-Flow-stopRun';
+    button.dataset.action = 'stop';
+    button.title = 'Stop this run as Ctrl-C would: its tasks are cancelled, finished ones kept';
+    button.textContent = stopping ? 'Stopping…' : 'Stop';
+    button.disabled = stopping;
+    button.addEventListener('click', event => {
+      event.stopPropagation(); // stopping a run does not select it
+      void this._stop(id, button);
+    });
+    return button;
+  }
+
+  /** Ask the server to stop the run; its status then comes from the usual polling. */
+  private async _stop(id: string, button: HTMLButtonElement): Promise<void> {
+    const { _path: path, _flow: flow } = this;
+    if (!path || !flow || !this._client.cancelRun || this._stopping.has(id)) {
+      return;
+    }
+    this._stopping.add(id);
+    this._stopError = '';
+    button.disabled = true;
+    button.textContent = 'Stopping…';
+    try {
+      await this._client.cancelRun(path, flow, id);
+    } catch (error) {
+      this._stopping.delete(id);
+      this._stopError = String((error as Error).message ?? error);
+    }
+    if (path === this._path && flow === this._flow) {
+      await this.refresh();
+    }
+  }
+
   private _list: HTMLUListElement;
   private _detail: HTMLDivElement;
   private _path: string | null = null;
@@ -124,6 +179,9 @@ export class RunsView extends Widget {
   private _selected: string | null = null;
   private _logs = '';
   private _error = '';
+  private _stopError = '';
+  /** Runs whose Stop was accepted, until they are no longer active. */
+  private _stopping = new Set<string>();
   private _timer = 0;
 }
 

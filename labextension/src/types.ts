@@ -98,6 +98,13 @@ export interface IStartedRun {
   status: RunStatus;
 }
 
+/** The answer to a stop request: the run is being cancelled (SIGINT, as Ctrl-C). */
+export interface ICancellingRun {
+  id: string;
+  flow: string;
+  status: 'cancelling';
+}
+
 export interface IBackends {
   backends: string[];
   default: string;
