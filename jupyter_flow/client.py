@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 from .errors import RunNotFound
 from .flow.dag import PARAMS
 from .store import artifacts
-from .store.records import AttemptRecord, ErrorInfo, RunRecord, TaskRecord, new_run_id
+from .store.records import (
+    AttemptRecord,
+    ErrorInfo,
+    Records,
+    RunRecord,
+    TaskRecord,
+    new_run_id,
+)
 
 if TYPE_CHECKING:
     from .runtime.api import Engine
@@ -162,14 +169,7 @@ class Run:
     @property
     def status(self) -> str:
         """running | done | failed | cancelled | lost (the driver died without finishing)."""
-        if self.record.status != "running":
-            return self.record.status
-        beat = self._engine.records.read_heartbeat(self.flow, self.id) or {}
-        if beat.get("host") == socket.gethostname() and beat.get("pid"):
-            return "running" if _alive(int(beat["pid"])) else "lost"
-        if time.time() - float(beat.get("time", self.record.created)) > LOST_AFTER:
-            return "lost"
-        return "running"
+        return run_status(self._engine.records, self.record)
 
     @property
     def successful(self) -> bool:
@@ -308,6 +308,19 @@ def _alive(pid: int) -> bool:
             return fh.read().split(") ", 1)[1][:1] != "Z"
     except (OSError, IndexError):
         return True
+
+
+def run_status(records: Records, record: RunRecord) -> str:
+    """A record's status, with a "running" run whose driver stopped beating judged lost
+    (shared by ``Run.status`` and schedule history, which has records but no ``Run``)."""
+    if record.status != "running":
+        return record.status
+    beat = records.read_heartbeat(record.flow, record.run_id) or {}
+    if beat.get("host") == socket.gethostname() and beat.get("pid"):
+        return "running" if _alive(int(beat["pid"])) else "lost"
+    if time.time() - float(beat.get("time", record.created)) > LOST_AFTER:
+        return "lost"
+    return "running"
 
 
 _engines: dict[str, Engine] = {}

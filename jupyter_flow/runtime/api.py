@@ -62,8 +62,12 @@ def run_flow(
     observer: RunObserver | None = None,
     settings: Settings | None = None,
     out: TextIO | None = None,
+    schedule: str = "",
 ) -> Run:
-    """Run (or resume) ``flow`` to the end. Raises ``RunFailed`` / ``RunCancelled``."""
+    """Run (or resume) ``flow`` to the end. Raises ``RunFailed`` / ``RunCancelled``.
+
+    ``schedule`` names the schedule that started the run; its history is read back from it.
+    """
     from ..client import Run
 
     if not flow.module_file or not Path(flow.module_file).is_file():
@@ -89,6 +93,7 @@ def run_flow(
         index=engine.index,
         observer=observer or (TerminalProgress(engine.store, out) if echo else None),
         retry_backoff=settings.retry_backoff,
+        schedule=schedule,
     )
     record = runner.run(
         params,

@@ -59,6 +59,12 @@ def add_parsers(sub: Any, *, bound: Any) -> None:
 
     p = verb("run", "Run the flow and print its progress, logs and results.")
     run_options(p)
+    p.add_argument(
+        "--schedule",
+        default="",
+        metavar="NAME",
+        help="the schedule that started this run (set by schedule targets)",
+    )
     if bound is None:
         p.add_argument(
             "--package",
@@ -165,6 +171,7 @@ def _run(args: argparse.Namespace, resume: str | None = None, from_step: str | N
         run_id=args.run_id,
         resume=resume,
         resume_step=from_step,
+        schedule=getattr(args, "schedule", ""),
     )
     _print_results(run)
     return 0

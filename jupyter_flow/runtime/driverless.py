@@ -77,6 +77,12 @@ def parser() -> argparse.ArgumentParser:
 
     p = verb("start", "record the run and its parameters")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument(
+        "--schedule",
+        default="",
+        metavar="NAME",
+        help="the schedule that started this run (set by schedule targets)",
+    )
     foreach_out(p)
     p = verb("step", "run one task of a step from its finished upstream tasks")
     p.add_argument("--step", required=True)
@@ -178,6 +184,7 @@ def _start(args: argparse.Namespace, store: BlobStore, flow: Flow) -> None:
         executor=ENGINE,
         host=socket.gethostname(),
         final=dict(dag.final),
+        schedule=args.schedule,
     )
     records.write_run(record)
     records.write_task(params)

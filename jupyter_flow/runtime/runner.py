@@ -53,8 +53,10 @@ class Runner:
         index: RunIndex | None = None,
         observer: RunObserver | None = None,
         retry_backoff: float = 1.0,
+        schedule: str = "",
     ) -> None:
         self.flow = flow
+        self.schedule = schedule
         self.dag: Dag = flow.dag()
         self.store = store
         self.records = Records(store)
@@ -131,6 +133,7 @@ class Runner:
             host=self._host,
             pid=os.getpid(),
             final=dict(self.dag.final),
+            schedule=self.schedule,
         )
         if self.records.read_run(record.flow, run_id) is not None:
             raise RunFailed(f"run id {run_id!r} already exists", hint="let jupyter_flow pick one")

@@ -189,7 +189,12 @@ def render_template(schedule: Schedule, opts: ArgoOptions) -> dict[str, Any]:
         "name": START,
         "initContainers": _init(schedule, opts, None),
         "container": _container(
-            schedule, opts, None, _task_command(schedule, store, "start", *params, *start_flags)
+            schedule,
+            opts,
+            None,
+            _task_command(
+                schedule, store, "start", "--schedule", schedule.name, *params, *start_flags
+            ),
         ),
     }
     if start_outputs:

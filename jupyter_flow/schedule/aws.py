@@ -12,6 +12,8 @@ from .bootstrap import object_name
 from .cron import to_aws
 from .model import Applied, Schedule
 from .pin import upload_package
+from .run_history import refresh_from_runs
+from .store import ScheduleStore
 
 
 class AwsTarget(ScheduleTarget):
@@ -111,6 +113,10 @@ class AwsTarget(ScheduleTarget):
             NamePrefix="jf-",
         )
         return sorted(s["Name"].removeprefix("jf-") for s in found.get("Schedules", []))
+
+    def refresh(self, store: ScheduleStore, schedule: Schedule) -> None:
+        """History from the runs this schedule started (tagged with its name) in the store."""
+        refresh_from_runs(store, schedule, self.aws.store_url)
 
     def run_now(self, schedule: Schedule) -> str:
         request = submit_job_input(schedule, self.aws)

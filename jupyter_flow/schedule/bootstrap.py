@@ -52,9 +52,11 @@ def fetch_command(schedule: Schedule, store_url: str) -> list[str]:
 
 
 def driver_command(schedule: Schedule, store_url: str, executor: str) -> list[str]:
-    """The flow's driver from the pinned package, steps submitted through ``executor``."""
+    """The flow's driver from the pinned package, steps submitted through ``executor``; the
+    run is tagged with the schedule's name, which is how ``schedule history`` finds it."""
     command = ["python", "-m", "jupyter_flow", "run", f"{CODE_DIR}/{schedule.flow.module_file}"]
     command += ["--root", store_url, "--on", executor, "--quiet"]
+    command += ["--schedule", schedule.name]
     for key, value in sorted(schedule.params.items()):
         command += ["--param", f"{key}={value}"]
     return command

@@ -11,6 +11,8 @@ from .base import ScheduleTarget
 from .kube_client import Objects, api_client, apply_all, delete_all
 from .model import Applied, Schedule
 from .pin import upload_package
+from .run_history import refresh_from_runs
+from .store import ScheduleStore
 
 MANAGED = "app.kubernetes.io/managed-by=jupyter-flow"
 
@@ -43,6 +45,10 @@ class ClusterTarget(ScheduleTarget):
 
     def remove(self, schedule: Schedule) -> None:
         delete_all(self._objects(), self.render(schedule), f"deleting schedule {schedule.name!r}")
+
+    def refresh(self, store: ScheduleStore, schedule: Schedule) -> None:
+        """History from the runs this schedule started (tagged with its name) in the store."""
+        refresh_from_runs(store, schedule, self.store_url())
 
     def set_paused(self, schedule: Schedule) -> None:
         scheduled = self.render(schedule)[-1]

@@ -161,6 +161,35 @@ class ScheduleStore:
                 )
             return int(cur.lastrowid or 0)
 
+    def sync_run(
+        self,
+        name: str,
+        run_id: str,
+        *,
+        fire_time: float,
+        status: str,
+        finished: float | None = None,
+        reason: str = "",
+    ) -> None:
+        """Insert the history row of a run a remote engine started, or update its outcome
+        (keyed by run id, so refreshing again never duplicates a row)."""
+        with self._db() as con:
+            con.execute("BEGIN IMMEDIATE")  # the lookup and the write as one transaction
+            row = con.execute(
+                "SELECT id FROM history WHERE schedule = ? AND run_id = ?", (name, run_id)
+            ).fetchone()
+            if row:
+                con.execute(
+                    "UPDATE history SET status = ?, finished = ?, reason = ? WHERE id = ?",
+                    (status, finished, reason, row[0]),
+                )
+            else:
+                con.execute(
+                    "INSERT INTO history (schedule, fire_time, status, run_id, reason, started, "
+                    "finished, trigger) VALUES (?, ?, ?, ?, ?, ?, ?, 'cron')",
+                    (name, fire_time, status, run_id, reason, fire_time, finished),
+                )
+
     def update_entry(self, entry_id: int, **values: object) -> None:
         allowed = {"status", "reason", "finished", "pid", "run_id"}
         if not values or set(values) - allowed:

@@ -116,6 +116,7 @@ class RunRecord:
     host: str = ""
     pid: int = 0
     final: dict[str, str] = field(default_factory=dict)  # artifact -> step with final value
+    schedule: str = ""  # the schedule that started the run; older records load as ""
 
     @property
     def pathspec(self) -> str:

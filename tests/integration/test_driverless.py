@@ -25,6 +25,8 @@ from jupyter_flow.runtime.loader import load_flow
 from jupyter_flow.runtime.package import ensure_package
 from jupyter_flow.schedule import argo_render
 from jupyter_flow.schedule.model import FlowShape, Schedule
+from jupyter_flow.schedule.run_history import refresh_from_runs
+from jupyter_flow.schedule.store import ScheduleStore
 from jupyter_flow.store import open_store
 from tests.conftest import REPO
 
@@ -174,6 +176,7 @@ def test_a_workflow_of_driverless_tasks_gives_the_same_data_as_a_local_run(modul
     assert run.data["tenfold"] == [0, 10, 40]
     assert run.data["total"] == 0 + 1 + 4 + 2 + 50
     assert run.status == "done"
+    assert run.record.schedule == "argo-like"  # so `schedule history` finds the workflow
     assert [t.index for t in run["square"].tasks] == [0, 1, 2]
     assert "squaring 1" in run["square"].tasks[1].stdout
 
@@ -194,6 +197,12 @@ def test_a_failing_step_then_finish_failed_leaves_the_run_failed(module, tmp_pat
     assert run.status == "failed"
     assert run.record.failed_step == "make"
     assert run.record.error is not None and "n must be >= 0" in run.record.error.message
+    store = ScheduleStore(str(tmp_path / "schedules"))
+    refresh_from_runs(store, schedule)
+    assert [(e.run_id, e.status) for e in store.history("argo-like")] == [
+        ("argo-like-f00", "failed")
+    ]
+    assert "n must be >= 0" in store.history("argo-like")[0].reason
 
 
 def test_every_command_argo_render_emits_is_accepted(module, tmp_path):

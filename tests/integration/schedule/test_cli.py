@@ -53,3 +53,43 @@ def test_print_systemd_unit(cli, root: str) -> None:
     assert "[Service]" in text and "[Install]" in text
     assert f"-m jupyter_flow scheduler --root {root} --missed skip" in text
     assert "KillMode=process" in text  # runs survive a scheduler restart
+
+
+def test_run_with_schedule_tags_the_run_and_history_shows_it(cli, write_flow, root: str) -> None:
+    """What a scheduled pod runs (`run ... --schedule NAME`) is what `history` lists."""
+    from jupyter_flow.runtime.loader import load_flow
+    from jupyter_flow.schedule.model import FlowShape, Schedule
+    from jupyter_flow.schedule.store import ScheduleStore
+    from jupyter_flow.store import open_store
+    from jupyter_flow.store.records import Records
+
+    path = write_flow(
+        """
+        from jupyter_flow import Flow
+        flow = Flow("TaggedFlow")
+
+        @flow.step(outputs="x")
+        def one():
+            return 1
+        """,
+        name="tagged_flow.py",
+    )
+    shape = FlowShape.of(load_flow(path), str(path), "ab" * 32)
+    ScheduleStore(root).put(Schedule("nightly", shape, "kubernetes", "0 3 * * *", root=root))
+
+    tagged = cli("run", str(path), "--schedule", "nightly", "--quiet")
+    untagged = cli("run", str(path), "--quiet")
+    assert tagged.returncode == 0 and untagged.returncode == 0, tagged.stderr + untagged.stderr
+
+    records = Records(open_store(root))
+    by_schedule = {
+        r.schedule: r.run_id
+        for r in (records.read_run("TaggedFlow", i) for i in records.run_ids("TaggedFlow"))
+        if r is not None
+    }
+    assert set(by_schedule) == {"nightly", ""}
+    history = cli("schedule", "history", "nightly", "--json")
+    assert history.returncode == 0, history.stderr
+    assert [(e["run_id"], e["status"]) for e in json.loads(history.stdout)] == [
+        (by_schedule["nightly"], "done")
+    ]
