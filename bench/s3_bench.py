@@ -143,6 +143,12 @@ def report(figures: Figures, mib: int, repeat: int) -> None:
     row("download, transfer only", "ours down", ("boto3 down",))
     row("upload incl. np.save", "ours up", ("np.save", "boto3 up"))
     row("download incl. np.load", "ours down", ("boto3 down", "np.load"))
+    med["ours round trip"] = tuple(med["ours up"][i] + med["ours down"][i] for i in range(3))
+    row(
+        "round trip, save to load",
+        "ours round trip",
+        ("np.save", "boto3 up", "boto3 down", "np.load"),
+    )
     print(
         "ours includes encoding and hashing (upload) and opening the array (download); "
         "CPU columns are ours / boto3."

@@ -245,7 +245,8 @@ class S3Blobs(BlobStore):
     def _download_ranges(self, s3_key: str, size: int, file: Path) -> None:
         """Parallel ranged GETs straight into a memory map of the file: no temporary
         buffers, queues or writer thread (half boto3 ``download_file``'s CPU per byte)."""
-        part = max(self._part_size(size), DOWNLOAD_RANGE)
+        # every connection busy for mid-size blobs; long ranges for big ones
+        part = min(DOWNLOAD_RANGE, max(4 * MB, -(-size // self.options.concurrency)))
         with open(file, "wb+") as fh:
             if size == 0:
                 return
