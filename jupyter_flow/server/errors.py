@@ -34,11 +34,16 @@ class NotFound(FlowError):
     """A notebook or file the request names does not exist."""
 
 
+class Conflict(FlowError):
+    """What the request would change is not in a state it can change (a run that ended)."""
+
+
 # Most specific first: the first class in the error's MRO found here wins.
 STATUS: dict[type[FlowError], int] = {
     PathRefused: 403,
     NotFound: 404,
     RunNotFound: 404,
+    Conflict: 409,
     NotebookError: 422,
     FlowDefinitionError: 422,
     ParameterError: 400,

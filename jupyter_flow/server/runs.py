@@ -6,11 +6,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from jupyter_flow.errors import FlowError, RunNotFound
+from jupyter_flow.errors import RunNotFound
 
 from . import paths, services
 from .base import FlowHandler, endpoint, in_thread
-from .errors import BadRequest, error_body
+from .errors import BadRequest, Conflict
 
 AUTH_RESOURCE = "jupyter_flow"
 STATUSES = ("running", "done", "failed", "cancelled", "lost")
@@ -136,11 +136,6 @@ class StartRunHandler(RunsBase):
         )
 
 
-class RunConflict(FlowError):
-    """The run is not in a state this request can change (409): it ended, or it runs
-    somewhere this server cannot reach."""
-
-
 class CancelRunHandler(RunsBase):
     """POST ?path=&root=: stop a run this server started (SIGINT, as Ctrl-C: its tasks are
     cancelled, finished ones kept, the run recorded ``cancelled``). Answers 202 at once;
@@ -163,15 +158,13 @@ class CancelRunHandler(RunsBase):
             summary = launch.status()
         status = summary["status"]
         if launch is None and status in ("starting", "running"):
-            err = RunConflict(
+            raise Conflict(
                 f"run {flow}/{run_id} was not started by this Jupyter server",
                 hint="it was started elsewhere: stop it where it runs (Ctrl-C, `%flow cancel`)",
             )
-        else:
-            if status in ("starting", "running"):  # its driver died without a word: lost
-                status = "lost"
-            err = RunConflict(f"run {flow}/{run_id} already ended: it is {status}")
-        self.reply(error_body(err), status=409)
+        if status in ("starting", "running"):  # its driver died without a word: lost
+            status = "lost"
+        raise Conflict(f"run {flow}/{run_id} already ended: it is {status}")
 
 
 class BackendsHandler(RunsBase):

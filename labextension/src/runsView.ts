@@ -6,20 +6,12 @@ import { Widget } from '@lumino/widgets';
 
 import { formatWhen, isActive, runProgress } from './model';
 import { IFlowClient } from './tokens';
-import { ICancellingRun, IRunSummary } from './types';
+import { IRunSummary } from './types';
 
 const POLL_MS = 1500;
 
-/**
- * The calls this view makes. `cancelRun` is optional because `IFlowClient` (a token other
- * extensions may provide) does not declare it: a client without it gets no Stop button.
- */
-export interface IRunsClient extends IFlowClient {
-  cancelRun?(path: string, flow: string, id: string): Promise<ICancellingRun>;
-}
-
 export class RunsView extends Widget {
-  constructor(private readonly _client: IRunsClient) {
+  constructor(private readonly _client: IFlowClient) {
     super();
     this.addClass('jp-Flow-runsView');
     this._list = document.createElement('ul');
@@ -119,7 +111,7 @@ export class RunsView extends Widget {
       when.className = 'jp-Flow-runWhen';
       when.textContent = [formatWhen(run.created), runProgress(run)].filter(Boolean).join(' · ');
       item.append(status, label, when);
-      if (isActive(run) && this._client.cancelRun) {
+      if (isActive(run)) {
         item.appendChild(this._stopButton(run.id));
       }
       item.addEventListener('click', () => this.follow(run.id));
@@ -153,7 +145,7 @@ export class RunsView extends Widget {
   /** Ask the server to stop the run; its status then comes from the usual polling. */
   private async _stop(id: string, button: HTMLButtonElement): Promise<void> {
     const { _path: path, _flow: flow } = this;
-    if (!path || !flow || !this._client.cancelRun || this._stopping.has(id)) {
+    if (!path || !flow || this._stopping.has(id)) {
       return;
     }
     this._stopping.add(id);

@@ -7,6 +7,7 @@ import { NotebookPanel } from '@jupyterlab/notebook';
 
 import {
   IBackends,
+  ICancellingRun,
   ICronPreview,
   IExportResult,
   IGraph,
@@ -28,6 +29,8 @@ export interface IFlowClient {
   run(path: string, flow: string, id: string): Promise<IRunSummary>;
   logs(path: string, flow: string, id: string, step?: string, tail?: number): Promise<ILogs>;
   startRun(path: string, backend: string, parameters: Record<string, string>): Promise<IStartedRun>;
+  /** Stop a run this server started (SIGINT to its driver, as Ctrl-C). */
+  cancelRun(path: string, flow: string, id: string): Promise<ICancellingRun>;
   schedules(path: string, flow: string): Promise<ISchedules>;
   createSchedule(path: string, spec: IScheduleSpec): Promise<ISchedule>;
   setSchedulePaused(path: string, name: string, paused: boolean): Promise<ISchedule>;

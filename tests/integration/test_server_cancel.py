@@ -179,7 +179,7 @@ async def test_stop_a_finished_run_is_a_409_saying_how_it_ended(jp_fetch, notebo
     await asyncio.to_thread(launch.wait, 30)
     code, answer = await refused(cancel(jp_fetch, run["id"]))
     assert code == 409
-    assert answer["error"] == "RunConflict"
+    assert answer["error"] == "Conflict"
     assert "already ended" in answer["message"] and "done" in answer["message"]
     assert (await summary(jp_fetch, run["id"]))["status"] == "done"
 

@@ -110,7 +110,7 @@ describe('RunsView Stop button', () => {
     const text =
       'run DemoFlow/r-run was not started by this Jupyter server\n' +
       '  hint: it was started elsewhere: stop it where it runs (Ctrl-C, `%flow cancel`)';
-    server(async () => reply(409, { error: 'RunConflict', message: 'not started here', text }));
+    server(async () => reply(409, { error: 'Conflict', message: 'not started here', text }));
     view = await showRuns();
     stopButton(view, 'r-run')!.click();
     await settle();
