@@ -1,5 +1,6 @@
 """Schedules over HTTP (``jupyter_flow.schedule.api``): list, create, pause, resume, delete,
-and a cron preview (normalized expression and next fire times) for the create dialog.
+run now, history, and a cron preview (normalized expression and next fire times) for the
+create dialog.
 
 A schedule is created from a notebook: the notebook is exported first and the module just
 written is what gets pinned and scheduled.
@@ -20,6 +21,8 @@ from .runs import AUTH_RESOURCE, NAME, RunsBase, _parameters
 
 SCHEDULE_NAME = r"[a-z0-9][-a-z0-9]*"
 MAX_FIRES = 20
+HISTORY_LIMIT = 20
+MAX_HISTORY = 200
 
 
 def _api() -> Any:
@@ -122,6 +125,34 @@ class ScheduleActionHandler(RunsBase):
         self.reply(await in_thread(_show, api, name, root))
 
 
+class RunNowHandler(RunsBase):
+    """POST .../run-now: start one run of the schedule now (202 with the engine's run id).
+    It runs code, so it needs the right to execute, like starting a run."""
+
+    @endpoint("kernels", "execute")
+    async def post(self, name: str) -> None:
+        api = _api()
+        root = await self.store_root(self.notebook_dir(), self.body().get("root"))
+        await in_thread(_require, api, name, root)
+        run = await in_thread(api.run_now, name, root=root)
+        self.reply({"name": name, "run": run}, status=202)
+
+
+class HistoryHandler(RunsBase):
+    """GET .../history?limit=: the schedule's fires, newest first (refreshed from the
+    engine, so a run's status is current)."""
+
+    @endpoint(AUTH_RESOURCE)
+    async def get(self, name: str) -> None:
+        api = _api()
+        limit = min(self.int_argument("limit", HISTORY_LIMIT) or HISTORY_LIMIT, MAX_HISTORY)
+        root = await self.store_root(self.notebook_dir())
+        await in_thread(_require, api, name, root)
+        entries = await in_thread(api.schedule_history, name, root=root)
+        newest = sorted(entries, key=lambda e: (e.fire_time, e.id), reverse=True)[:limit]
+        self.reply({"name": name, "entries": [e.to_json() for e in newest]})
+
+
 class CronPreviewHandler(RunsBase):
     """GET ?cron=&timezone=&n=: the normalized expression and its next fire times."""
 
@@ -147,4 +178,6 @@ def routes() -> list[tuple[str, Any]]:
         ("cron", CronPreviewHandler),
         (rf"schedules/(?P<name>{SCHEDULE_NAME})", ScheduleHandler),
         (rf"schedules/(?P<name>{SCHEDULE_NAME})/(?P<action>pause|resume)", ScheduleActionHandler),
+        (rf"schedules/(?P<name>{SCHEDULE_NAME})/run-now", RunNowHandler),
+        (rf"schedules/(?P<name>{SCHEDULE_NAME})/history", HistoryHandler),
     ]

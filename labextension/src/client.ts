@@ -12,6 +12,8 @@ import {
   ILogs,
   IRunSummary,
   ISchedule,
+  IScheduleHistory,
+  IScheduleRun,
   IScheduleSpec,
   ISchedules,
   IStartedRun
@@ -94,6 +96,20 @@ export class FlowClient implements IFlowClient {
     await requestAPI(`schedules/${name}`, {
       method: 'DELETE',
       query: { path, ...this._store() }
+    });
+  }
+
+  runScheduleNow(path: string, name: string): Promise<IScheduleRun> {
+    return requestAPI<IScheduleRun>(`schedules/${name}/run-now`, {
+      method: 'POST',
+      query: { path },
+      body: { ...this._store() }
+    });
+  }
+
+  scheduleHistory(path: string, name: string, limit = 10): Promise<IScheduleHistory> {
+    return requestAPI<IScheduleHistory>(`schedules/${name}/history`, {
+      query: { path, limit, ...this._store() }
     });
   }
 

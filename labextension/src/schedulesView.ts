@@ -1,16 +1,25 @@
 /**
  * The schedules of the current notebook's flow: trigger, target, next fire times;
- * create (dialog), pause/resume and delete.
+ * create (dialog), pause/resume, delete, Run now and the History of each.
  */
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
 import { describeCron } from './cron';
-import { defaultScheduleName, IParameter } from './model';
+import { defaultScheduleName, formatWhen, IParameter } from './model';
 import { FlowRequestError } from './request';
 import { askSchedule } from './scheduleDialog';
 import { IFlowClient } from './tokens';
-import { ISchedule } from './types';
+import { ISchedule, IScheduleHistoryEntry } from './types';
+
+/** How many fires History shows. */
+export const HISTORY_LIMIT = 10;
+
+/** What a row shows below its actions: the run Run now started, or why it did not. */
+interface IRowStatus {
+  text: string;
+  error: boolean;
+}
 
 export class SchedulesView extends Widget {
   constructor(private readonly _client: IFlowClient) {
@@ -34,6 +43,10 @@ export class SchedulesView extends Widget {
     }
     this._path = path;
     this._flow = flow;
+    this._starting.clear();
+    this._status.clear();
+    this._historyOpen.clear();
+    this._history.clear();
     void this.refresh();
   }
 
@@ -49,11 +62,13 @@ export class SchedulesView extends Widget {
       this._targets = answer.targets;
       this.setHidden(false);
       if (path === this._path && flow === this._flow) {
+        this._schedules = answer.schedules;
         this._render(answer.schedules);
       }
     } catch (error) {
       // Schedules are an optional part of jupyter_flow: no routes, no section.
       this.setHidden(error instanceof FlowRequestError && error.status === 404);
+      this._schedules = [];
       this._render([], String((error as Error).message));
     }
   }
@@ -135,10 +150,101 @@ export class SchedulesView extends Widget {
           await this._client.setSchedulePaused(path, schedule.name, !schedule.paused);
         })
       ),
+      this._runNowButton(path, schedule.name),
+      this._historyButton(path, schedule.name),
       button('Delete', () => this._delete(path, schedule.name))
     );
     row.append(head, trigger, next, actions);
+    const status = this._status.get(schedule.name);
+    if (status) {
+      const line = document.createElement('div');
+      line.className = `jp-Flow-scheduleStatus ${status.error ? 'jp-Flow-error' : 'jp-Flow-note'}`;
+      line.textContent = status.text;
+      row.appendChild(line);
+    }
+    if (this._historyOpen.has(schedule.name)) {
+      row.appendChild(historyList(this._history.get(schedule.name)));
+    }
     return row;
+  }
+
+  private _runNowButton(path: string, name: string): HTMLButtonElement {
+    const starting = this._starting.has(name);
+    const element = button(starting ? 'Starting…' : 'Run now', () => this._runNow(path, name));
+    element.dataset.action = 'run-now';
+    element.title = 'Start one run of this schedule now, with its pinned code and parameters';
+    element.disabled = starting;
+    return element;
+  }
+
+  private _historyButton(path: string, name: string): HTMLButtonElement {
+    const open = this._historyOpen.has(name);
+    const element = button(open ? 'Hide history' : 'History', () =>
+      this._toggleHistory(path, name)
+    );
+    element.dataset.action = 'history';
+    element.setAttribute('aria-expanded', String(open));
+    return element;
+  }
+
+  /** Start a run now; the row then shows its id (or the refusal). */
+  private async _runNow(path: string, name: string): Promise<void> {
+    if (this._starting.has(name)) {
+      return;
+    }
+    this._starting.add(name);
+    this._status.delete(name);
+    this._rerender();
+    let status: IRowStatus;
+    try {
+      const answer = await this._client.runScheduleNow(path, name);
+      status = { text: `Started run ${answer.run}`, error: false };
+    } catch (error) {
+      status = { text: String((error as Error).message ?? error), error: true };
+      Notification.error(`${name}: ${status.text}`, { autoClose: false });
+    }
+    if (path !== this._path) {
+      return; // another notebook is shown now
+    }
+    this._starting.delete(name);
+    this._status.set(name, status);
+    this._rerender();
+    if (this._historyOpen.has(name)) {
+      await this._loadHistory(path, name);
+    }
+  }
+
+  private async _toggleHistory(path: string, name: string): Promise<void> {
+    if (this._historyOpen.delete(name)) {
+      this._rerender();
+      return;
+    }
+    this._historyOpen.add(name);
+    await this._loadHistory(path, name);
+  }
+
+  private async _loadHistory(path: string, name: string): Promise<void> {
+    if (!this._history.has(name)) {
+      this._history.set(name, null);
+    }
+    this._rerender();
+    let entries: IScheduleHistoryEntry[] | string;
+    try {
+      entries = (await this._client.scheduleHistory(path, name, HISTORY_LIMIT)).entries;
+    } catch (error) {
+      entries = String((error as Error).message ?? error);
+    }
+    if (path === this._path && this._historyOpen.has(name)) {
+      this._history.set(name, entries);
+      this._rerender();
+    }
+  }
+
+  /** Show the last schedules again with the rows' current state. */
+  private _rerender(): void {
+    if (this._schedules.length) {
+      this._render(this._schedules);
+    }
   }
 
   private async _delete(path: string, name: string): Promise<void> {
@@ -158,6 +264,54 @@ export class SchedulesView extends Widget {
   private _flow: string | null = null;
   private _targets: string[] = ['local'];
   private _params: IParameter[] = [];
+  private _schedules: ISchedule[] = [];
+  /** Schedules whose Run now is in flight. */
+  private _starting = new Set<string>();
+  private _status = new Map<string, IRowStatus>();
+  private _historyOpen = new Set<string>();
+  /** Loaded history per schedule: entries, an error message, or null while loading. */
+  private _history = new Map<string, IScheduleHistoryEntry[] | string | null>();
+}
+
+/** A schedule's fires, newest first: when, status, run id, trigger, reason. */
+function historyList(entries: IScheduleHistoryEntry[] | string | null | undefined): HTMLElement {
+  const list = document.createElement('ul');
+  list.className = 'jp-Flow-scheduleHistory';
+  if (entries === null || entries === undefined) {
+    list.appendChild(item('Loading…', 'jp-Flow-note'));
+    return list;
+  }
+  if (typeof entries === 'string') {
+    list.appendChild(item(entries, 'jp-Flow-error'));
+    return list;
+  }
+  if (!entries.length) {
+    list.appendChild(item('No runs yet.', 'jp-Flow-note'));
+    return list;
+  }
+  for (const entry of entries) {
+    const li = document.createElement('li');
+    li.className = 'jp-Flow-historyEntry';
+    li.dataset.status = entry.status;
+    li.dataset.trigger = entry.trigger;
+    const when = span('jp-Flow-historyWhen', formatWhen(entry.fire_time));
+    const status = span(`jp-Flow-status jp-Flow-status-${entry.status}`, entry.status);
+    const run = span('jp-Flow-runId', entry.run_id ?? '—');
+    const trigger = span('jp-Flow-historyTrigger', entry.trigger);
+    li.append(when, status, run, trigger);
+    if (entry.reason) {
+      li.appendChild(span('jp-Flow-historyReason', entry.reason));
+    }
+    list.appendChild(li);
+  }
+  return list;
+}
+
+function span(className: string, text: string): HTMLElement {
+  const element = document.createElement('span');
+  element.className = className;
+  element.textContent = text;
+  return element;
 }
 
 function item(text: string, className: string): HTMLElement {

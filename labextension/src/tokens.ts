@@ -15,6 +15,8 @@ import {
   IProblem,
   IRunSummary,
   ISchedule,
+  IScheduleHistory,
+  IScheduleRun,
   IScheduleSpec,
   ISchedules,
   IStartedRun
@@ -35,6 +37,10 @@ export interface IFlowClient {
   createSchedule(path: string, spec: IScheduleSpec): Promise<ISchedule>;
   setSchedulePaused(path: string, name: string, paused: boolean): Promise<ISchedule>;
   deleteSchedule(path: string, name: string): Promise<void>;
+  /** Start one run of the schedule now; answers what identifies it in the engine. */
+  runScheduleNow(path: string, name: string): Promise<IScheduleRun>;
+  /** The schedule's latest fires, newest first. */
+  scheduleHistory(path: string, name: string, limit?: number): Promise<IScheduleHistory>;
   cronPreview(cron: string, timezone: string, n?: number): Promise<ICronPreview>;
 }
 

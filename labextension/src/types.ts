@@ -137,6 +137,34 @@ export interface ISchedules {
   targets: string[];
 }
 
+/** The answer to Run now: what identifies the started run in the schedule's engine
+ * (`Flow/run-id` for the local target). */
+export interface IScheduleRun {
+  name: string;
+  run: string;
+}
+
+/** One fire of a schedule (`HistoryEntry.to_json()`); times in seconds since the epoch. */
+export interface IScheduleHistoryEntry {
+  id: number;
+  schedule: string;
+  fire_time: number;
+  /** starting | running | done | failed | cancelled | lost | skipped | replaced */
+  status: string;
+  run_id: string | null;
+  reason: string;
+  started: number | null;
+  finished: number | null;
+  pid: number | null;
+  /** cron | missed | run-now | on-finish:<Flow/run> */
+  trigger: string;
+}
+
+export interface IScheduleHistory {
+  name: string;
+  entries: IScheduleHistoryEntry[];
+}
+
 export interface IScheduleSpec {
   cron: string;
   timezone: string;
