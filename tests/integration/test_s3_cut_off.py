@@ -93,3 +93,27 @@ def test_a_part_cut_off_midway_is_fetched_again(s3_env, proxy, tmp_path):
     assert proxy.cuts == 1
     np.testing.assert_array_equal(loaded, value)
     store.close()
+
+
+def test_an_upload_that_fails_midway_is_aborted_and_leaves_nothing(s3_env, tmp_path):
+    env = {**s3_env.env, "JUPYTER_FLOW_BLOB_CACHE": str(tmp_path / "cache")}
+    store = S3Blobs(s3_env.fresh_url(), S3Options.load(env=env, configured={"part_size_mb": 5}))
+    sent = []
+
+    def fail_the_third_part(params, **_):
+        sent.append(params["PartNumber"])
+        if params["PartNumber"] == 3:
+            raise ConnectionAbortedError("the network went away")
+
+    store._client.meta.events.register("before-parameter-build.s3.UploadPart", fail_the_third_part)
+    value = np.random.default_rng(2).random(3 * MB)  # 24 MiB: five parts
+
+    with pytest.raises(ConnectionAbortedError):
+        artifacts.save(store, "value", value)
+
+    assert 3 in sent
+    client = s3_env.client()
+    pending = client.list_multipart_uploads(Bucket=s3_env.bucket, Prefix=store.prefix)
+    assert pending.get("Uploads", []) == []  # aborted: no parts left behind to pay for
+    assert store.list("blobs") == []
+    store.close()
