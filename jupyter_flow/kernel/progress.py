@@ -121,6 +121,7 @@ class RunState(RunObserver):
         self.finished: float | None = None
         self.version = 0
         self._last_logs = 0.0
+        self._displays_seen: dict[str, int] = {}  # attempt -> bundles already taken
 
     # -- observer events (driver thread)
     def run_started(self, record: RunRecord, dag: Dag) -> None:
@@ -186,6 +187,9 @@ class RunState(RunObserver):
         self._last_logs = now
         for spec in list(self.inflight.values())[:LOG_TASKS]:
             self._read_logs(spec, final=False)
+            if self.store.local_path(self._displays_key(spec)) is not None:
+                # a local store has them as they happen (a remote one at the task's end)
+                self._read_displays(spec, self.steps[spec.step])
 
     def run_finished(self, record: RunRecord) -> None:
         self.status = record.status
@@ -216,12 +220,21 @@ class RunState(RunObserver):
         if changed:
             self.version += 1
 
+    @staticmethod
+    def _displays_key(spec: TaskSpec) -> str:
+        return displays_key(spec.flow, spec.run_id, spec.step, spec.index, spec.attempt)
+
     def _read_displays(self, spec: TaskSpec, state: StepState) -> None:
+        """Take the attempt's bundles not taken yet: read while it runs and at its end."""
         if len(state.displays) >= MAX_DISPLAYS:
             return
-        key = displays_key(spec.flow, spec.run_id, spec.step, spec.index, spec.attempt)
-        found = read_displays(self.store, key)
-        state.displays.extend(found[: MAX_DISPLAYS - len(state.displays)])
+        seen = self._displays_seen.get(spec.task_id, 0)
+        new = read_displays(self.store, self._displays_key(spec))[seen:]
+        if not new:
+            return
+        self._displays_seen[spec.task_id] = seen + len(new)
+        state.displays.extend(new[: MAX_DISPLAYS - len(state.displays)])
+        self.version += 1
 
     # -- rendering (pure: strings)
     @property

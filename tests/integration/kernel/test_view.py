@@ -56,6 +56,43 @@ def test_a_big_foreach_costs_a_bounded_number_of_updates(
     assert titles == ("✓ make — done", "✓ each — done 300/300")
 
 
+def test_a_display_shows_while_its_step_is_still_running(
+    write_flow: Callable[..., Path], root: str, tmp_path: Path
+) -> None:
+    seen = tmp_path / "seen"
+    path = write_flow(
+        f"""
+        import time
+        from pathlib import Path
+        from jupyter_flow import Flow
+        flow = Flow("Live")
+
+        @flow.step(outputs="done")
+        def slow():
+            from IPython.display import HTML, display
+
+            display(HTML("<i>halfway</i>"))
+            deadline = time.monotonic() + 30
+            while not Path({str(seen)!r}).exists() and time.monotonic() < deadline:
+                time.sleep(0.05)  # until the view has shown the display
+            return Path({str(seen)!r}).exists()
+        """
+    )
+
+    class Watching(RunView):
+        def poll(self) -> None:
+            super().poll()
+            state = self.steps.get("slow")
+            if state is not None and state.status == "running" and state.displays:
+                seen.touch()
+
+    view = Watching(open_store(root), publish=lambda bundle, _id: None)
+    run = run_flow(load_flow(path), root=root, observer=view)
+
+    assert run.data.done is True  # the step saw the view show its display before it ended
+    assert [b["data"]["text/html"] for b in view.steps["slow"].displays] == ["<i>halfway</i>"]
+
+
 def test_retries_and_the_traceback_show_as_text_where_there_are_no_widgets(
     write_flow: Callable[..., Path], root: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
