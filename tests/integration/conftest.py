@@ -91,3 +91,12 @@ def moto_server() -> Iterator[MotoServer]:
         yield MotoServer(endpoint=f"http://{host}:{port}")
     finally:
         server.stop()
+
+
+@pytest.fixture
+def read_only_server(jp_server_config: dict[str, Any]) -> dict[str, Any]:
+    """Server tests: a deployment where users may read but not write or execute."""
+    from tests.integration.server_auth import ReadOnlyAuthorizer
+
+    jp_server_config["ServerApp"]["authorizer_class"] = ReadOnlyAuthorizer
+    return jp_server_config

@@ -11,16 +11,15 @@ import asyncio
 import json
 import sys
 import types
-from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
-from jupyter_server.auth.authorizer import Authorizer
 from tornado.httpclient import HTTPClientError
 
 from jupyter_flow.server import launcher as launcher_module
+from tests.integration.server_auth import login_cookie
 
 from .test_server_fakes import FakeRun, fake_analyze, fake_export, fake_list_runs
 
@@ -373,15 +372,6 @@ async def test_unauthenticated_requests_are_refused(jp_fetch, notebook, method, 
     assert not (notebook.parent / "taxi_flow.py").exists()
 
 
-async def login_cookie(jp_fetch) -> str:
-    """A browser-like session: the cookie set by a token-authenticated request."""
-    response = await jp_fetch("jupyter-flow", "backends")
-    cookies = SimpleCookie()
-    for header in response.headers.get_list("Set-Cookie"):
-        cookies.load(header)
-    return "; ".join(f"{k}={v.value}" for k, v in cookies.items())
-
-
 @pytest.mark.parametrize("route", ["export", "run", "graph"])
 async def test_cookie_session_without_xsrf_token_is_refused(jp_fetch, notebook, route):
     cookie = await login_cookie(jp_fetch)
@@ -406,19 +396,6 @@ async def test_cookie_session_with_xsrf_token_is_accepted(jp_fetch, notebook):
         headers={"Authorization": "", "Cookie": f"{cookie}; _xsrf={xsrf}", "X-XSRFToken": xsrf},
     )
     assert body_of(response)["module_path"] == "work/taxi_flow.py"
-
-
-class ReadOnlyAuthorizer(Authorizer):
-    """A deployment where users may read but not write or execute anything."""
-
-    def is_authorized(self, handler, user, action, resource) -> bool:
-        return action == "read"
-
-
-@pytest.fixture
-def read_only_server(jp_server_config):
-    jp_server_config["ServerApp"]["authorizer_class"] = ReadOnlyAuthorizer
-    return jp_server_config
 
 
 async def test_authorizer_decides(read_only_server, jp_fetch, notebook):

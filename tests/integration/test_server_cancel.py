@@ -14,13 +14,11 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
-from jupyter_server.auth.authorizer import Authorizer
 from tornado.httpclient import HTTPClientError
 
 from jupyter_flow.server import launcher as launcher_module
@@ -28,6 +26,7 @@ from jupyter_flow.server.base import LAUNCHER_KEY
 from jupyter_flow.server.launcher import Launch, Launcher
 from jupyter_flow.store import open_store
 from jupyter_flow.store.records import Records
+from tests.integration.server_auth import login_cookie
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -254,15 +253,6 @@ async def test_a_second_stop_does_not_interrupt_the_first(jp_fetch, sleeper):
     assert sleeper.running
 
 
-async def login_cookie(jp_fetch) -> str:
-    """A browser-like session: the cookie set by a token-authenticated request."""
-    response = await jp_fetch("jupyter-flow", "backends")
-    cookies = SimpleCookie()
-    for header in response.headers.get_list("Set-Cookie"):
-        cookies.load(header)
-    return "; ".join(f"{k}={v.value}" for k, v in cookies.items())
-
-
 async def test_unauthenticated_stop_is_refused(jp_fetch, sleeper):
     code, _ = await refused(cancel(jp_fetch, sleeper.run_id, headers={"Authorization": ""}))
     assert code == 403
@@ -277,19 +267,6 @@ async def test_cookie_session_without_xsrf_token_cannot_stop(jp_fetch, sleeper):
     assert code == 403
     await asyncio.sleep(0.3)
     assert "SIGINT" not in sleeper.log_tail()
-
-
-class ReadOnlyAuthorizer(Authorizer):
-    """A deployment where users may read but not write or execute anything."""
-
-    def is_authorized(self, handler, user, action, resource) -> bool:
-        return action == "read"
-
-
-@pytest.fixture
-def read_only_server(jp_server_config):
-    jp_server_config["ServerApp"]["authorizer_class"] = ReadOnlyAuthorizer
-    return jp_server_config
 
 
 async def test_a_user_who_may_not_execute_cannot_stop(read_only_server, jp_fetch, sleeper):

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from http.cookies import SimpleCookie
 from typing import Any
 
 import pytest
 from tornado.httpclient import HTTPClientError
 
 from jupyter_flow.schedule.store import ScheduleStore
+from tests.integration.server_auth import login_cookie
 from tests.integration.test_server_schedules import (  # noqa: F401 - fixtures
     NB,
     create,
@@ -75,15 +75,6 @@ async def make_schedule(jp_fetch) -> dict[str, Any]:
     assert created["name"] == NAME
     assert created["target"] == "local"
     return dict(created)
-
-
-async def login_cookie(jp_fetch) -> str:
-    """A browser-like session: the cookie set by a token-authenticated request."""
-    response = await jp_fetch("jupyter-flow", "backends")
-    cookies = SimpleCookie()
-    for header in response.headers.get_list("Set-Cookie"):
-        cookies.load(header)
-    return "; ".join(f"{k}={v.value}" for k, v in cookies.items())
 
 
 @pytest.mark.usefixtures("notebook")
