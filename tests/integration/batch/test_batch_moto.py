@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
 
+from jupyter_flow.client import latest_run
+from jupyter_flow.config import Settings
+from jupyter_flow.errors import ConfigError
 from jupyter_flow.flow.resources import Resources
+from jupyter_flow.runtime.api import run_flow
 from jupyter_flow.runtime.executors.batch_client import BatchClient
 from jupyter_flow.runtime.executors.batch_job import BatchOptions, build_definition, build_submit
+from jupyter_flow.runtime.loader import load_flow
 from jupyter_flow.runtime.taskspec import CodeRef, TaskSpec
 from tests.fakes.backends import AWS_TEST_ENV
 
@@ -101,3 +107,26 @@ def test_describe_is_batched_by_hundreds(queue: str) -> None:
     calls_before = client.calls
     assert {v.job_id for v in client.describe(ids)} == set(ids)
     assert client.calls - calls_before == 2
+
+
+def test_a_queue_that_does_not_exist_stops_the_run_with_the_reason(
+    queue: str, tmp_path: Path
+) -> None:
+    """Submission happens in threads; a rejection there must still reach the user."""
+    module = tmp_path / "tiny.py"
+    module.write_text(
+        "from jupyter_flow import Flow\n"
+        "flow = Flow('Tiny')\n\n"
+        "@flow.step(outputs='x')\n"
+        "def one():\n"
+        "    return 1\n"
+    )
+    settings = Settings(
+        root=str(tmp_path / "store"),
+        executor="batch",
+        extra={"batch": {"queue": "no-such-queue", "region": "us-east-1", "poll_interval": 0.1}},
+    )
+    with pytest.raises(ConfigError, match="AWS Batch rejected the request to submit jobs"):
+        run_flow(load_flow(module), settings=settings)
+    run = latest_run("Tiny", root=str(tmp_path / "store"))
+    assert run.status == "failed"
