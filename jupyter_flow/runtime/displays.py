@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import importlib.abc
 import io
 import json
 import os
@@ -164,25 +165,74 @@ def _headless_matplotlib() -> None:
         os.environ["MPLBACKEND"] = "Agg"
 
 
+def _install_stand_in() -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    InteractiveShell._instance = _stand_in_shell()
+
+
+class _InstallWhenImported(importlib.abc.MetaPathFinder):
+    """Installs the stand-in shell as soon as the task imports IPython.
+
+    Most steps never display anything, and importing IPython costs a fresh worker about
+    0.1 s, a fifth of a short flow's run: so a worker that has not imported it yet installs
+    the stand-in only when (if) the step does. Only the top-level package is intercepted:
+    every IPython import goes through it first, and once it is fully initialized the
+    stand-in's own imports are safe.
+    """
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+        if fullname != "IPython":
+            return None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            spec = None if finder is self or find is None else find(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None:
+                    spec.loader = _ThenInstall(spec.loader)
+                return spec
+        return None
+
+
+class _ThenInstall(importlib.abc.Loader):
+    """The real loader of IPython, then the stand-in; anything else goes to the real one."""
+
+    def __init__(self, loader: Any) -> None:
+        self._loader = loader
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loader, name)
+
+    def create_module(self, spec: Any) -> Any:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        self._loader.exec_module(module)
+        if _Active.recorder is not None:
+            _install_stand_in()
+
+
 @contextlib.contextmanager
 def capture_displays(store: BlobStore, spec: TaskSpec) -> Iterator[None]:
     """Record what the task displays; a no-op inside a real IPython shell (the kernel shows
-    displays itself). Costs a worker one import of IPython's shell module (~0.1 s, once)."""
-    try:
+    displays itself)."""
+    imported = "IPython" in sys.modules
+    if imported:
         from IPython.core.interactiveshell import InteractiveShell
-    except ImportError:  # an image without IPython: display() cannot be called either
-        shell_cls = None
-    else:
+
         if InteractiveShell.initialized():
             yield
             return
-        shell_cls = InteractiveShell
     key = displays_key(spec.flow, spec.run_id, spec.step, spec.index, spec.attempt)
     recorder = _Recorder(store, key)
     _headless_matplotlib()
     _Active.recorder = recorder
-    if shell_cls is not None:
-        shell_cls._instance = _stand_in_shell()
+    hook = None
+    if imported:
+        _install_stand_in()
+    else:
+        hook = _InstallWhenImported()
+        sys.meta_path.insert(0, hook)
     plt: Any = sys.modules.get("matplotlib.pyplot")
     show = getattr(plt, "show", None)
     if plt is not None:
@@ -194,7 +244,10 @@ def capture_displays(store: BlobStore, spec: TaskSpec) -> Iterator[None]:
             _save_figures(recorder)
         if plt is not None:
             plt.show = show
-        if shell_cls is not None:
-            shell_cls._instance = None
+        if hook is not None:
+            sys.meta_path.remove(hook)
+        shell = sys.modules.get("IPython.core.interactiveshell")
+        if shell is not None:
+            shell.InteractiveShell._instance = None
         _Active.recorder = None
         recorder.close()

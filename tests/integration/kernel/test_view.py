@@ -56,6 +56,34 @@ def test_a_big_foreach_costs_a_bounded_number_of_updates(
     assert titles == ("✓ make — done", "✓ each — done 300/300")
 
 
+def test_a_worker_imports_ipython_only_for_a_step_that_displays(
+    write_flow: Callable[..., Path], root: str
+) -> None:
+    path = write_flow(
+        """
+        import sys
+        from jupyter_flow import Flow
+        flow = Flow("Lazy")
+
+        @flow.step(outputs="before")
+        def plain():
+            return "IPython" in sys.modules  # importing it costs a fresh worker ~0.1 s
+
+        @flow.step(outputs="after")
+        def shows(before):
+            from IPython.display import display
+
+            display({"a": 1}, raw=False)
+            return "IPython" in sys.modules
+        """
+    )
+    view, _ = view_for(root)
+    run = run_flow(load_flow(path), root=root, max_workers=1, observer=view)
+
+    assert run.data.before is False and run.data.after is True
+    assert [b["data"]["text/plain"] for b in view.steps["shows"].displays] == ["{'a': 1}"]
+
+
 def test_a_display_shows_while_its_step_is_still_running(
     write_flow: Callable[..., Path], root: str, tmp_path: Path
 ) -> None:
