@@ -29,15 +29,18 @@ def refresh_from_runs(store: ScheduleStore, schedule: Schedule, root: str | None
     blobs = open_store(root or schedule.root)
     try:
         records = Records(blobs)
+        found = []
         for run_id in records.run_ids(schedule.flow.name):
             if run_id in settled:
                 continue
             record = records.read_run(schedule.flow.name, run_id)
-            if record is None or record.schedule != schedule.name:
-                continue
+            if record is not None and record.schedule == schedule.name:
+                found.append(record)
+        # run ids of one second sort by their random part: add rows in the order runs began
+        for record in sorted(found, key=lambda r: r.created):
             store.sync_run(
                 schedule.name,
-                run_id,
+                record.run_id,
                 fire_time=record.created,
                 status=run_status(records, record),
                 finished=record.finished,
