@@ -46,6 +46,21 @@ USAGE = (
 )
 
 
+def task_environment(spec: TaskSpec, plain: Mapping[str, str]) -> list[dict[str, str]]:
+    """A container's environment as Kubernetes and Batch both write it: the user's plain
+    variables, then the spec this entry point reads and ids for humans and tools."""
+    ours = {
+        SPEC_ENV: spec.to_json(),
+        "JUPYTER_FLOW_ROOT": spec.store_url,
+        "JUPYTER_FLOW_FLOW": spec.flow,
+        "JUPYTER_FLOW_RUN_ID": spec.run_id,
+        "JUPYTER_FLOW_STEP": spec.step,
+        "JUPYTER_FLOW_TASK_ID": spec.task_id,
+        "PYTHONUNBUFFERED": "1",
+    }
+    return [{"name": k, "value": v} for k, v in {**plain, **ours}.items()]
+
+
 class BootstrapError(FlowError):
     """The task could not be started (its step never ran)."""
 

@@ -18,9 +18,9 @@ from typing import Any
 
 from ...errors import ConfigError
 from ...flow.resources import Resources
-from ..bootstrap import task_command
+from ..bootstrap import task_command, task_environment
 from ..taskspec import TaskSpec
-from .kubernetes_job import SPEC_ENV, default_image
+from .kubernetes_job import default_image
 from .options import options_from
 
 MIN_TIMEOUT = 60  # Batch refuses attemptDurationSeconds below this; shorter ones are ours
@@ -140,19 +140,6 @@ def job_name(spec: TaskSpec) -> str:
     return ("jf-" + re.sub(r"[^A-Za-z0-9_-]", "-", text))[:128]
 
 
-def task_environment(spec: TaskSpec, options: BatchOptions) -> list[dict[str, str]]:
-    ours = {
-        SPEC_ENV: spec.to_json(),
-        "JUPYTER_FLOW_ROOT": spec.store_url,
-        "JUPYTER_FLOW_FLOW": spec.flow,
-        "JUPYTER_FLOW_RUN_ID": spec.run_id,
-        "JUPYTER_FLOW_STEP": spec.step,
-        "JUPYTER_FLOW_TASK_ID": spec.task_id,
-        "PYTHONUNBUFFERED": "1",
-    }
-    return [{"name": k, "value": v} for k, v in {**options.env, **ours}.items()]
-
-
 def build_submit(spec: TaskSpec, definition: str, options: BatchOptions) -> dict[str, Any]:
     """``SubmitJob`` arguments for one attempt."""
     request: dict[str, Any] = {
@@ -160,7 +147,7 @@ def build_submit(spec: TaskSpec, definition: str, options: BatchOptions) -> dict
         "jobQueue": options.queue,
         "jobDefinition": definition,
         "containerOverrides": {
-            "environment": task_environment(spec, options),
+            "environment": task_environment(spec, options.env),
             "resourceRequirements": resource_requirements(spec.resources, options.platform),
         },
         "retryStrategy": {"attempts": 1},

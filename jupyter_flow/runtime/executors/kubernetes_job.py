@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...flow.resources import format_memory
-from ..bootstrap import task_command
+from ..bootstrap import task_command, task_environment
 from ..taskspec import TaskSpec
 from .options import options_from
 
@@ -24,7 +24,6 @@ LABEL_PREFIX = "jupyter-flow.io"
 RUN_LABEL = f"{LABEL_PREFIX}/run"
 TASK_ANNOTATION = f"{LABEL_PREFIX}/task-id"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "jupyter-flow"}
-SPEC_ENV = "JUPYTER_FLOW_TASK_SPEC"
 CONTAINER = "task"
 GPU_RESOURCE = "nvidia.com/gpu"
 _ENV_OPTIONS = {
@@ -124,21 +123,6 @@ def resources(spec: TaskSpec, options: KubernetesOptions) -> dict[str, dict[str,
     return {"requests": requests, "limits": limits}
 
 
-def task_env(spec: TaskSpec, options: KubernetesOptions) -> list[dict[str, str]]:
-    """The task's environment: the spec itself, ids for humans and tools, plain options."""
-    ours = {
-        SPEC_ENV: spec.to_json(),
-        "JUPYTER_FLOW_ROOT": spec.store_url,
-        "JUPYTER_FLOW_FLOW": spec.flow,
-        "JUPYTER_FLOW_RUN_ID": spec.run_id,
-        "JUPYTER_FLOW_STEP": spec.step,
-        "JUPYTER_FLOW_TASK_ID": spec.task_id,
-        "PYTHONUNBUFFERED": "1",
-    }
-    merged = {**options.env, **ours}
-    return [{"name": k, "value": v} for k, v in merged.items()]
-
-
 def command(options: KubernetesOptions) -> list[str]:
     """The bootstrap's launcher: runs in any image with Python (jupyter_flow comes with the
     code package); the spec travels in the environment, keeping argv short."""
@@ -153,7 +137,7 @@ def build_job(spec: TaskSpec, options: KubernetesOptions) -> dict[str, Any]:
         "name": CONTAINER,
         "image": spec.image or options.image,
         "command": command(options),
-        "env": task_env(spec, options),
+        "env": task_environment(spec, options.env),
         "resources": resources(spec, options),
     }
     if options.secrets:

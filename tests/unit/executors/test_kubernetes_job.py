@@ -10,8 +10,8 @@ import pytest
 
 from jupyter_flow.errors import ConfigError
 from jupyter_flow.flow.resources import Resources
+from jupyter_flow.runtime.bootstrap import SPEC_ENV
 from jupyter_flow.runtime.executors.kubernetes_job import (
-    SPEC_ENV,
     KubernetesOptions,
     build_job,
     job_name,
