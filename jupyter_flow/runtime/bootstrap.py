@@ -209,23 +209,31 @@ def install_packages(packages: Sequence[str], root: Path) -> Path | None:
     return target
 
 
-def _record_failure(store: BlobStore, spec: TaskSpec, message: str) -> None:
+def record_start_failure(
+    records: Records,
+    where: tuple[str, str, str, int, int],
+    message: str,
+    error_type: str = "BootstrapError",
+) -> None:
+    """Record an attempt (``where`` = flow, run id, step, index, attempt) that failed before
+    the task could record anything itself; a store that fails too is reported on stderr."""
+    flow, run_id, step, index, attempt = where
     now = time.time()
     record = AttemptRecord(
-        flow=spec.flow,
-        run_id=spec.run_id,
-        step=spec.step,
-        index=spec.index,
-        attempt=spec.attempt,
+        flow=flow,
+        run_id=run_id,
+        step=step,
+        index=index,
+        attempt=attempt,
         status="failed",
         started=now,
         finished=now,
-        error=ErrorInfo("infrastructure", message, "BootstrapError"),
+        error=ErrorInfo("infrastructure", message, error_type),
         host=socket.gethostname(),
         pid=os.getpid(),
     )
     try:
-        Records(store).write_attempt(record)
+        records.write_attempt(record)
     except Exception as err:  # the store itself is the problem: stderr has the message
         print(f"jupyter_flow: could not record the failure: {err}", file=sys.stderr)
 
@@ -253,7 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = err.format() if isinstance(err, FlowError) else traceback.format_exc()
         print(f"jupyter_flow: the task could not start: {message}", file=sys.stderr)
         if store is not None and spec is not None:
-            _record_failure(store, spec, message)
+            where = (spec.flow, spec.run_id, spec.step, spec.index, spec.attempt)
+            record_start_failure(Records(store), where, message)
         return EXIT_BOOTSTRAP
     # SIGTERM (pod deleted, job terminated) unwinds normally, so the logs are uploaded
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))

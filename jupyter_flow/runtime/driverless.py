@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import signal
 import socket
 import sys
@@ -40,6 +39,7 @@ from .bootstrap import (
     BootstrapError,
     cache_dir,
     install_packages,
+    record_start_failure,
 )
 from .inputs import foreach_count, step_input, step_inputs, task_inputs
 from .loader import module_name_for
@@ -353,7 +353,9 @@ def _step(args: argparse.Namespace, store: BlobStore) -> int:
         install_packages(spec.packages, cache_dir("packages"))
     except Exception as err:
         code = _cannot("step", err)
-        _record_failure(records, args, attempt, err)
+        message = err.format() if isinstance(err, FlowError) else f"{type(err).__name__}: {err}"
+        where = (args.flow, args.run_id, args.step, args.index, attempt)
+        record_start_failure(records, where, message, type(err).__name__)
         return code
     from .task import record_caught, run_task
 
@@ -379,30 +381,6 @@ def _step(args: argparse.Namespace, store: BlobStore) -> int:
     except Exception as err:
         return _cannot("step", err)
     return EXIT_OK
-
-
-def _record_failure(
-    records: Records, args: argparse.Namespace, attempt: int, err: Exception
-) -> None:
-    now = time.time()
-    message = err.format() if isinstance(err, FlowError) else f"{type(err).__name__}: {err}"
-    record = AttemptRecord(
-        flow=args.flow,
-        run_id=args.run_id,
-        step=args.step,
-        index=args.index,
-        attempt=attempt,
-        status="failed",
-        started=now,
-        finished=now,
-        error=ErrorInfo("infrastructure", message, type(err).__name__),
-        host=socket.gethostname(),
-        pid=os.getpid(),
-    )
-    try:
-        records.write_attempt(record)
-    except Exception as failure:  # the store itself is the problem: stderr has the message
-        print(f"jupyter_flow: could not record the failure: {failure}", file=sys.stderr)
 
 
 def _write_foreach_out(
