@@ -25,7 +25,7 @@ import mmap
 import os
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -33,6 +33,7 @@ from typing import Any
 
 from ..errors import ConfigError, MissingExtraError, StoreError
 from .blobs import BLOBS, BlobStore, blob_path
+from .s3_errors import boto_errors, missing_blob
 
 MB = 1 << 20
 DOWNLOAD_RANGE = 32 * MB  # fewer, longer GETs: less per-request cost on both ends
@@ -211,7 +212,7 @@ class S3Blobs(BlobStore):
         s3_key = self._key(blob_path(key))
         if self._exists(s3_key):
             return key
-        with _errors(self, "upload an artifact"):
+        with boto_errors(self, "upload an artifact"):
             if reader.size < self._part_size(reader.size):
                 self._client.put_object(Bucket=self.bucket, Key=s3_key, Body=reader.read())
             else:
@@ -277,7 +278,8 @@ class S3Blobs(BlobStore):
             path = self._cache / key[:2] / key
             path.parent.mkdir(parents=True, exist_ok=True)
         s3_key = self._key(blob_path(key))
-        with _errors(self, f"download artifact blob {key[:12]}", missing=_missing_blob(self, key)):
+        action = f"download artifact blob {key[:12]}"
+        with boto_errors(self, action, missing=missing_blob(self, key)):
             size = int(self._client.head_object(Bucket=self.bucket, Key=s3_key)["ContentLength"])
             tmp = path.with_name(f".{key}.{uuid.uuid4().hex}.tmp")
             try:
@@ -345,7 +347,7 @@ class S3Blobs(BlobStore):
         return wanted - present
 
     def _exists(self, s3_key: str) -> bool:
-        with _errors(self, "check for an artifact", missing=False):
+        with boto_errors(self, "check for an artifact", missing=False):
             self._client.head_object(Bucket=self.bucket, Key=s3_key)
             return True
         return False
@@ -356,11 +358,11 @@ class S3Blobs(BlobStore):
 
     # -- documents ----------------------------------------------------------------------
     def put(self, path: str, data: bytes) -> None:
-        with _errors(self, f"write {path}"):
+        with boto_errors(self, f"write {path}"):
             self._client.put_object(Bucket=self.bucket, Key=self._key(path), Body=data)
 
     def get(self, path: str) -> bytes | None:
-        with _errors(self, f"read {path}", missing=None):
+        with boto_errors(self, f"read {path}", missing=None):
             response = self._client.get_object(Bucket=self.bucket, Key=self._key(path))
             data: bytes = response["Body"].read()
             return data
@@ -370,7 +372,7 @@ class S3Blobs(BlobStore):
         stem = prefix.strip("/")
         s3_prefix = (self._key(stem) + "/") if stem else (f"{self.prefix}/" if self.prefix else "")
         found: list[str] = []
-        with _errors(self, f"list {prefix or 'the store'}"):
+        with boto_errors(self, f"list {prefix or 'the store'}"):
             pages = self._client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=s3_prefix
             )
@@ -379,7 +381,7 @@ class S3Blobs(BlobStore):
         return sorted(found)
 
     def delete(self, path: str) -> None:
-        with _errors(self, f"delete {path}", missing=None):
+        with boto_errors(self, f"delete {path}", missing=None):
             self._client.delete_object(Bucket=self.bucket, Key=self._key(path))
 
     def close(self) -> None:
@@ -418,7 +420,7 @@ def _read_body_into(response: Mapping[str, Any], view: memoryview) -> int:
     return pos
 
 
-# -- client and errors -----------------------------------------------------------------
+# -- client --------------------------------------------------------------------------------
 
 
 def _make_client(options: S3Options) -> Any:
@@ -447,105 +449,3 @@ def _make_client(options: S3Options) -> Any:
             f"cannot create an S3 client: {err}",
             hint="check JUPYTER_FLOW_S3_ENDPOINT_URL (e.g. http://127.0.0.1:9000)",
         ) from None
-
-
-_NOT_FOUND = ("404", "NoSuchKey", "NotFound")
-_DENIED = (
-    "403",
-    "AccessDenied",
-    "InvalidAccessKeyId",
-    "SignatureDoesNotMatch",
-    "AllAccessDisabled",
-)
-_WRONG_REGION = ("301", "PermanentRedirect", "AuthorizationHeaderMalformed", "IncorrectEndpoint")
-
-
-class _Missing:
-    """Marks "not found is an answer": ``_errors`` swallows it and the caller returns."""
-
-
-def _missing_blob(store: S3Blobs, key: str) -> StoreError:
-    return StoreError(
-        f"artifact blob {key[:12]} is missing from {store.url}",
-        hint="the store was cleaned or moved; re-run the step that wrote it",
-    )
-
-
-@contextlib.contextmanager
-def _errors(store: S3Blobs, action: str, missing: object = _Missing) -> Iterator[None]:
-    """Turn botocore failures into ``StoreError``s that say what to fix.
-
-    ``missing``: when the object is not found, raise it if it is an exception, else swallow
-    the error (the caller then returns its not-found answer).
-    """
-    from botocore import exceptions as bx
-
-    where = store.url
-    try:
-        yield
-    except bx.NoCredentialsError:
-        raise StoreError(
-            f"no AWS credentials found to {action} in {where}",
-            hint="set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, "
-            "or run where an IAM role provides them",
-        ) from None
-    except (bx.PartialCredentialsError, bx.ProfileNotFound) as err:
-        raise StoreError(
-            f"the AWS credentials are incomplete: {err}",
-            hint="set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a valid AWS_PROFILE",
-        ) from None
-    except bx.EndpointConnectionError as err:
-        raise StoreError(
-            f"cannot reach S3 to {action} in {where}: {err}",
-            hint="check the network and JUPYTER_FLOW_S3_ENDPOINT_URL / AWS_ENDPOINT_URL_S3",
-        ) from None
-    except bx.ClientError as err:
-        if missing is not _Missing and _code(err) in _NOT_FOUND:
-            if isinstance(missing, BaseException):
-                raise missing from None
-            return
-        raise _client_error(err, store, action) from None
-    except StoreError:
-        raise
-    except Exception as err:
-        if type(err).__module__.startswith(("botocore", "s3transfer", "urllib3")):
-            raise StoreError(f"S3 failed to {action} in {where}: {err}") from None
-        raise
-
-
-def _code(err: Any) -> str:
-    return str(err.response.get("Error", {}).get("Code", ""))
-
-
-def _client_error(err: Any, store: S3Blobs, action: str) -> StoreError:
-    code = _code(err)
-    message = err.response.get("Error", {}).get("Message", "") or str(err)
-    if code in ("NoSuchBucket",):
-        return StoreError(
-            f"the bucket {store.bucket!r} does not exist (for {store.url})",
-            hint="create it (aws s3 mb s3://BUCKET) or point JUPYTER_FLOW_ROOT / --root "
-            "at an existing bucket",
-        )
-    if code in _DENIED:
-        return StoreError(
-            f"access denied: cannot {action} in {store.url} ({code}: {message})",
-            hint="check the credentials (AWS_ACCESS_KEY_ID / AWS_PROFILE) and grant them "
-            f"s3:GetObject, s3:PutObject, s3:DeleteObject and s3:ListBucket on "
-            f"arn:aws:s3:::{store.bucket}" + (f"/{store.prefix}/*" if store.prefix else "/*"),
-        )
-    if code in _WRONG_REGION:
-        headers = err.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
-        region = headers.get("x-amz-bucket-region") or err.response.get("Error", {}).get("Region")
-        where = f"region {region!r}" if region else "another region"
-        return StoreError(
-            f"the bucket {store.bucket!r} is in {where}, not the configured one ({message})",
-            hint=f"set AWS_DEFAULT_REGION={region or '<the bucket region>'} "
-            "(or JUPYTER_FLOW_S3_REGION, or `region` under [s3] in jupyter_flow.toml)",
-        )
-    if code in ("SlowDown", "ServiceUnavailable", "InternalError", "503", "500"):
-        return StoreError(
-            f"S3 kept failing to {action} in {store.url} ({code}: {message})",
-            hint="S3 is throttling or unavailable; retry later or raise "
-            "JUPYTER_FLOW_S3_MAX_ATTEMPTS",
-        )
-    return StoreError(f"S3 failed to {action} in {store.url} ({code}: {message})")
