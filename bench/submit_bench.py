@@ -99,30 +99,36 @@ def bench(
     )
 
 
+def _kube_fake() -> tuple[Any, Any, Any]:
+    """The fake, how to pause its kubelet, and how many Jobs it stores."""
+    api = FakeKubeAPI(slots=8).start()
+
+    def pause(on: bool) -> None:
+        api.cluster.paused = on
+
+    return api, pause, lambda: len(api.cluster.jobs)
+
+
+def _batch_fake() -> tuple[Any, Any, Any]:
+    api = FakeBatchAPI(slots=8).__enter__()
+
+    def pause(on: bool) -> None:
+        api.slots = 0 if on else 8
+
+    return api, pause, lambda: len(api.jobs)
+
+
+FAKES = {"kubernetes": _kube_fake, "batch": _batch_fake}
+
+
 def _serve_fake(kind: str, conn: Any) -> None:
     """In a child process: run one fake, answer the bench's questions over ``conn``."""
-    if kind == "kubernetes":
-        api: Any = FakeKubeAPI(slots=8).start()
-
-        def pause(on: bool) -> None:
-            api.cluster.paused = on
-
-        ops = {
-            "pause": pause,
-            "calls": lambda _: sum(api.calls.values()),
-            "stored": lambda _: len(api.cluster.jobs),
-        }
-    else:
-        api = FakeBatchAPI(slots=8).__enter__()
-
-        def pause_batch(on: bool) -> None:
-            api.slots = 0 if on else 8
-
-        ops = {
-            "pause": pause_batch,
-            "calls": lambda _: sum(api.calls.values()),
-            "stored": lambda _: len(api.jobs),
-        }
+    api, pause, stored = FAKES[kind]()
+    ops = {
+        "pause": pause,
+        "calls": lambda _: sum(api.calls.values()),
+        "stored": lambda _: stored(),
+    }
     conn.send({"url": api.url, "kubeconfig": str(getattr(api, "kubeconfig", ""))})
     while (request := conn.recv()) is not None:
         op, arg = request
