@@ -121,7 +121,7 @@ class RunState(RunObserver):
         self.finished: float | None = None
         self.version = 0
         self._last_logs = 0.0
-        self._displays_seen: dict[str, int] = {}  # attempt -> bundles already taken
+        self._displays_read: dict[str, int] = {}  # attempt -> bytes of its displays read
 
     # -- observer events (driver thread)
     def run_started(self, record: RunRecord, dag: Dag) -> None:
@@ -228,11 +228,12 @@ class RunState(RunObserver):
         """Take the attempt's bundles not taken yet: read while it runs and at its end."""
         if len(state.displays) >= MAX_DISPLAYS:
             return
-        seen = self._displays_seen.get(spec.task_id, 0)
-        new = read_displays(self.store, self._displays_key(spec))[seen:]
+        offset = self._displays_read.get(spec.task_id, 0)
+        new, self._displays_read[spec.task_id] = read_displays(
+            self.store, self._displays_key(spec), offset
+        )
         if not new:
             return
-        self._displays_seen[spec.task_id] = seen + len(new)
         state.displays.extend(new[: MAX_DISPLAYS - len(state.displays)])
         self.version += 1
 

@@ -38,22 +38,27 @@ def displays_key(flow: str, run_id: str, step: str, index: int, attempt: int) ->
     return log_path(flow, run_id, step, index, attempt, STREAM)
 
 
-def read_displays(store: BlobStore, key: str) -> list[dict[str, Any]]:
-    """The bundles recorded so far (whole lines only: a task may still be appending)."""
+def read_displays(store: BlobStore, key: str, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """The bundles recorded after byte ``offset``, and the offset to read on from. Whole
+    lines only: a task may still be appending; a view polling a running task reads each
+    bundle (images can be megabytes) once."""
     path = store.local_path(key)
     if path is not None:
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as fh:
+                fh.seek(offset)
+                data = fh.read()
         except FileNotFoundError:
-            return []
+            return [], offset
     else:
-        data = store.get(key) or b""
+        data = (store.get(key) or b"")[offset:]
+    whole = data[: data.rfind(b"\n") + 1]
     bundles = []
-    for line in data.split(b"\n"):
+    for line in whole.split(b"\n"):
         if line.strip():
             with contextlib.suppress(ValueError):
                 bundles.append(json.loads(line))
-    return bundles
+    return bundles, offset + len(whole)
 
 
 def figure_png(fig: Any) -> str:
