@@ -20,67 +20,6 @@ import textwrap
 import time
 from pathlib import Path
 
-OURS_LINEAR = """
-from jupyter_flow import Flow
-flow = Flow("BenchLinear")
-
-@flow.step(outputs="x")
-def s1():
-    return 1
-
-@flow.step(outputs="x")
-def s2(x):
-    return x + 1
-
-@flow.step(outputs="x")
-def s3(x):
-    return x + 1
-
-@flow.step(outputs="x")
-def s4(x):
-    return x + 1
-
-@flow.step(outputs="x")
-def s5(x):
-    return x + 1
-
-if __name__ == "__main__":
-    flow.main()
-"""
-
-OURS_TWO = """
-from jupyter_flow import Flow
-flow = Flow("BenchTwo")
-
-@flow.step(outputs="x")
-def s1():
-    return 1
-
-@flow.step(outputs="x")
-def s2(x):
-    return x + 1
-
-if __name__ == "__main__":
-    flow.main()
-"""
-
-MF_TWO = """
-from metaflow import FlowSpec, step
-
-class BenchTwo(FlowSpec):
-    @step
-    def start(self):
-        self.x = 1
-        self.next(self.end)
-
-    @step
-    def end(self):
-        self.x += 1
-
-if __name__ == "__main__":
-    BenchTwo()
-"""
-
 OURS_FOREACH = """
 from jupyter_flow import Flow
 flow = Flow("BenchForeach", parameters={"n": 100})
@@ -99,38 +38,6 @@ def join(y):
 
 if __name__ == "__main__":
     flow.main()
-"""
-
-MF_LINEAR = """
-from metaflow import FlowSpec, step
-
-class BenchLinear(FlowSpec):
-    @step
-    def start(self):
-        self.x = 1
-        self.next(self.s2)
-
-    @step
-    def s2(self):
-        self.x += 1
-        self.next(self.s3)
-
-    @step
-    def s3(self):
-        self.x += 1
-        self.next(self.s4)
-
-    @step
-    def s4(self):
-        self.x += 1
-        self.next(self.end)
-
-    @step
-    def end(self):
-        self.x += 1
-
-if __name__ == "__main__":
-    BenchLinear()
 """
 
 MF_FOREACH = """
@@ -161,6 +68,9 @@ class BenchForeach(FlowSpec):
 if __name__ == "__main__":
     BenchForeach()
 """
+
+
+CHAINS = (2, 5, 12)  # linear flows; 12 minus 2 gives the marginal cost of a step
 
 
 def ours_chain(n: int) -> str:
@@ -205,32 +115,22 @@ def bench_runtimes(work: Path, full: bool, repeats: int) -> None:
     env = {**os.environ, "JUPYTER_FLOW_ROOT": str(work / "jf"), "USERNAME": "bench"}
     env["METAFLOW_HOME"] = str(work / "mfhome")
     for name, text in [
-        ("ours_linear.py", OURS_LINEAR),
         ("ours_foreach.py", OURS_FOREACH),
-        ("mf_linear.py", MF_LINEAR),
         ("mf_foreach.py", MF_FOREACH),
-        ("ours_two.py", OURS_TWO),
-        ("mf_two.py", MF_TWO),
-        ("ours_chain.py", ours_chain(12)),
-        ("mf_chain.py", mf_chain(12)),
+        *((f"ours_chain{n}.py", ours_chain(n)) for n in CHAINS),
+        *((f"mf_chain{n}.py", mf_chain(n)) for n in CHAINS),
     ]:
         (work / name).write_text(textwrap.dedent(text))
     py = sys.executable
     seen: dict[str, tuple[float, float | None]] = {}
     # warm up: the first run creates the store and fills the OS caches for both tools
-    timed([py, "ours_two.py", "run", "-q"], work, env)
-    timed([py, "mf_two.py", "--quiet", "--no-pylint", "run"], work, env)
+    timed([py, "ours_chain2.py", "run", "-q"], work, env)
+    timed([py, "mf_chain2.py", "--quiet", "--no-pylint", "run"], work, env)
     print(f"{'workload':<28}{'jupyter_flow':>14}{'metaflow':>12}{'ratio':>8}   (median wall s)")
-    rows = [
-        ("linear 2 steps", 2, [], []),
-        ("linear 5 steps", 5, [], []),
-        ("linear 12 steps", 12, [], []),
-    ]
+    rows = [(f"linear {n} steps", f"chain{n}", n, [], []) for n in CHAINS]
     for n in (100, 1000):
-        rows.append((f"foreach {n}", n + 2, ["--param", f"n={n}"], ["--n", str(n)]))
-    for label, tasks, ours_args, mf_args in rows:
-        script = {"linear 2 steps": "two", "linear 5 steps": "linear"}.get(label, "chain")
-        script = "foreach" if "foreach" in label else script
+        rows.append((f"foreach {n}", "foreach", n + 2, ["--param", f"n={n}"], ["--n", str(n)]))
+    for label, script, tasks, ours_args, mf_args in rows:
         ours = median_of(
             repeats,
             lambda s=script, a=ours_args: timed(  # type: ignore[misc]
