@@ -16,10 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CellLocation, NotebookError
-from .cells import ParsedCell, parse_cell
+from . import observations
+from .cells import Cell, CodeCell, ParsedCell, StepCell, parse_cell
 from .codegen import generate
 from .formatting import format_module
 from .graph import StepGraph, build_graph
+from .observations import Observation
+from .prelude import prelude_statements
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class ExportResult:
     source: str
     steps: tuple[dict[str, Any], ...]
     flow_name: str
+    notes: tuple[str, ...] = ()  # what export could not check (cells never observed, ...)
 
 
 def flow_name_for(notebook_path: str) -> str:
@@ -120,20 +124,37 @@ def _parse_cells(node: Any, problems: list[NotebookError]) -> list[ParsedCell]:
     return parsed
 
 
-def build(
+@dataclass(frozen=True)
+class Built:
+    """A resolved notebook: the graph (None when it is not even a notebook), every problem,
+    and the notes export prints (what it could not check)."""
+
+    graph: StepGraph | None
+    problems: list[NotebookError]
+    notes: tuple[str, ...] = ()
+
+
+def build_checked(
     nb: Mapping[str, Any],
     *,
     notebook_path: str,
     flow_name: str | None = None,
     validated: bool = False,
-) -> tuple[StepGraph | None, list[NotebookError]]:
-    """Parse and resolve a notebook; pure (no I/O). ``validated``: nbformat already checked it."""
+    observed: Mapping[str, Observation] | None = None,
+) -> Built:
+    """Parse and resolve a notebook with what the kernel observed of its step cells.
+
+    The observations are read from the sidecar beside the notebook (``.jupyter_flow/observed``
+    in ``notebook_path``'s folder); ``observed`` (key -> observation, from a kernel that could
+    not write its sidecar) adds to and overrides them."""
     try:
         node = _validate(nb, validated=validated)
     except NotebookError as err:
-        return None, [err]
+        return Built(None, [err])
     problems: list[NotebookError] = []
     cells = _parse_cells(node, problems)
+    seen = {**observations.load(cells, Path(notebook_path).parent), **(observed or {})}
+    cells, used, unseen = observations.apply(cells, seen)
     meta_name = (node.get("metadata") or {}).get("jupyter_flow", {}).get("flow_name")
     name = flow_name or meta_name or flow_name_for(notebook_path)
     if not name.isidentifier():
@@ -142,8 +163,43 @@ def build(
     if problems:  # "no steps" is noise when a step line itself is broken
         more = [e for e in more if e.location is not None]
     problems += more
+    steps = {c.options.name: c.cell for c in cells if isinstance(c, StepCell)}
+    random_problems, notes = observations.check_random(used, steps, _last_seeds(graph, cells))
+    problems += random_problems
     problems.sort(key=lambda e: e.location.index if isinstance(e.location, CellLocation) else 0)
-    return graph, problems
+    unseen_note = observations.unseen_note(unseen)
+    return Built(graph, problems, tuple([unseen_note] if unseen_note else []) + tuple(notes))
+
+
+def build(
+    nb: Mapping[str, Any],
+    *,
+    notebook_path: str,
+    flow_name: str | None = None,
+    validated: bool = False,
+) -> tuple[StepGraph | None, list[NotebookError]]:
+    """``build_checked`` without the notes."""
+    built = build_checked(nb, notebook_path=notebook_path, flow_name=flow_name, validated=validated)
+    return built.graph, built.problems
+
+
+def _last_seeds(graph: StepGraph, cells: list[ParsedCell]) -> dict[str, tuple[str, Cell]]:
+    """Generator -> (source, cell) of the last seed the prelude replays: the state every
+    flow task starts from. The graph's prelude when it has one; else the untagged cells'
+    replayable seeds, read the same way (``notebook.prelude``)."""
+    found: dict[str, tuple[str, Cell]] = {}
+    seeds = getattr(graph, "seeds", None)
+    if callable(seeds):
+        for entry in seeds():
+            found[entry.statement.generator] = (entry.statement.source, entry.cell)
+        return found
+    aliases: dict[str, str] = {}
+    for parsed in cells:
+        if isinstance(parsed, CodeCell) and parsed.tree is not None:
+            for _, stmt in prelude_statements(parsed.tree, parsed.code, aliases):
+                if stmt.kind == "seed" and stmt.generator:
+                    found[stmt.generator] = (stmt.source, parsed.cell)
+    return found
 
 
 def step_table(graph: StepGraph) -> tuple[dict[str, Any], ...]:
@@ -183,7 +239,8 @@ def _jsonable(value: Any) -> Any:
 
 def analyze(nb: Mapping[str, Any], *, notebook_path: str) -> dict[str, Any]:
     """Everything the UI shows about a (possibly unsaved) notebook; problems, never raises."""
-    graph, problems = build(nb, notebook_path=notebook_path)
+    built = build_checked(nb, notebook_path=notebook_path)
+    graph, problems = built.graph, built.problems
     result: dict[str, Any] = {
         "flow": graph.flow_name if graph else flow_name_for(notebook_path),
         "module_path": module_path_for(notebook_path),
@@ -191,6 +248,7 @@ def analyze(nb: Mapping[str, Any], *, notebook_path: str) -> dict[str, Any]:
         "steps": list(step_table(graph)) if graph else [],
         "edges": [list(e) for e in graph.edges] if graph else [],
         "problems": [p.to_json() for p in problems],
+        "notes": list(built.notes),
     }
     return result
 
@@ -232,6 +290,33 @@ def read_notebook(notebook_path: str) -> Any:
     return node
 
 
+def export_checked(
+    nb: Mapping[str, Any],
+    *,
+    notebook_path: str,
+    module_path: str,
+    flow_name: str | None = None,
+    fmt: bool = True,
+    validated: bool = False,
+    observed: Mapping[str, Observation] | None = None,
+) -> tuple[StepGraph, str, tuple[str, ...]]:
+    """Module source and notes for a notebook; raises the first problem as a
+    ``NotebookError``. Every export path comes through here, so all give one verdict."""
+    built = build_checked(
+        nb, notebook_path=notebook_path, flow_name=flow_name, validated=validated, observed=observed
+    )
+    if built.problems:
+        first = built.problems[0]
+        if len(built.problems) > 1:
+            more = f"{len(built.problems) - 1} more problem(s) after this one"
+            hint = f"{first.hint}; {more}" if first.hint else more
+            raise NotebookError(first.headline, location=first.location, hint=hint)
+        raise first
+    assert built.graph is not None
+    source = generate(built.graph, Path(module_path).name)
+    return built.graph, format_module(source) if fmt else source, built.notes
+
+
 def export_source(
     nb: Mapping[str, Any],
     *,
@@ -241,20 +326,16 @@ def export_source(
     fmt: bool = True,
     validated: bool = False,
 ) -> tuple[StepGraph, str]:
-    """Module source for a notebook; raises the first problem as a ``NotebookError``."""
-    graph, problems = build(
-        nb, notebook_path=notebook_path, flow_name=flow_name, validated=validated
+    """``export_checked`` without the notes."""
+    graph, source, _ = export_checked(
+        nb,
+        notebook_path=notebook_path,
+        module_path=module_path,
+        flow_name=flow_name,
+        fmt=fmt,
+        validated=validated,
     )
-    if problems:
-        first = problems[0]
-        if len(problems) > 1:
-            more = f"{len(problems) - 1} more problem(s) after this one"
-            hint = f"{first.hint}; {more}" if first.hint else more
-            raise NotebookError(first.headline, location=first.location, hint=hint)
-        raise first
-    assert graph is not None
-    source = generate(graph, Path(module_path).name)
-    return graph, format_module(source) if fmt else source
+    return graph, source
 
 
 def _write_atomic(path: str, text: str) -> None:
@@ -275,17 +356,20 @@ def export_notebook(
     *,
     check: bool = False,
     flow_name: str | None = None,
+    observed: Mapping[str, Observation] | None = None,
 ) -> ExportResult:
-    """Export a saved notebook to its flow module (written atomically, or not at all)."""
+    """Export a saved notebook to its flow module (written atomically, or not at all).
+    ``observed``: the kernel's observations it could not write beside the notebook."""
     module_path = output or module_path_for(notebook_path)
     nb = read_notebook(notebook_path)
-    graph, source = export_source(
+    graph, source, notes = export_checked(
         nb,
         notebook_path=notebook_path,
         module_path=module_path,
         flow_name=flow_name,
         validated=True,  # read_notebook did
+        observed=observed,
     )
     if not check:
         _write_atomic(module_path, source)
-    return ExportResult(module_path, source, step_table(graph), graph.flow_name)
+    return ExportResult(module_path, source, step_table(graph), graph.flow_name, notes)
