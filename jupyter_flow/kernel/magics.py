@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,9 @@ from ..errors import FlowError
 from ..notebook.cells import Cell, StepOptions, parse_params, parse_step_line, step_help
 from ..notebook.dataflow import analyze
 from ..notebook.ipysyntax import to_python
+from ..notebook.observations import Observation, RandomUse
 from . import observe
+from .randomness import Tracker
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,9 @@ class FlowMagics(Magics):
         super().__init__(shell)
         self._shell: Any = shell
         self.session = observe.Session()
+        self.tracker: Tracker | None = None  # set by load_ipython_extension
+        self.observations: dict[str, Observation] = {}  # sidecar key -> what was seen
+        self._unwritable: str | None = None  # the folder a sidecar write failed in
 
     # -- running code the way IPython would
     def _compile(self, raw: str, first_line: int) -> observe.Body:
@@ -91,10 +97,59 @@ class FlowMagics(Magics):
         if options.foreach is not None and options.foreach.items not in ns:
             raise UsageError(f"--foreach list {options.foreach.items!r} is not defined")
         count = self._shell.execution_count - 1
-        value, rec, hidden = observe.run_step(body, flow, options, ns, self.session, count)
+        tracker = self.tracker
+        saved, start = tracker.step_start() if tracker is not None else ({}, {})
+        reset = _resetter(saved) if saved and options.foreach is not None else None
+        value, rec, hidden = observe.run_step(
+            body, flow, options, ns, self.session, count, before_item=reset
+        )
         if hidden:
             _warn_hidden(rec, hidden)
+        uses = None
+        if tracker is not None:
+            uses = tracker.step_uses(
+                start, to_python(cell), f"step {options.name!r} (In [{count}])"
+            )
+        if uses is not None:
+            pins = _auto_pins(options, cell, ns) if "auto" in options.packages else None
+            self.observe_step(options.name, cell, rec, uses, pins)
         return value
+
+    def observe_step(
+        self,
+        step: str,
+        body: str,
+        rec: observe.StepRecord,
+        uses: tuple[tuple[str, RandomUse], ...] = (),
+        packages: tuple[str, ...] | None = None,
+    ) -> None:
+        """Keep what this run of a step showed beside the notebook, for every export path;
+        in memory too (``%flow export`` passes it when the folder is read-only)."""
+        from ..notebook import observations
+
+        folder, notebook = _notebook_folder()
+        obs = Observation(
+            step,
+            changed=rec.observed,
+            random=uses,
+            packages=packages,
+            notebook=notebook,
+            observed_at=time.time(),
+            execution_count=rec.execution_count,
+        )
+        key = observations.step_key(step, body)
+        self.observations[key] = obs
+        try:
+            observations.write(folder, key, obs)
+        except OSError as err:
+            if self._unwritable != str(folder):
+                self._unwritable = str(folder)
+                print(
+                    f"jupyter_flow: cannot keep what step {step!r} did beside the notebook "
+                    f"({err.strerror or err}); %flow export in this kernel still uses it, "
+                    "other export paths will say the step was not observed",
+                    file=sys.stderr,
+                )
 
     @cell_magic
     def params(self, line: str, cell: str) -> Any:
@@ -150,13 +205,48 @@ def verbs_help() -> str:
 
 def _warn_hidden(rec: observe.StepRecord, hidden: tuple[str, ...]) -> None:
     names = ", ".join(repr(n) for n in hidden)
+    declared = rec.options.outputs is not None
     print(
         f"jupyter_flow: step {rec.name!r} changed {names} in place, which its code does not "
-        "show (a function call?). The kernel now treats it as an output of the step; for the "
-        "exported flow to do the same, declare the outputs on the %%step line:\n"
-        f"  %%step {rec.name} ... --outputs {','.join(rec.outputs)}",
+        "show (a function call?). The kernel now treats it as an output of the step, and so "
+        "does export"
+        + (
+            " once the %%step line declares it:\n"
+            if declared
+            else "; to make it visible in the code, declare the outputs on the %%step line:\n"
+        )
+        + f"  %%step {rec.name} ... --outputs {','.join(rec.outputs)}",
         file=sys.stderr,
     )
+
+
+def _resetter(saved: dict[str, Any]) -> Callable[[], None]:
+    """Put the global generators back to the step's start before each foreach item."""
+    from .randomness import restore
+
+    return lambda: restore(saved)
+
+
+def _auto_pins(options: StepOptions, cell: str, ns: Any) -> tuple[str, ...] | None:
+    """What ``--packages auto`` resolves to for this cell in this kernel (export writes it)."""
+    from .preflight import auto_pins
+
+    try:
+        return auto_pins(options, cell, ns)
+    except Exception as err:  # bookkeeping must never fail the user's cell
+        print(f"jupyter_flow: --packages auto could not be resolved: {err}", file=sys.stderr)
+        return None
+
+
+def _notebook_folder() -> tuple[Path, str | None]:
+    """Where the kernel's notebook lives (its sidecar goes there) and its name; the kernel's
+    working folder when it does not know its notebook."""
+    name = os.environ.get("JPY_SESSION_NAME")
+    if not name:
+        return Path.cwd(), None
+    if Path(name).exists():
+        return Path(name).resolve().parent, Path(name).name
+    return Path.cwd(), Path(name).name  # a server-relative path: the kernel runs beside it
 
 
 def take_option(words: list[str], flag: str, what: str) -> str | None:
@@ -183,20 +273,9 @@ def _export(magics: FlowMagics, args: str) -> Any:
     words = shlex.split(args)
     output = take_option(words, "-o", "a path")
     path = words[0] if words else _session_notebook()
-    result = export_notebook(path, output, check=True)
-    exported = {s["name"]: s for s in result.steps}
-    for rec in magics.session.steps.values():
-        missing = [
-            n for n in rec.observed if n not in exported.get(rec.name, {}).get("outputs", [])
-        ]
-        if rec.name in exported and missing:
-            raise UsageError(
-                f"step {rec.name!r} changed {', '.join(missing)} in place when it ran here, but "
-                "the notebook does not declare it, so the flow would compute something else.\n"
-                f"  hint: write --outputs {','.join(rec.outputs)} on its %%step line, save, "
-                "and export again (re-run the cell if you changed its code)"
-            )
-    export_notebook(path, output)
+    result = export_notebook(path, output, observed=magics.observations)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
     print(f"wrote {result.module_path} ({len(result.steps)} steps) from {path}")
     return None
 
@@ -265,6 +344,10 @@ def load_ipython_extension(ipython: Any) -> None:
     FlowMagics.step.__doc__ = step_help()
     if not any(isinstance(m, FlowMagics) for m in ipython.magics_manager.registry.values()):
         ipython.register_magics(FlowMagics)
+    for magics in ipython.magics_manager.registry.values():
+        if isinstance(magics, FlowMagics) and magics.tracker is None:
+            magics.tracker = Tracker(ipython)
+            magics.tracker.register()
     for name in EXTENSION_MODULES:
         try:
             module = importlib.import_module(name)

@@ -224,10 +224,12 @@ def run_foreach(
     items: Iterable[Any],
     joined: tuple[str, ...],
     copied: tuple[str, ...],
+    before_item: Callable[[], None] | None = None,
 ) -> None:
     """Run the body once per item, then bind each name in ``joined`` to the list of its
     values in item order: the flow's join. Each run starts from the same bindings, and
-    inputs the code changes in place get a private copy, as each flow task does."""
+    inputs the code changes in place get a private copy, as each flow task does;
+    ``before_item`` resets the rest (global random state) the same way."""
     __tracebackhide__ = True
     saved = {n: namespace.get(n, _MISSING) for n in (*joined, *copied, item)}
     results: dict[str, list[Any]] = {n: [] for n in joined}
@@ -242,6 +244,8 @@ def run_foreach(
                     except Exception:
                         namespace[name] = saved[name]
             namespace[item] = value
+            if before_item is not None:
+                before_item()
             run_body(body, namespace)
             for name in joined:
                 if name not in namespace:
@@ -294,6 +298,35 @@ def step_inputs(
     return tuple(data)
 
 
+def _members(value: Any) -> list[Any]:
+    """What a container holds one level down (list/tuple items, dict values), bounded."""
+    if isinstance(value, list | tuple):
+        return list(value[:SAMPLES])
+    if isinstance(value, dict):
+        return list(value.values())[:SAMPLES]
+    return []
+
+
+def aliases(namespace: MutableMapping[str, Any], names: Iterable[str]) -> list[str]:
+    """Other names that share an object with one of ``names``: ``b = a``, ``data =
+    [train_df, test_df]`` (either way round, one level inside lists, tuples and dicts), so
+    ``for d in data: d["x"] = 1`` is seen changing ``train_df`` itself."""
+    given = [n for n in names if n in namespace]
+    if not given:
+        return []
+    tops = {id(namespace[n]) for n in given}
+    near = tops | {id(m) for n in given for m in _members(namespace[n])}
+    found = []
+    for name, value in list(namespace.items()):
+        if name in given or name.startswith("_") or isinstance(value, UNWATCHED):
+            continue
+        if value is None or isinstance(value, bool | int | float | str | bytes):
+            continue  # immutable: shared, but never changed in place
+        if id(value) in near or any(id(m) in tops for m in _members(value)):
+            found.append(name)
+    return found
+
+
 def run_step(
     body: Body,
     flow: CellFlow,
@@ -301,9 +334,11 @@ def run_step(
     ns: MutableMapping[str, Any],
     session: Session,
     execution_count: int | None = None,
+    before_item: Callable[[], None] | None = None,
 ) -> tuple[Any, StepRecord, tuple[str, ...]]:
-    """Run a ``%%step`` body (once, or once per item), watch its inputs, record the step.
-    Returns the value to display, the record, and the inputs it changed out of sight."""
+    """Run a ``%%step`` body (once, or once per item), watch its inputs and the names that
+    share objects with them, record the step. Returns the value to display, the record, and
+    the names it changed out of sight."""
     __tracebackhide__ = True
     inputs = step_inputs(flow, options, ns)
     outputs = step_outputs(flow, options, ns)
@@ -311,13 +346,14 @@ def run_step(
     if options.outputs is None:
         outputs = tuple(dict.fromkeys([*outputs, *(n for n in known if n in ns)]))
     watched = [n for n in watched_inputs(flow, ns) if n not in outputs]
+    watched += [n for n in aliases(ns, [*watched, *inputs]) if n not in outputs]
     before = fingerprints(ns, watched)
     start = time.perf_counter()
     value = None
     if options.foreach is not None:
         each = options.foreach
         copied = tuple(n for n in (*flow.mutated, *known) if n in inputs)
-        run_foreach(body, ns, each.item, list(ns[each.items]), outputs, copied)
+        run_foreach(body, ns, each.item, list(ns[each.items]), outputs, copied, before_item)
     else:
         value = run_body(body, ns)
     seconds = time.perf_counter() - start

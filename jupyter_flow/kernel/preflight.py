@@ -220,3 +220,22 @@ def resolve(
         elif name in reads:
             needs.problems.append(f"name {name!r} is not defined in the kernel")
     return needs
+
+
+def auto_pins(options: Any, cell: str, ns: dict[str, Any]) -> tuple[str, ...]:
+    """``--packages auto`` as this kernel resolves it: the step's other packages plus a pin
+    of the installed version of each third-party module the cell imports or whose objects
+    it reads. Run when the cell runs in the kernel, so export can write the pins."""
+    from ..notebook.cells import Cell
+    from ..notebook.dataflow import analyze
+    from ..notebook.ipysyntax import clean_step_body
+
+    code, pip, _ = clean_step_body(cell, Cell(0, None, f"%%step {options.name}\n{cell}"), 2)
+    flow = analyze(code)
+    needs = resolve(tuple(flow.reads), tuple(flow.maybe_reads), ns)
+    needs.modules |= cell_modules(code)
+    for value in needs.inputs.values():
+        needs.modules.add(type(value).__module__.split(".")[0])
+    declared = tuple(p for p in (*options.packages, *pip) if p != "auto")
+    check_packages(needs, declared, auto=True)
+    return needs.packages

@@ -188,13 +188,16 @@ def remote_step(magics: Any, options: StepOptions, cell: str, on: str) -> None:
     except FlowError as err:
         raise UsageError(err.format()) from None
     inputs = tuple(p for p in handle.flow.parameters)
-    magics.session.record(
-        StepRecord(
-            options.name,
-            options,
-            inputs,
-            tuple(values),
-            seconds=time.perf_counter() - started,
-            execution_count=magics.shell.execution_count,
-        )
+    rec = StepRecord(
+        options.name,
+        options,
+        inputs,
+        tuple(values),
+        seconds=time.perf_counter() - started,
+        execution_count=magics.shell.execution_count,
     )
+    magics.session.record(rec)
+    observe_step = getattr(magics, "observe_step", None)
+    if observe_step is not None:  # beside the notebook: export writes the pins it resolved
+        pins = preflight.auto_pins(options, cell, ns) if "auto" in options.packages else None
+        observe_step(options.name, cell, rec, (), pins)

@@ -257,12 +257,16 @@ def check_random(
             seed = seeds.get(gen)
             if use.verdict == "diverged":
                 who = _where_step(use.after or "another cell", steps)
-                since = f"after {_seed_where(use.seed, seed)} seeded it" if use.seed else "first"
+                since = (
+                    f"drew from after {_seed_where(use.seed, seed)} seeded it"
+                    if use.seed
+                    else "seeded inside the step and drew from"
+                )
                 problems.append(
                     cell.error(
-                        f"step {name!r} draws from {label}, which {who} drew from {since}; in "
-                        f"the flow every task starts from the seeded state, so {name!r} would "
-                        "get other numbers",
+                        f"step {name!r} draws from {label}, which {who} {since}; in the flow "
+                        f"every task starts from the prelude's state, so {name!r} would get "
+                        "other numbers",
                         line=1,
                         hint=RANDOM_HINT,
                     )
