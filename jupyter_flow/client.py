@@ -35,16 +35,18 @@ __all__ = ["Run", "Step", "Task", "latest_run", "list_runs", "new_run_id"]
 LOST_AFTER = 30.0  # seconds without a driver heartbeat
 
 
-def _load(engine: Engine, artifact: Any, module_path: str) -> Any:
+def _load(engine: Engine, artifact: Any, module_path: str, groups: artifacts.Groups) -> Any:
+    """Load one artifact; ``groups`` is the run's, so outputs of one task that shared
+    objects (``data[0] is train_df``) share them again when read back."""
     try:
-        return artifacts.load(engine.store, artifact)
+        return artifacts.load(engine.store, artifact, groups)
     except ModuleNotFoundError:
         # objects of classes defined in the flow module: make that module importable
         folder = str(Path(module_path).parent) if module_path else ""
         if not folder or folder in sys.path:
             raise
         sys.path.insert(0, folder)
-        return artifacts.load(engine.store, artifact)
+        return artifacts.load(engine.store, artifact, groups)
 
 
 class _Namespace:
@@ -98,7 +100,7 @@ class Task:
 
     def _load(self, name: str) -> Any:
         artifact = self.record.artifact(name)
-        return _load(self.run._engine, artifact, self.run.record.module_path)
+        return _load(self.run._engine, artifact, self.run.record.module_path, self.run._groups)
 
     def _log(self, stream: str) -> str:
         run_id = self.record.origin_run or self.run.id
@@ -159,6 +161,7 @@ class Run:
                 hint="list runs with `jupyter flow runs FLOW`",
             )
         self.record: RunRecord = record
+        self._groups: artifacts.Groups = {}  # group_id -> decoded group, shared by its tasks
         self.flow = flow
         self.id = run_id
         self.pathspec = pathspec

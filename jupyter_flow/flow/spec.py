@@ -172,6 +172,7 @@ class Flow:
                 raise FlowDefinitionError(f"parameter name {key!r} is not an identifier")
             self.parameters[key] = Parameter(key, default)
         self.steps: dict[str, StepSpec] = {}
+        self.prelude_function: Callable[[], Any] | None = None
         if module_file is None:
             caller = sys._getframe(1).f_globals
             module_file = caller.get("__file__")
@@ -251,6 +252,38 @@ class Flow:
         if func is not None:
             return register(func)
         return register
+
+    def prelude(self, func: F) -> F:
+        """Register the function every task attempt calls before it loads its inputs.
+
+        It holds what the notebook sets outside its steps (seeds, options): workers are
+        reused across tasks and the kernel's state does not exist in a task, so each task
+        starts from it, as every step in the notebook started from it.
+        """
+        where = getattr(func, "__name__", repr(func))
+        if self.prelude_function is not None:
+            first = getattr(self.prelude_function, "__name__", repr(self.prelude_function))
+            raise FlowDefinitionError(
+                f"flow {self.name!r} has two preludes, {first!r} and {where!r}",
+                hint="a flow has one @flow.prelude: merge them into one function",
+            )
+        if not callable(func):
+            raise FlowDefinitionError(f"@flow.prelude decorates a function, not {where}")
+        try:
+            required = [
+                p.name
+                for p in inspect.signature(func).parameters.values()
+                if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+            ]
+        except (TypeError, ValueError):
+            required = []
+        if required:
+            raise FlowDefinitionError(
+                f"the prelude {where!r} takes arguments ({', '.join(required)})",
+                hint="a prelude takes no arguments: it only sets state (seeds, options)",
+            )
+        self.prelude_function = func
+        return func
 
     def dag(self) -> Dag:
         """The validated DAG (raises ``FlowDefinitionError`` with the step named)."""

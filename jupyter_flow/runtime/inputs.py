@@ -49,6 +49,20 @@ def foreach_count(step: StepSpec, source: Input) -> int:
     if source.join:
         return len(source.artifacts)
     artifact = source.artifacts[0]
+    if artifact.type in ("str", "bytes"):
+        raise RunFailed(
+            f"the foreach list {artifact.name!r} is a {artifact.type}: a foreach over it would "
+            "split it into characters",
+            location=StepLocation(step.name),
+            hint=f"make it a list, e.g. {artifact.name} = [{artifact.name}] or .split()",
+        )
+    if artifact.length is None and artifact.type not in UNORDERED:
+        raise RunFailed(
+            f"the foreach list {artifact.name!r} is a {artifact.type}, which has no length "
+            "(len() of it fails), so it cannot be split into tasks",
+            location=StepLocation(step.name),
+            hint=f"make it a list, e.g. {artifact.name} = list(...)",
+        )
     if artifact.length is None or artifact.type in UNORDERED:
         raise RunFailed(
             f"the foreach list {artifact.name!r} is a {artifact.type}, which has no stable "

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ArtifactError, FlowError, StepLocation
+from ..flow.spec import Flow
 from ..store import artifacts, open_store
 from ..store.blobs import BlobStore
 from ..store.records import AttemptRecord, ErrorInfo, Records, TaskRecord
+from ..store.serialize import safe_str
 from .displays import capture_displays
 from .loader import load_flow
 from .logs import capture_output
@@ -41,16 +43,48 @@ def user_traceback(err: BaseException) -> str:
 
 
 def load_inputs(store: BlobStore, spec: TaskSpec) -> dict[str, Any]:
+    """The step's arguments. Inputs saved together by one task (they shared objects there)
+    are decoded together, once, so they share here too, as they did in the kernel."""
     values: dict[str, Any] = {}
+    groups: artifacts.Groups = {}
     for inp in spec.inputs:
         if inp.join:
-            values[inp.name] = [artifacts.load(store, a) for a in inp.artifacts]
+            values[inp.name] = [artifacts.load(store, a, groups) for a in inp.artifacts]
             continue
-        value = artifacts.load(store, inp.artifacts[0])
+        value = artifacts.load(store, inp.artifacts[0], groups)
         if inp.item is not None:
             value = list(value)[inp.item] if not hasattr(value, "__getitem__") else value[inp.item]
         values[inp.name] = value
     return values
+
+
+class PreludeFailed(FlowError):
+    """The flow's ``@flow.prelude`` raised: the task fails, located at its step."""
+
+    def __init__(self, cause: BaseException, location: StepLocation) -> None:
+        self.cause = cause
+        what = f"{type(cause).__name__}: {safe_str(cause)}"
+        super().__init__(
+            f"the flow's prelude failed: {what}",
+            location=location,
+            hint="the prelude runs before every task (seeds, options set outside the steps): "
+            "fix it in the flow module, or in the notebook cell it comes from",
+        )
+
+    def info(self) -> ErrorInfo:
+        trace = f"{self.format()}\n{user_traceback(self.cause)}"
+        return ErrorInfo("exception", self.format(), type(self.cause).__name__, trace)
+
+
+def run_prelude(flow: Flow, location: StepLocation) -> None:
+    """Call the flow's prelude, if it has one: every task starts from the state it sets."""
+    prelude = flow.prelude_function
+    if prelude is None:
+        return
+    try:
+        prelude()
+    except Exception as err:
+        raise PreludeFailed(err, location) from err
 
 
 def _outputs(spec: TaskSpec, result: Any) -> dict[str, Any]:
@@ -106,12 +140,14 @@ def run_task(spec: TaskSpec, store: BlobStore | None = None, *, echo: bool = Fal
                     location=loc,
                     hint="the module changed since the run started; start a new run",
                 )
+            run_prelude(flow, loc)
             kwargs = load_inputs(store, spec)
             result = step.func(**kwargs)
-            saved = tuple(
-                artifacts.save(store, name, value, location=loc)
-                for name, value in _outputs(spec, result).items()
+            saved = artifacts.save_outputs(
+                store, _outputs(spec, result), task=spec.task_id, location=loc
             )
+        except PreludeFailed as err:
+            error = err.info()
         except FlowError as err:
             error = ErrorInfo(
                 "unpicklable" if isinstance(err, ArtifactError) else "definition",
@@ -119,9 +155,9 @@ def run_task(spec: TaskSpec, store: BlobStore | None = None, *, echo: bool = Fal
                 type(err).__name__,
             )
         except Exception as err:
-            error = ErrorInfo(
-                "exception", f"{type(err).__name__}: {err}", type(err).__name__, user_traceback(err)
-            )
+            from .tracemap import exception_info  # where in the notebook it failed
+
+            error = exception_info(err, user_traceback(err), spec.code.module_path)
     finished = time.time()
     if error is not None:
         records.write_attempt(_finish(attempt, "failed", finished, error))

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 from ..flow.resources import Resources
 from ..store.records import Artifact, from_json
 
+GROUP_FIELDS = ("group", "group_id")
+
 
 @dataclass(frozen=True)
 class Input:
@@ -59,7 +61,13 @@ class TaskSpec:
         return self.step if self.foreach_count is None else f"{self.step}[{self.index}]"
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
+        raw = asdict(self)
+        for inp in raw["inputs"]:  # specs travel in env vars: omit the unset group fields
+            for artifact in inp["artifacts"]:
+                for key in GROUP_FIELDS:
+                    if artifact[key] is None:
+                        del artifact[key]
+        return json.dumps(raw, separators=(",", ":"), sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> TaskSpec:

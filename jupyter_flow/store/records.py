@@ -42,6 +42,13 @@ class Artifact:
     key: str | None = None
     inline: str | None = None  # base64 of the encoded bytes
     length: int | None = None  # len(value) when a foreach could iterate it
+    # Outputs of one task that share objects (``data = [train, test]``) are pickled together
+    # in one blob, a dict name -> value with one memo, so their identity survives; ``group``
+    # is that blob's key (``key`` and ``inline`` are then None, so an older reader refuses
+    # rather than loading the dict) and ``group_id`` names the group uniquely across tasks:
+    # loaders decode each group_id once and hand every member its own value from it.
+    group: str | None = None
+    group_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +59,12 @@ class ErrorInfo:
     message: str
     type: str = ""
     traceback: str = ""
+    # where it failed, the same text for every viewer: 'cell 6, line 3: "df.y.sum()"' for an
+    # exported notebook (runtime/tracemap.py), the module file and line otherwise
+    where: str = ""
+    cell: int | None = None
+    cell_id: str | None = None
+    line: int | None = None  # in the cell, counting its %%step line
 
 
 @dataclass(frozen=True)

@@ -114,42 +114,81 @@ def _pays(stream: bytes) -> bool:
     return len(zlib.compress(sample, 1)) < 0.7 * len(sample)
 
 
+# -- bookkeeping on user objects --------------------------------------------------------
+# Listings and foreach need a value's type, a short summary and its length. Each of these
+# runs the user's code (``__repr__``, ``__len__``, a ``shape`` property), which may raise
+# anything: an unfitted scikit-learn ensemble's ``__len__`` raises AttributeError. None of
+# it may fail the task, so every call falls back to a generic answer.
+
+
 def type_name(value: Any) -> str:
-    cls = type(value)
-    module = cls.__module__
-    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+    try:
+        cls = type(value)
+        module = cls.__module__
+        name = cls.__qualname__
+        return name if module == "builtins" else f"{module}.{name}"
+    except Exception:
+        return "object"
+
+
+def safe_str(value: Any, *, limit: int | None = None) -> str:
+    """``str(value)``, or its type's name in brackets when ``__str__`` raises."""
+    try:
+        text = str(value)
+    except Exception:
+        text = f"<{type_name(value)}>"
+    if limit is not None and len(text) > limit:
+        return text[: limit - 3] + "..."
+    return text
 
 
 def summarize(value: Any, limit: int = 80) -> str:
     """A short, cheap description for listings (never a full repr of big data)."""
-    shape = getattr(value, "shape", None)
+    kind = type(value).__name__
+    try:
+        shape = getattr(value, "shape", None)
+    except Exception:
+        shape = None
     if isinstance(shape, tuple):
-        dtype = getattr(value, "dtype", None)
-        kind = type(value).__name__
-        text = f"{kind} shape={shape}" + (f" dtype={dtype}" if dtype is not None else "")
+        try:
+            dtype = getattr(value, "dtype", None)
+        except Exception:
+            dtype = None
+        text = f"{kind} shape={shape}" + (f" dtype={safe_str(dtype)}" if dtype is not None else "")
         return text[:limit]
-    if isinstance(value, list | tuple | dict | set | frozenset) and len(value) > 20:
-        return f"{type(value).__name__} of {len(value)} items"
+    if isinstance(value, list | tuple | dict | set | frozenset):
+        count = _len(value)
+        if count is not None and count > 20:
+            return f"{kind} of {count} items"
     try:
         text = repr(value)
+        if not isinstance(text, str):
+            raise TypeError(text)
     except Exception:
-        return type(value).__name__
+        return f"<{kind}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def length_of(value: Any) -> int | None:
-    """The length, for values a foreach can iterate (lists, tuples, arrays, ranges...)."""
+    """The length, for values a foreach can iterate (lists, tuples, arrays, ranges...);
+    None when there is none or ``len()`` fails."""
     if isinstance(value, str | bytes | dict):
         return None
+    return _len(value)
+
+
+def _len(value: Any) -> int | None:
     try:
-        return len(value)
-    except TypeError:
+        count = len(value)
+    except Exception:
         return None
+    return count if isinstance(count, int) else None
 
 
 def unpicklable_hint(value: Any, err: BaseException) -> str:
+    message = safe_str(err)
     for word, hint in UNPICKLABLE_HINTS.items():
-        if word in type(value).__name__ or f"'{word}'" in str(err) or word in str(err):
+        if word in type(value).__name__ or word in message:
             return hint
     return (
         "return only picklable values (data, models, plain objects); "
