@@ -176,7 +176,7 @@ class Tracker:
         except SyntaxError:
             return {}
         last: dict[str, str] = {}
-        for _, stmt in prelude_statements(tree, code, _aliases(ns)):
+        for _, stmt in prelude_statements(tree, code, _aliases(ns), constants=ns):
             if stmt.kind == "seed" and stmt.generator:
                 last[stmt.generator] = stmt.source
         found: dict[str, tuple[str, int]] = {}

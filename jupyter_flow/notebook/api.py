@@ -165,7 +165,7 @@ def build_checked(
     problems += more
     steps = {c.options.name: c.cell for c in cells if isinstance(c, StepCell)}
     random_problems, notes = observations.check_random(used, steps, _last_seeds(graph, cells))
-    problems += random_problems
+    problems += random_problems + observations.check_changed(graph.steps, used)
     problems.sort(key=lambda e: e.location.index if isinstance(e.location, CellLocation) else 0)
     unseen_note = observations.unseen_note(unseen)
     return Built(graph, problems, tuple([unseen_note] if unseen_note else []) + tuple(notes))
@@ -189,9 +189,9 @@ def _last_seeds(graph: StepGraph, cells: list[ParsedCell]) -> dict[str, tuple[st
     replayable seeds, read the same way (``notebook.prelude``)."""
     found: dict[str, tuple[str, Cell]] = {}
     seeds = getattr(graph, "seeds", None)
-    if callable(seeds):
-        for entry in seeds():
-            found[entry.statement.generator] = (entry.statement.source, entry.cell)
+    if callable(seeds):  # generator -> its last PreludeEntry
+        for gen, entry in seeds().items():
+            found[gen] = (entry.statement.source, entry.cell)
         return found
     aliases: dict[str, str] = {}
     for parsed in cells:

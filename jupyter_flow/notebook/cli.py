@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,6 +61,8 @@ def run_export(args: argparse.Namespace) -> int:
 
     result = export_notebook(args.notebook, args.output, check=args.check, flow_name=args.name)
     print(format_table(result.steps))
+    for note in result.notes:  # what export could not check: stderr, beside the verdict
+        print(f"note: {note}", file=sys.stderr)
     if args.check:
         print(
             f"ok: {result.flow_name} would be written to {result.module_path} "

@@ -27,18 +27,23 @@ class FlowExporter(Exporter):
     def from_notebook_node(  # type: ignore[override]  # nbconvert's text exporters return str
         self, nb: Any, resources: dict[str, Any] | None = None, **kw: Any
     ) -> tuple[str, dict[str, Any]]:
-        from .api import export_source, module_path_for
+        from pathlib import Path
+
+        from .api import export_checked, module_path_for
 
         nb_copy, resources = super().from_notebook_node(nb, resources, **kw)
         meta = resources.get("metadata") or {}
         name = meta.get("name") or "notebook"
-        notebook_path = f"{name}.ipynb"
-        module_path = module_path_for(notebook_path)
-        _, source = export_source(
+        folder = meta.get("path") or ""  # where the notebook is: its sidecar is there
+        notebook_path = str(Path(folder) / f"{name}.ipynb")
+        module_path = module_path_for(f"{name}.ipynb")
+        _, source, notes = export_checked(
             nb_copy,
             notebook_path=notebook_path,
             module_path=module_path,
             flow_name=self.flow_name or None,
         )
+        for note in notes:
+            self.log.warning("%s", note)
         resources["output_extension"] = module_path[len(name) :]
         return source, resources

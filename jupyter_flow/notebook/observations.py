@@ -15,10 +15,10 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Protocol, get_args
 
 from ..errors import NotebookError
 from .cells import Cell, ParsedCell, StepCell, split_cell_magic
@@ -306,3 +306,52 @@ def _seed_where(source: str | None, seed: tuple[str, Cell] | None) -> str:
     if seed is not None and seed[0] == source:
         return f"cell {seed[1].index}"
     return repr(source)
+
+
+class _Step(Protocol):
+    """What ``check_changed`` reads of a graph step."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def cell(self) -> Cell: ...
+    @property
+    def outputs(self) -> tuple[str, ...]: ...
+    @property
+    def sources(self) -> tuple[tuple[str, str], ...]: ...
+
+
+def check_changed(steps: Sequence[_Step], used: Mapping[str, Observation]) -> list[NotebookError]:
+    """A safety net under the graph: a name the kernel saw a step change out of sight must
+    reach what comes after as that step's output, or the flow computes something else.
+    (The graph treats observed names as in-place changes; this says so if it did not.)"""
+    order = {s.name: i for i, s in enumerate(steps)}
+    problems: list[NotebookError] = []
+    for at, step in enumerate(steps):
+        obs = used.get(step.name)
+        for name in obs.changed if obs is not None else ():
+            if name in step.outputs:
+                continue
+            stale = [
+                (later.name, src)
+                for later in steps[at + 1 :]
+                for read, src in later.sources
+                if read == name and order.get(src, -1) < at
+            ]
+            final = any(name in s.outputs for s in steps[at:])
+            if stale or not final:
+                what = (
+                    f"the flow gives step {stale[0][0]!r} the value from before it"
+                    if stale
+                    else "the flow's final value would not have that change"
+                )
+                problems.append(
+                    step.cell.error(
+                        f"step {step.name!r} changed {name!r} in place when it ran in the "
+                        f"kernel (a function call?), which its code does not show; {what}",
+                        line=1,
+                        hint=f"add {name!r} to the --outputs of step {step.name!r} (or write "
+                        "the change visibly in the cell), save, and export again",
+                    )
+                )
+    return problems

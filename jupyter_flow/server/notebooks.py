@@ -11,8 +11,9 @@ from .errors import BadRequest
 
 class ExportHandler(FlowHandler):
     """POST {path}: write the flow module beside the notebook; answer its path, source,
-    the step table and problems. A notebook that cannot be exported answers 422 with
-    the located problems and writes nothing."""
+    the step table, problems and notes (what export could not check, e.g. step cells the
+    kernel never observed). A notebook that cannot be exported answers 422 with the
+    located problems and writes nothing."""
 
     @endpoint("contents", "write")
     async def post(self) -> None:
@@ -29,6 +30,7 @@ class ExportHandler(FlowHandler):
                 "steps": graph.get("steps", []),
                 "edges": graph.get("edges", []),
                 "problems": graph.get("problems", []),
+                "notes": list(getattr(result, "notes", ())),
             }
         )
 

@@ -75,6 +75,12 @@ export function addCommands(options: ICommandOptions): void {
       if (flow && result === null) {
         app.shell.activateById(PANEL_ID);
       }
+      // What export could not check (step cells never run with the extension, unseeded
+      // draws): the same notes every export path gives, kept on screen until dismissed.
+      const notes = (result as { notes?: string[] } | null | undefined)?.notes ?? [];
+      for (const note of notes) {
+        Notification.warning(`Export to Flow: ${note}`, { autoClose: false });
+      }
       return result;
     }
   });
