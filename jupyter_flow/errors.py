@@ -124,9 +124,33 @@ class MissingExtraError(ConfigError):
 
 
 class RunFailed(FlowError):
-    """A run ended with a failed step; the message carries the user's traceback."""
+    """A run ended with a failed step. The headline says where and why in one line
+    (``step 'combine' failed (cell 6, line 3: "..."): KeyError: 'y'``); ``detail`` is the
+    user's traceback, printed after it."""
 
     exit_code = 1
+
+    def __init__(
+        self,
+        headline: str,
+        *,
+        location: Location | None = None,
+        hint: str | None = None,
+        detail: str = "",
+    ) -> None:
+        self.detail = detail
+        super().__init__(headline, location=location, hint=hint)
+
+    def format(self) -> str:
+        text = f"{self.location}: {self.headline}" if self.location else self.headline
+        if getattr(self, "detail", ""):
+            text += "\n" + self.detail.rstrip()
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+    def to_json(self) -> dict[str, object]:
+        return {**super().to_json(), "detail": self.detail}
 
 
 class RunCancelled(FlowError):

@@ -21,6 +21,7 @@ from .cells import Cell, CodeCell, ParsedCell, StepCell, parse_cell
 from .codegen import generate
 from .formatting import format_module
 from .graph import StepGraph, build_graph
+from .linemap import annotate as annotate_lines
 from .observations import Observation
 from .prelude import prelude_statements
 
@@ -314,7 +315,8 @@ def export_checked(
         raise first
     assert built.graph is not None
     source = generate(built.graph, Path(module_path).name)
-    return built.graph, format_module(source) if fmt else source, built.notes
+    source = format_module(source) if fmt else source
+    return built.graph, annotate_lines(source, built.graph), built.notes
 
 
 def export_source(

@@ -32,6 +32,7 @@ from .inputs import foreach_count, step_inputs, task_inputs
 from .observer import RunObserver
 from .task import record_caught
 from .taskspec import CodeRef, TaskSpec
+from .tracemap import headline, locate_error
 
 HEARTBEAT_EVERY = 5.0
 MAX_BACKOFF = 60.0
@@ -96,10 +97,12 @@ class Runner:
             self.executor.close()
         if record.status == "failed" and record.error is not None:
             where = self._failed_label or record.failed_step or "?"
-            detail = record.error.traceback.rstrip() or record.error.message
+            error = record.error
             raise RunFailed(
-                f"run {record.pathspec} failed in step {where!r}:\n{detail}",
-                hint=f"fix the step, then continue with: resume {record.run_id}",
+                headline(where, error.message, error.where),
+                detail=error.traceback.rstrip(),
+                hint=f"fix the step, then continue run {record.pathspec} with: "
+                f"resume {record.run_id}",
             )
         return record
 
@@ -283,6 +286,8 @@ class Runner:
                 or (attempt.error if attempt else None)
                 or ErrorInfo("infrastructure", "the task failed without a record of why")
             )
+            # a remote worker of an older version did not say where in the notebook
+            error = locate_error(error, self.flow.module_file or "")
             if event.error is not None and attempt is not None:
                 self.records.write_attempt(
                     replace(attempt, status="failed", finished=time.time(), error=event.error)
