@@ -86,6 +86,9 @@ class StepCell:
     body_line: int  # line of the cell where ``body`` starts (1-based)
     tree: ast.Module
     packages: tuple[str, ...]  # --packages plus ``%pip install`` lines
+    # Names the kernel saw this step change in place without its code showing it (filled
+    # from what the kernel recorded, before the graph is built): treated as in-place changes.
+    observed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .definitions import Definition
-from .graph import GraphStep, StepGraph
+from .stepgraph import GraphStep, StepGraph
 
 WIDTH = 88
 INDENT = "    "
@@ -204,25 +204,36 @@ def indent_body(code: str) -> list[str]:
     return collapsed
 
 
-def _displayed_only(node: ast.expr) -> bool:
+def _name_only(node: ast.expr) -> bool:
     if isinstance(node, ast.Name):
         return True
     if isinstance(node, ast.Attribute):
-        return _displayed_only(node.value)
-    return isinstance(node, ast.Tuple) and all(_displayed_only(e) for e in node.elts)
+        return _name_only(node.value)
+    return isinstance(node, ast.Tuple) and all(_name_only(e) for e in node.elts)
 
 
-def drop_display(code: str, tree: ast.Module) -> str:
-    """Remove a trailing ``df`` / ``df.shape`` line: in a notebook it displays, in a function
-    it does nothing (calls such as ``df.head()`` are kept: they could have effects)."""
-    last = tree.body[-1] if tree.body else None
-    if not (isinstance(last, ast.Expr) and _displayed_only(last.value)):
-        return code
-    lines = code.split("\n")
-    if last.col_offset or lines[last.lineno - 1][: last.col_offset].strip():
-        return code
-    end = last.end_lineno or last.lineno
-    return "\n".join(lines[: last.lineno - 1] + lines[end:])
+def module_body(step: GraphStep) -> str:
+    """The cell code as the step function runs it: definitions moved to module level are
+    removed, and a last line the notebook showed as Out[] becomes ``display(...)``."""
+    lines = step.body.split("\n")
+    body = step.tree.body
+    edits: list[tuple[int, int, list[str]]] = []  # (first row, last row, replacement), 1-based
+    for index in step.hoisted:
+        stmt = body[index]
+        start = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", []))])
+        edits.append((start, stmt.end_lineno or stmt.lineno, []))
+    last = body[-1] if body else None
+    if step.show_last and isinstance(last, ast.Expr) and len(body) - 1 not in step.hoisted:
+        first, end = last.lineno, last.end_lineno or last.lineno
+        expr = ast.get_source_segment(step.body, last) or ast.unparse(last)
+        tail = lines[end - 1][last.end_col_offset or 0 :]
+        shown = f"display({expr}){tail}".split("\n")
+        edits.append((first, end, shown))
+    elif isinstance(last, ast.Expr) and not last.col_offset and _name_only(last.value):
+        edits.append((last.lineno, last.end_lineno or last.lineno, []))  # shows nothing
+    for first, end, new in sorted(edits, reverse=True):
+        lines[first - 1 : end] = new
+    return "\n".join(lines)
 
 
 def step_source(step: GraphStep) -> list[str]:
@@ -230,7 +241,7 @@ def step_source(step: GraphStep) -> list[str]:
     where = f"# cell {cell.index}" + (f" (id: {cell.cell_id})" if cell.cell_id else "")
     lines = [where, *render(decorator(step), lead="@")]
     lines += render(Group(f"def {step.name}", step.inputs), trail=":")
-    body = indent_body(drop_display(step.body, step.tree))
+    body = indent_body(module_body(step))
     if not any(ln.strip() and not ln.strip().startswith("#") for ln in body) and not step.outputs:
         body.append(INDENT + "pass")
     lines += body
@@ -266,6 +277,20 @@ def _definitions(defs: tuple[Definition, ...]) -> list[list[str]]:
     return blocks
 
 
+def prelude_source(graph: StepGraph) -> list[str]:
+    """``@flow.prelude``: the seeds and options of untagged cells, replayed before every task."""
+    cells = list(dict.fromkeys(e.cell.index for e in graph.prelude))
+    where = ", ".join(str(c) for c in cells)
+    doc = (
+        f'{INDENT}"""State the notebook sets outside its steps '
+        f'(cell{"s" if len(cells) > 1 else ""} {where}); every task starts from it."""'
+    )
+    lines = ["@flow.prelude", "def prelude():", doc]
+    for entry in graph.prelude:
+        lines += indent_body(entry.statement.source)
+    return lines
+
+
 def generate(graph: StepGraph, module_name: str) -> str:
     """The module source for ``graph``; same graph, same bytes."""
     out = [
@@ -289,6 +314,8 @@ def generate(graph: StepGraph, module_name: str) -> str:
     if graph.parameters:
         args.append(Group("parameters=", params.items, "{", "}"))
     out += ["", *render(Group("Flow", tuple(args)), lead="flow = ")]
+    if graph.prelude:
+        out += ["", "", *prelude_source(graph)]
     for step in graph.steps:
         out += ["", "", *step_source(step)]
     out += ["", "", 'if __name__ == "__main__":', f"{INDENT}flow.main()", ""]

@@ -14,7 +14,8 @@ import ast
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .mutation import mutated_root, root_name
+from .display import value_kind
+from .mutation import loop_refs, mutated_root, root_name, value_refs
 from .scopes import Kind, def_outer_exprs, free_of, walk_store
 
 
@@ -29,6 +30,8 @@ class CellFlow:
     mutated: tuple[str, ...]  # changed in place
     deleted: tuple[str, ...]  # unbound by ``del`` at the end of the cell
     read_lines: tuple[tuple[str, int], ...]  # first line (1-based) each read happens on
+    # bound names that may share objects with others: ``b = a``, ``data = [a, b]``
+    links: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def writes(self) -> tuple[str, ...]:
@@ -55,6 +58,8 @@ class _Cell(ast.NodeVisitor):
         self.mutated: dict[str, int] = {}
         self.deleted: set[str] = set()
         self.comp_locals: list[set[str]] = []
+        self.refs: dict[str, set[str]] = {}  # name -> names a change through it also changes
+        self.comp_refs: dict[str, set[str]] = {}
 
     # -- primitives
     def load(self, name: str, line: int) -> None:
@@ -74,6 +79,17 @@ class _Cell(ast.NodeVisitor):
     def mutate(self, name: str, line: int) -> None:
         self.load(name, line)
         self.mutated.setdefault(name, line)
+        for other in sorted(self.refs.get(name, ())):  # through an alias: what it aliases
+            if other not in self.mutated:
+                self.load(other, line)
+                self.mutated[other] = line
+
+    def link(self, found: dict[str, set[str]]) -> None:
+        """Record aliasing, flow-insensitively (a rebinding does not undo it: safe side)."""
+        for name, refs in found.items():
+            refs = refs - {name}
+            if refs:
+                self.refs.setdefault(name, set()).update(refs)
 
     def nested(self, node: ast.AST) -> None:
         free, global_writes, mutated = free_of(node)
@@ -130,8 +146,13 @@ class _Cell(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         self.generic_visit(node)
         root = mutated_root(node)
-        if root is not None and not any(root in s for s in self.comp_locals):
+        if root is None:
+            return
+        if not any(root in s for s in self.comp_locals):
             self.mutate(root, node.lineno)
+        else:  # [d.fillna(0, inplace=True) for d in data] changes data
+            for other in sorted(self.comp_refs.get(root, ())):
+                self.mutate(other, node.lineno)
 
     def visit_NamedExpr(self, node: ast.NamedExpr) -> None:
         self.visit(node.value)
@@ -152,6 +173,8 @@ class _Cell(ast.NodeVisitor):
                 if i:
                     self.visit(gen.iter)
                 walk_store(gen.target, local)
+                for name, refs in loop_refs(gen.target, gen.iter, self.refs).items():
+                    self.comp_refs.setdefault(name, set()).update(refs - local)
                 for cond in gen.ifs:
                     self.visit(cond)
             if isinstance(node, ast.DictComp):
@@ -167,9 +190,21 @@ class _Cell(ast.NodeVisitor):
     # -- statements
     def visit_Assign(self, node: ast.Assign) -> None:
         self.visit(node.value)
-        kind = "def" if isinstance(node.value, ast.Lambda) else "value"
+        kind = "def" if isinstance(node.value, ast.Lambda) else value_kind(node.value)
         for target in node.targets:
             self.store(target, kind)
+            value = node.value
+            if isinstance(target, ast.Name):
+                self.link({target.id: value_refs(value, self.refs)})
+            elif (  # a, b = x, y: pairwise
+                isinstance(target, ast.Tuple | ast.List)
+                and isinstance(value, ast.Tuple | ast.List)
+                and len(target.elts) == len(value.elts)
+            ):
+                for elt, part in zip(target.elts, value.elts, strict=True):
+                    self.link(loop_refs(elt, ast.List([part], ast.Load()), self.refs))
+            elif isinstance(target, ast.Tuple | ast.List):
+                self.link(loop_refs(target, value, self.refs))
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         self.visit(node.annotation)
@@ -228,6 +263,7 @@ class _Cell(ast.NodeVisitor):
         self.visit(node.iter)
         before = set(self.defined)
         self.store(node.target, "loop")
+        self.link(loop_refs(node.target, node.iter, self.refs))
         self.block(node.body)
         self.defined = before  # the loop may run zero times
         self.block(node.orelse)
@@ -244,6 +280,7 @@ class _Cell(ast.NodeVisitor):
             self.visit(item.context_expr)
             if item.optional_vars is not None:
                 self.store(item.optional_vars, "with")
+                self.link(loop_refs(item.optional_vars, item.context_expr, self.refs))
         self.block(node.body)
 
     visit_AsyncWith = visit_With
@@ -320,6 +357,11 @@ def analyze_tree(tree: ast.Module) -> CellFlow:
         mutated=tuple(cell.mutated),
         deleted=tuple(sorted(cell.deleted)),
         read_lines=tuple({**maybe, **reads}.items()),
+        links=tuple(
+            (name, tuple(sorted(cell.refs[name])))
+            for name in cell.bound
+            if cell.refs.get(name) and cell.bound[name] != "import"
+        ),
     )
 
 

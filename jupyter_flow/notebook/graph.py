@@ -11,63 +11,44 @@ from __future__ import annotations
 
 import ast
 import builtins
-import difflib
-import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import NotebookError
-from .cells import Cell, CodeCell, ParamsCell, ParsedCell, StepCell, StepOptions
+from .cells import Cell, CodeCell, ParamsCell, ParsedCell, StepCell
 from .dataflow import CellFlow, analyze_tree
 from .definitions import Definition, definition, is_ignorable
+from .display import trailing_display
+from .graph_errors import undefined, unexportable
+from .hoist import step_definitions
+from .ordering import AUTO_HINT, AUTO_PACKAGES, BuiltStep, dedupe, order_steps
+from .prelude import (
+    STANDARD_ALIASES,
+    PreludeEntry,
+    PreludeStatement,
+    classify_statement,
+    module_aliases,
+    seed_target,
+)
+from .stepgraph import PARAMS, GraphStep, StepGraph
 
-PARAMS = "_parameters"
+__all__ = [
+    "AUTO_HINT",
+    "AUTO_PACKAGES",
+    "IMPLICIT",
+    "PARAMS",
+    "GraphStep",
+    "PreludeEntry",
+    "StepGraph",
+    "build_graph",
+]
+
 BUILTINS = frozenset(dir(builtins)) | {"__name__", "__doc__", "__file__"}
-NOTEBOOK_ONLY = re.compile(r"^(get_ipython|In|Out|_+|_\d+|_i+\d*|_[ido]h)$")
-HIDDEN_KINDS = frozenset({"loop", "with"})  # bound as a side effect: not a final artifact
+HIDDEN_KINDS = frozenset({"loop", "with", "figure"})  # not a final artifact
 # Names IPython gives every kernel that a plain module has to import.
 IMPLICIT = {"display": "from IPython.display import display"}
-
-
-AUTO_PACKAGES = (
-    "--packages auto is resolved by the kernel when the cell runs with --on, not on export"
-)
-AUTO_HINT = 'list the requirements, e.g. --packages "pandas==2.2" (--on local shows the pins)'
-
-
-@dataclass(frozen=True)
-class GraphStep:
-    """One step, resolved: its function's parameters, outputs and upstream steps."""
-
-    name: str
-    cell: Cell
-    options: StepOptions
-    body: str
-    tree: ast.Module = field(compare=False, repr=False)
-    packages: tuple[str, ...]
-    inputs: tuple[str, ...]  # the function's parameters (foreach item first)
-    outputs: tuple[str, ...]  # what it returns, in this order
-    sources: tuple[tuple[str, str], ...]  # input -> producing step or PARAMS
-    after: tuple[str, ...]  # explicit --after plus orderings implied by shared outputs
-
-    @property
-    def upstream(self) -> tuple[str, ...]:
-        found = [src for _, src in self.sources if src != PARAMS]
-        return tuple(dict.fromkeys([*found, *self.after]))
-
-
-@dataclass(frozen=True)
-class StepGraph:
-    flow_name: str
-    notebook_name: str
-    parameters: tuple[tuple[str, Any], ...]
-    definitions: tuple[Definition, ...]  # what the steps need, in notebook order
-    steps: tuple[GraphStep, ...]
-
-    @property
-    def edges(self) -> tuple[tuple[str, str], ...]:
-        return tuple((up, s.name) for s in self.steps for up in s.upstream)
+RESERVED = frozenset({"flow", "Flow", "prelude"})  # names the module itself binds
 
 
 @dataclass(frozen=True)
@@ -76,16 +57,7 @@ class _Writer:
     cell: Cell
     step: str | None = None
     definition: Definition | None = None
-
-
-@dataclass
-class _Step:
-    cell: StepCell
-    flow: CellFlow
-    inputs: list[str]
-    sources: dict[str, str]
-    writes: dict[str, str]  # artifact name -> kind
-    outputs: set[str] = field(default_factory=set)
+    blocker: tuple[str, str] | None = None  # stepdef: the value it closes over, its kind
 
 
 class _Builder:
@@ -93,20 +65,31 @@ class _Builder:
         self.cells = cells
         self.current: dict[str, _Writer] = {}
         self.params: dict[str, Any] = {}
-        self.steps: dict[str, _Step] = {}
+        self.steps: dict[str, BuiltStep] = {}
         self.needed: dict[tuple[int, int], Definition] = {}
         self.problems: list[NotebookError] = []
         self.all_writers: dict[str, list[Cell]] = {}
-        self.step_names = [c.options.name for c in cells if isinstance(c, StepCell)]
+        self.constants: set[str] = set()  # module-level constants: prelude arguments
+        self.aliases: dict[str, str] = dict(STANDARD_ALIASES)  # imports seen so far
+        self.prelude: list[PreludeEntry] = []
+        self.last_step = max((c.cell.index for c in cells if isinstance(c, StepCell)), default=0)
+        # a name a step bound as an alias or container of others: (that step, the others)
+        self.links: dict[str, tuple[str, dict[str, _Writer]]] = {}
+        self.linked_by: dict[str, set[str]] = {}
 
     def write(self, name: str, writer: _Writer) -> None:
         self.current[name] = writer
         self.all_writers.setdefault(name, []).append(writer.cell)
+        if writer.kind == "def" and writer.definition and writer.definition.kind == "const":
+            self.constants.add(name)
+        else:
+            self.constants.discard(name)
 
     # -- cells
     def code_cell(self, parsed: CodeCell) -> None:
         if parsed.tree is None:
             return
+        self.aliases.update(module_aliases(parsed.tree))
         lines = parsed.code.split("\n")
         for i, stmt in enumerate(parsed.tree.body):
             if is_ignorable(stmt):
@@ -116,9 +99,42 @@ class _Builder:
                 for name in found.names:
                     self.write(name, _Writer("def", parsed.cell, definition=found))
                 continue
+            if self._prelude(parsed, stmt):
+                continue
             flow = analyze_tree(ast.Module(body=[stmt], type_ignores=[]))
             for name in (*flow.writes, *flow.deleted):
                 self.write(name, _Writer("code", parsed.cell))
+
+    def _prelude(self, parsed: CodeCell, stmt: ast.stmt) -> bool:
+        """A seed or configuration statement: replayed at the start of every task."""
+        cell = parsed.cell
+        entry = classify_statement(stmt, self.aliases, self.constants)
+        if entry is None:
+            target = seed_target(stmt, self.aliases)
+            if target is None or cell.index > self.last_step:
+                return False  # exploration, or a seed no step runs after
+            code = ast.get_source_segment(parsed.code, stmt) or ast.unparse(stmt)
+            self.problems.append(
+                cell.error(
+                    f"this cell seeds a global random generator ({target}) with a value "
+                    f"the flow cannot replay: {code.strip().splitlines()[0][:60]!r}",
+                    line=stmt.lineno,
+                    hint="seed with a literal or a constant of an untagged cell "
+                    "(SEED = 42), or seed inside the step that draws",
+                )
+            )
+            return True
+        if cell.index > self.last_step:
+            return True  # no step runs after it: it changes nothing the flow computes
+        source = ast.get_source_segment(parsed.code, stmt) or ast.unparse(stmt)
+        statement = PreludeStatement(source, stmt.lineno, entry.kind, entry.generator)
+        self.prelude.append(PreludeEntry(cell, statement))
+        for name in analyze_tree(ast.Module(body=[stmt], type_ignores=[])).reads:
+            writer = self.current.get(name)
+            if writer is not None and writer.kind == "def":
+                assert writer.definition is not None
+                self._need(writer.definition, cell, set())
+        return True
 
     def params_cell(self, parsed: ParamsCell) -> None:
         for name, value in parsed.values:
@@ -134,22 +150,102 @@ class _Builder:
                 line=1,
                 hint="give each %%step a different name",
             )
+        self.aliases.update(module_aliases(parsed.tree))
         flow = analyze_tree(parsed.tree)
         item = options.foreach.item if options.foreach else None
-        step = _Step(parsed, flow, [item] if item else [], {}, {})
+        step = BuiltStep(parsed, flow, [item] if item else [], {}, {})
         if options.foreach:
             self._foreach_list(parsed, step)
+        implicit = self._implicit_changes(parsed, flow)
         if options.inputs is not None:
             reads: list[tuple[str, bool]] = [(n, True) for n in options.inputs]
         else:
             reads = [(n, True) for n in flow.reads] + [(n, False) for n in flow.maybe_reads]
+        reads += [(n, True) for n in implicit if n not in {r for r, _ in reads}]
         for name, definite in reads:
             if name != item and name not in step.inputs:
                 self._resolve(step, name, definite)
-        self._writes(parsed, step)
+        self._writes(parsed, step, implicit)
+        self._link(parsed.options.name, step)
+        if trailing_display(parsed.body, parsed.tree) is not None:
+            step.show_last = True
+            self._need_implicit("display")
         self.steps[options.name] = step
 
-    def _foreach_list(self, parsed: StepCell, step: _Step) -> None:
+    def _implicit_changes(self, parsed: StepCell, flow: CellFlow) -> list[str]:
+        """In-place changes the code does not show: what the kernel observed, and objects
+        shared (by an earlier step's ``b = a`` / ``data = [a, b]``) with what the code changes."""
+        found = list(dict.fromkeys(parsed.observed))
+        declared = parsed.options.outputs
+        for name in found:
+            if declared is not None and name not in declared:
+                self.problems.append(
+                    parsed.cell.error(
+                        f"step {parsed.options.name!r} changed {name!r} in place when it ran "
+                        "in the kernel, which its code does not show (a function call?); "
+                        "its --outputs do not list it",
+                        line=1,
+                        hint=f"add {name} to --outputs, or remove --outputs and let export "
+                        "find the outputs",
+                    )
+                )
+        changed = [n for n in (*flow.mutated, *found) if n not in flow.bound or n in flow.reads]
+        for name in changed:
+            for other in self._shared_with(name):
+                if other not in found and other not in flow.writes:
+                    found.append(other)
+        return found
+
+    def _shared_with(self, name: str) -> list[str]:
+        """Names still sharing objects with ``name`` since a step linked them (none rebound
+        since): what ``name`` holds and what holds it. The linking step then hands all of
+        them on, so a step changing one gets them from one task, sharing as in the kernel."""
+        out: list[str] = []
+        links = [self.links[h] for h in sorted(self.linked_by.get(name, ()))]
+        if name in self.links:
+            links.append(self.links[name])
+        for link in links:
+            step, members = link[0], link[1]
+            if name not in members or not self._shares(name, link):
+                continue
+            group = [m for m in sorted(members) if self._shares(m, link)]
+            for member in group:
+                self._pass_through(step, member)
+            out += [m for m in group if m != name]
+        return out
+
+    def _shares(self, name: str, link: tuple[str, dict[str, _Writer]]) -> bool:
+        writer = self.current.get(name)
+        return writer is not None and (writer.step == link[0] or writer is link[1].get(name))
+
+    def _pass_through(self, step_name: str, name: str) -> None:
+        writer = self.current.get(name)
+        if writer is not None and writer.step == step_name:
+            return
+        step = self.steps[step_name]
+        step.writes.setdefault(name, "value")
+        self.write(name, _Writer("step", step.cell.cell, step=step_name))
+
+    def _link(self, name: str, step: BuiltStep) -> None:
+        """Remember ``b = a`` / ``data = [a, b]`` of a step (with each name's writer then):
+        a later change through one of them changes the others."""
+        if step.cell.options.outputs is not None:
+            return  # declared outputs are exactly what the step hands on
+        for bound, refs in step.flow.links:
+            if bound not in step.writes:
+                continue
+            members: dict[str, _Writer] = {bound: self.current[bound]}
+            for other in refs:
+                writer = self.current.get(other)
+                if writer is not None and writer.kind == "step":
+                    members[other] = writer
+            if len(members) > 1:
+                self.links[bound] = (name, members)
+                for other in members:
+                    if other != bound:
+                        self.linked_by.setdefault(other, set()).add(bound)
+
+    def _foreach_list(self, parsed: StepCell, step: BuiltStep) -> None:
         assert parsed.options.foreach is not None
         items = parsed.options.foreach.items
         writer = self.current.get(items)
@@ -164,7 +260,9 @@ class _Builder:
             )
         self._resolve(step, items, True, as_input=False)  # implied by foreach=
 
-    def _resolve(self, step: _Step, name: str, definite: bool, *, as_input: bool = True) -> None:
+    def _resolve(
+        self, step: BuiltStep, name: str, definite: bool, *, as_input: bool = True
+    ) -> None:
         cell = step.cell.cell
         line = (step.flow.line_of(name) or 1) + step.cell.body_line - 1
         writer = self.current.get(name)
@@ -199,51 +297,14 @@ class _Builder:
         raise self._unexportable(cell, name, line, writer)
 
     def _unexportable(self, cell: Cell, name: str, line: int, writer: _Writer) -> NotebookError:
-        src = writer.cell
-        if writer.kind == "code":
-            return cell.error(
-                f"reads {name!r}, which was last set by cell {src.index} "
-                f"({src.first_line.strip()[:50]!r}), a cell that is not a step",
-                line=line,
-                hint=f"tag cell {src.index} with %%step NAME, or move that code into this step",
-            )
-        if writer.kind == "stepdef":
-            return cell.error(
-                f"reads {name!r}, a function or class defined inside step {writer.step!r} "
-                f"(cell {src.index}), which the flow cannot hand to another step",
-                line=line,
-                hint=f"move the definition of {name!r} to an untagged cell above",
-            )
-        if writer.kind == "hidden":
-            return cell.error(
-                f"reads {name!r}, which step {writer.step!r} (cell {src.index}) sets but does "
-                "not list in its --outputs",
-                line=line,
-                hint=f"add {name!r} to --outputs of step {writer.step!r}",
-            )
-        return cell.error(
-            f"reads {name!r}, which step {writer.step!r} (cell {src.index}) deleted with del",
-            line=line,
-            hint=f"remove the del, or stop reading {name!r} here",
-        )
+        return unexportable(cell, name, line, writer.kind, writer.cell, writer.step, writer.blocker)
 
     def _undefined(self, cell: Cell, name: str, line: int) -> NotebookError:
-        if NOTEBOOK_ONLY.match(name):
-            return cell.error(
-                f"{name!r} exists only in a notebook kernel",
-                line=line,
-                hint="use a variable name instead of IPython's history and helpers",
-            )
         below = [c.index for c in self.all_writers.get(name, []) if c.index > cell.index]
-        later = [c for c in self.cells if c.cell.index > cell.index]
         if not below:
+            later = [c for c in self.cells if c.cell.index > cell.index]
             below = [c.cell.index for c in later if name in _bound_names(c)]
-        if below:
-            hint = f"it is set further down, in cell {below[0]}: move that cell above this one"
-        else:
-            close = difflib.get_close_matches(name, list(self.current), n=1)
-            hint = f"did you mean {close[0]!r}?" if close else "define it in a cell above"
-        return cell.error(f"reads {name!r}, which no cell above defines", line=line, hint=hint)
+        return undefined(cell, name, line, below, self.current)
 
     def _need(self, found: Definition, user: Cell, seen: set[str]) -> None:
         """The definition and, transitively, the module-level names its code uses."""
@@ -274,7 +335,7 @@ class _Builder:
         order = (sys.maxsize, sorted(IMPLICIT).index(name))  # after the notebook's imports
         self.needed[order] = Definition(cell, order, IMPLICIT[name], (name,), "import", (), 1)
 
-    def _writes(self, parsed: StepCell, step: _Step) -> None:
+    def _writes(self, parsed: StepCell, step: BuiltStep, implicit: list[str]) -> None:
         name, cell, flow = parsed.options.name, parsed.cell, step.flow
         declared = parsed.options.outputs
         lines = parsed.body.split("\n")
@@ -284,7 +345,13 @@ class _Builder:
                 if found is not None:
                     for bound in found.names:
                         self.write(bound, _Writer("def", cell, definition=found))
-        for out in flow.writes:
+        defs: dict[str, tuple[Definition, tuple[str, str] | None]] = {}
+        for found_def in step_definitions(parsed, flow, self._writer_kind):
+            blocker = found_def.blocker
+            why = None if blocker is None else (blocker, found_def.blocker_kind or "step")
+            for bound in found_def.definition.names:
+                defs[bound] = (found_def.definition, why)
+        for out in [*flow.writes, *(n for n in implicit if n not in flow.writes)]:
             kind = flow.kind(out)
             if kind == "import":
                 continue
@@ -298,7 +365,11 @@ class _Builder:
             if declared is not None and out not in declared:
                 self.write(out, _Writer("hidden", cell, step=name))
             elif kind in ("def", "class"):
-                self.write(out, _Writer("stepdef", cell, step=name))
+                made, why = defs.get(out, (None, ("", "step")))
+                if made is not None and why is None:  # moves to module level if used
+                    self.write(out, _Writer("def", cell, step=name, definition=made))
+                else:
+                    self.write(out, _Writer("stepdef", cell, step=name, blocker=why))
             else:
                 step.writes[out] = kind
                 self.write(out, _Writer("step", cell, step=name))
@@ -310,6 +381,10 @@ class _Builder:
         for gone in flow.deleted:
             if declared is None or gone not in declared:
                 self.write(gone, _Writer("deleted", cell, step=name))
+
+    def _writer_kind(self, name: str) -> str | None:
+        writer = self.current.get(name)
+        return None if writer is None else writer.kind
 
     # -- whole notebook
     def build(self) -> None:
@@ -332,6 +407,16 @@ class _Builder:
                 step = self.steps[writer.step]
                 if step.writes.get(name) not in HIDDEN_KINDS:
                     step.outputs.add(name)
+
+    def hoisted(self) -> dict[str, tuple[int, ...]]:
+        """Per step, the statements of its cell that moved to module level."""
+        by_cell = {s.cell.cell.index: n for n, s in self.steps.items()}
+        out: dict[str, list[int]] = {}
+        for found in self.needed.values():
+            step = by_cell.get(found.cell.index)
+            if step is not None and found.kind in ("def", "class"):
+                out.setdefault(step, []).append(found.order[1])
+        return {step: tuple(sorted(idx)) for step, idx in out.items()}
 
 
 def _bound_names(parsed: ParsedCell) -> set[str]:
@@ -358,94 +443,13 @@ def _check_star(
             )
 
 
-def _order(builder: _Builder) -> list[GraphStep]:
-    """Steps with outputs in write order, implied orderings, and cycle detection."""
-    order = list(builder.steps)
-    ancestors: dict[str, set[str]] = {}
-    writers: dict[str, list[str]] = {}
-    result: list[GraphStep] = []
-    for name in order:
-        step = builder.steps[name]
-        opts = step.cell.options
-        outputs = tuple(n for n in step.writes if n in step.outputs)
-        after = list(opts.after)
-        for bad in [a for a in after if a not in builder.steps]:
-            close = difflib.get_close_matches(bad, order, n=1)
-            builder.problems.append(
-                step.cell.cell.error(
-                    f"--after {bad!r} names no step",
-                    line=1,
-                    hint=f"did you mean {close[0]!r}?" if close else f"steps: {', '.join(order)}",
-                )
-            )
-            after.remove(bad)
-        ups = {src for src in step.sources.values() if src != PARAMS} | set(after)
-        mine = set().union(*(ancestors.get(u, set()) | {u} for u in ups)) if ups else set()
-        for out in outputs:  # an earlier writer of the same output must finish first
-            for other in writers.get(out, []):
-                if other not in mine and other not in after:
-                    after.append(other)
-                    mine |= ancestors.get(other, set()) | {other}
-            writers.setdefault(out, []).append(name)
-        ancestors[name] = mine
-        if "auto" in step.cell.packages:
-            builder.problems.append(step.cell.cell.error(AUTO_PACKAGES, line=1, hint=AUTO_HINT))
-        result.append(
-            GraphStep(
-                name=name,
-                cell=step.cell.cell,
-                options=opts,
-                body=step.cell.body,
-                tree=step.cell.tree,
-                packages=step.cell.packages,
-                inputs=tuple(step.inputs),
-                outputs=outputs,
-                sources=tuple(step.sources.items()),
-                after=tuple(after),
-            )
-        )
-    _check_cycles(result, builder.problems)
-    return result
-
-
-def _check_cycles(steps: list[GraphStep], problems: list[NotebookError]) -> None:
-    ups = {s.name: s.upstream for s in steps}
-    state: dict[str, int] = {}
-
-    def visit(name: str, path: list[str]) -> list[str] | None:
-        state[name] = 1
-        for up in ups.get(name, ()):
-            if state.get(up) == 1:
-                return [*path[path.index(up) :], name] if up in path else [up, name]
-            if up not in state:
-                found = visit(up, [*path, up])
-                if found:
-                    return found
-        state[name] = 2
-        return None
-
-    for step in steps:
-        if step.name not in state:
-            cycle = visit(step.name, [step.name])
-            if cycle:
-                culprit = next(s for s in steps if s.name in cycle and s.options.after)
-                problems.append(
-                    culprit.cell.error(
-                        f"--after makes a cycle: {' -> '.join(dict.fromkeys(cycle))}",
-                        line=1,
-                        hint="a step cannot wait for a step that (indirectly) waits for it",
-                    )
-                )
-                return
-
-
 def build_graph(
     cells: list[ParsedCell], *, flow_name: str, notebook_name: str
 ) -> tuple[StepGraph, list[NotebookError]]:
     """The graph and every problem found (export refuses when there is any)."""
     builder = _Builder(cells)
     builder.build()
-    steps = _order(builder)
+    steps = order_steps(builder.steps, builder.hoisted(), builder.problems)
     if not steps and not builder.problems:
         builder.problems.append(
             NotebookError(
@@ -454,8 +458,9 @@ def build_graph(
             )
         )
     taken = {n: d for d in builder.needed.values() for n in d.names}
+    reserved = RESERVED if builder.prelude else RESERVED - {"prelude"}
     for step in steps:
-        if step.name in taken or step.name in ("flow", "Flow"):
+        if step.name in taken or step.name in reserved:
             builder.problems.append(
                 step.cell.error(
                     f"step name {step.name!r} is also a module-level name"
@@ -464,39 +469,22 @@ def build_graph(
                     hint="rename the step",
                 )
             )
-    definitions = _dedupe(builder.needed, builder.problems)
+    if builder.prelude and "prelude" in taken:
+        clash = taken["prelude"]
+        builder.problems.append(
+            clash.cell.error(
+                "'prelude' is the name of the function the flow runs before every task",
+                line=clash.line,
+                hint="rename your 'prelude'",
+            )
+        )
+    definitions = dedupe(builder.needed, builder.problems)
     graph = StepGraph(
         flow_name=flow_name,
         notebook_name=notebook_name,
         parameters=tuple(builder.params.items()),
         definitions=definitions,
         steps=tuple(steps),
+        prelude=tuple(builder.prelude),
     )
     return graph, builder.problems
-
-
-def _dedupe(
-    needed: dict[tuple[int, int], Definition], problems: list[NotebookError]
-) -> tuple[Definition, ...]:
-    seen: dict[str, Definition] = {}
-    owner: dict[str, Definition] = {}
-    out = []
-    for key in sorted(needed):
-        found = needed[key]
-        if found.key in seen:
-            continue
-        seen[found.key] = found
-        for name in found.names:
-            prev = owner.get(name)
-            if prev is not None and found.kind != "import":
-                problems.append(
-                    found.cell.error(
-                        f"{name!r} is defined twice (cells {prev.cell.index} and "
-                        f"{found.cell.index}) and steps use both versions",
-                        line=found.line,
-                        hint="give the second definition another name",
-                    )
-                )
-            owner[name] = found
-        out.append(found)
-    return tuple(out)

@@ -4,15 +4,22 @@ In the kernel, ``np.random.seed(0)`` or ``pd.set_option(...)`` in an untagged ce
 what every later step computes. A flow task starts in a fresh (or reused) process, so these
 statements are replayed at the start of every task (``@flow.prelude``). Only statements that
 are safe to replay qualify: a call or an assignment on an imported module's attribute chain,
-with literal arguments, from a fixed table of known configuration and seeding functions.
-Anything else in an untagged cell stays exploration.
+from a fixed table of known configuration and seeding functions, whose arguments are
+*replayable*: literals, module-level constants (``SEED = 42`` ... ``np.random.seed(SEED)``),
+builtins (``category=FutureWarning``), attributes of imported modules (``level=logging.INFO``)
+and lambdas over those. Anything else in an untagged cell stays exploration, except a seeding
+call that cannot be replayed: the graph refuses it (``seed_target``), never drops it.
 """
 
 from __future__ import annotations
 
 import ast
+import builtins
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import Literal
+
+from .cells import Cell
 
 PreludeKind = Literal["seed", "config"]
 
@@ -88,6 +95,14 @@ class PreludeStatement:
     generator: str | None = None  # for a seed: "random" | "numpy" | "torch" | "tensorflow"
 
 
+@dataclass(frozen=True)
+class PreludeEntry:
+    """A prelude statement and the cell it comes from (for provenance and located errors)."""
+
+    cell: Cell
+    statement: PreludeStatement
+
+
 def module_aliases(tree: ast.Module) -> dict[str, str]:
     """Names bound by the cell's imports -> the dotted module (or object) they stand for."""
     found: dict[str, str] = {}
@@ -137,26 +152,65 @@ def _literal(node: ast.expr) -> bool:
     return True
 
 
-def _args_literal(call: ast.Call) -> bool:
-    return all(_literal(a) for a in call.args) and all(_literal(k.value) for k in call.keywords)
+_BUILTINS = frozenset(dir(builtins))
 
 
-def classify_statement(stmt: ast.stmt, aliases: dict[str, str]) -> PreludeStatement | None:
-    """The statement as a prelude entry (source and line filled by the caller), or None."""
+def _replayable(node: ast.expr, aliases: dict[str, str], constants: Container[str]) -> bool:
+    """Whether the value means the same at the start of a task as it did in the kernel."""
+    if _literal(node):
+        return True
+    if isinstance(node, ast.Name):
+        return node.id in constants or node.id in aliases or node.id in _BUILTINS
+    if isinstance(node, ast.Attribute):
+        return dotted(node, aliases) is not None or _replayable(node.value, aliases, constants)
+    if isinstance(node, ast.Lambda):  # its body runs later, with module-level names only
+        params = {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
+        names = {n.id for n in ast.walk(node.body) if isinstance(n, ast.Name)} - params
+        return all(n in constants or n in aliases or n in _BUILTINS for n in names)
+    parts: list[ast.expr]
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        parts = list(node.elts)
+    elif isinstance(node, ast.Dict):
+        if any(k is None for k in node.keys):
+            return False
+        parts = [*(k for k in node.keys if k is not None), *node.values]
+    elif isinstance(node, ast.UnaryOp):
+        parts = [node.operand]
+    elif isinstance(node, ast.BinOp):
+        parts = [node.left, node.right]
+    else:
+        return False
+    return all(_replayable(p, aliases, constants) for p in parts)
+
+
+def _args_replayable(call: ast.Call, aliases: dict[str, str], constants: Container[str]) -> bool:
+    values = [*call.args, *(k.value for k in call.keywords)]
+    return all(_replayable(v, aliases, constants) for v in values)
+
+
+def classify_statement(
+    stmt: ast.stmt, aliases: dict[str, str], constants: Container[str] = ()
+) -> PreludeStatement | None:
+    """The statement as a prelude entry (source and line filled by the caller), or None.
+    ``constants``: module-level constant names the arguments may use."""
     if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
         call = stmt.value
         target = dotted(call.func, aliases)
-        if target is None or not _args_literal(call):
+        if target is None or not _args_replayable(call, aliases, constants):
             return None
         if target in SEEDS:
             return PreludeStatement("", stmt.lineno, "seed", SEEDS[target])
         if target in CONFIG_CALLS:
             return PreludeStatement("", stmt.lineno, "config")
         return None
-    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and _literal(stmt.value):
+    if (
+        isinstance(stmt, ast.Assign)
+        and len(stmt.targets) == 1
+        and _replayable(stmt.value, aliases, constants)
+    ):
         target_node = stmt.targets[0]
         if isinstance(target_node, ast.Subscript):
-            if not _literal(target_node.slice):
+            if not _replayable(target_node.slice, aliases, constants):
                 return None
             base = dotted(target_node.value, aliases)
         elif isinstance(target_node, ast.Attribute):
@@ -169,15 +223,19 @@ def classify_statement(stmt: ast.stmt, aliases: dict[str, str]) -> PreludeStatem
 
 
 def prelude_statements(
-    tree: ast.Module, code: str, aliases: dict[str, str] | None = None
+    tree: ast.Module,
+    code: str,
+    aliases: dict[str, str] | None = None,
+    constants: Container[str] = (),
 ) -> list[tuple[int, PreludeStatement]]:
     """``(statement index, entry)`` for each top-level statement of an untagged cell that is
     replayable state. ``aliases``: imports seen so far in the notebook (the cell's own are
-    added)."""
+    added); ``constants``: module-level constants defined so far (in a kernel, the user
+    namespace will do: there the statement runs as written)."""
     known = {**STANDARD_ALIASES, **(aliases or {}), **module_aliases(tree)}
     found: list[tuple[int, PreludeStatement]] = []
     for i, stmt in enumerate(tree.body):
-        entry = classify_statement(stmt, known)
+        entry = classify_statement(stmt, known, constants)
         if entry is None:
             continue
         source = ast.get_source_segment(code, stmt) or ast.unparse(stmt)
@@ -196,3 +254,19 @@ def seeded_generators(tree: ast.Module, aliases: dict[str, str] | None = None) -
             if target in SEEDS:
                 found.add(SEEDS[target])
     return found
+
+
+def seed_target(stmt: ast.stmt, aliases: dict[str, str]) -> str | None:
+    """The dotted seeding call (``numpy.random.seed``) a statement makes when it runs, if any;
+    bodies of ``def``/``class``/``lambda`` run later and do not count."""
+    todo: list[ast.AST] = [stmt]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+            continue
+        if isinstance(node, ast.Call):
+            target = dotted(node.func, {**STANDARD_ALIASES, **aliases})
+            if target in SEEDS:
+                return target
+        todo.extend(ast.iter_child_nodes(node))
+    return None

@@ -36,6 +36,7 @@ def load(n_rows):
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"x": rng.normal(size=n_rows)})
     df["y"] = df.x * 2 + THRESHOLD
+    display(df)
     return rng, df
 
 

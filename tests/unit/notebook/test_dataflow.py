@@ -36,7 +36,7 @@ CORPUS = [
     ("shuffle-function", "rng.shuffle(order)", {"rng", "order"}, {"order"}),
     ("setattr", "setattr(obj, 'x', 1)", {"obj"}, {"obj"}),
     ("method-call-no-mutation", "s = df.sum()", {"df"}, {"s"}),
-    ("aliasing-static-view", "b = a\nb.append(1)", {"a"}, {"b"}),
+    ("aliasing-static-view", "b = a\nb.append(1)", {"a"}, {"a", "b"}),
     ("mutate-local", "xs = []\nxs.append(1)", set(), {"xs"}),
     ("comprehension-scope", "ys = [x * k for x in xs]", {"xs", "k"}, {"ys"}),
     ("comprehension-shadows-outer", "x = 1\nys = [x for x in range(3)]", set(), {"x", "ys"}),

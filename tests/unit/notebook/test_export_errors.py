@@ -111,10 +111,20 @@ def test_no_steps() -> None:
     assert "no %%step cells" in err.headline
 
 
-def test_function_defined_inside_a_step_cannot_be_shared() -> None:
-    err = problem("%%step a\ndef f(v):\n    return v\ny = 1", "%%step b\nz = f(y)")
-    assert "defined inside step 'a'" in err.headline
-    assert err.hint is not None and "untagged cell" in err.hint
+def test_function_in_a_step_closing_over_a_step_value_is_refused_naming_it() -> None:
+    err = problem("%%step a\nk = 2\ndef f(v):\n    return v * k\ny = 1", "%%step b\nz = f(y)")
+    assert cell_of(err) == 2 and "defined inside step 'a'" in err.headline
+    assert "uses 'k' (a value of step 'a')" in err.headline
+    assert err.hint is not None and "pass 'k' to 'f' as an argument" in err.hint
+
+
+def test_function_in_a_step_closing_over_a_parameter_is_refused_naming_it() -> None:
+    err = problem(
+        ("parameters", "lr = 0.1"),
+        "%%step a\ndef f(v):\n    return v * lr\ny = 1",
+        "%%step b\nz = f(y)",
+    )
+    assert "uses 'lr' (a parameter)" in err.headline
 
 
 def test_module_function_using_a_step_value() -> None:

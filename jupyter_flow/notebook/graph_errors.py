@@ -1,0 +1,80 @@
+"""The located errors of graph resolution: a step reads something the flow cannot hand it.
+
+Each names the reading cell and line, the cell that set the value, and what to do.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+
+from ..errors import NotebookError
+from .cells import Cell
+
+NOTEBOOK_ONLY = re.compile(r"^(get_ipython|In|Out|_+|_\d+|_i+\d*|_[ido]h)$")
+_WHAT = {"step": "a value of step", "param": "a parameter", "code": "set by an untagged cell"}
+
+
+def unexportable(
+    cell: Cell,
+    name: str,
+    line: int,
+    kind: str,
+    src: Cell,
+    step: str | None,
+    blocker: tuple[str, str] | None = None,
+) -> NotebookError:
+    """A step reads ``name``, last set by ``src`` in a way the flow cannot reproduce."""
+    if kind == "code":
+        return cell.error(
+            f"reads {name!r}, which was last set by cell {src.index} "
+            f"({src.first_line.strip()[:50]!r}), a cell that is not a step",
+            line=line,
+            hint=f"tag cell {src.index} with %%step NAME, or move that code into this step",
+        )
+    if kind == "stepdef":
+        value, what = blocker or ("", "step")
+        uses = f" and uses {value!r} ({_WHAT.get(what, 'a value of step')}" if value else ""
+        if uses:
+            uses += f" {step!r})" if what in ("step", "") else ")"
+        return cell.error(
+            f"reads {name!r}, a function or class defined inside step {step!r} "
+            f"(cell {src.index}){uses}, so the flow cannot move it to module level",
+            line=line,
+            hint=(
+                f"pass {value!r} to {name!r} as an argument; then it moves to module level"
+                if value
+                else f"move the definition of {name!r} to an untagged cell above"
+            ),
+        )
+    if kind == "hidden":
+        return cell.error(
+            f"reads {name!r}, which step {step!r} (cell {src.index}) sets but does "
+            "not list in its --outputs",
+            line=line,
+            hint=f"add {name!r} to --outputs of step {step!r}",
+        )
+    return cell.error(
+        f"reads {name!r}, which step {step!r} (cell {src.index}) deleted with del",
+        line=line,
+        hint=f"remove the del, or stop reading {name!r} here",
+    )
+
+
+def undefined(
+    cell: Cell, name: str, line: int, below: list[int], known: Iterable[str]
+) -> NotebookError:
+    """A step reads a name no cell above sets; ``below``: cells further down that set it."""
+    if NOTEBOOK_ONLY.match(name):
+        return cell.error(
+            f"{name!r} exists only in a notebook kernel",
+            line=line,
+            hint="use a variable name instead of IPython's history and helpers",
+        )
+    if below:
+        hint = f"it is set further down, in cell {below[0]}: move that cell above this one"
+    else:
+        close = difflib.get_close_matches(name, list(known), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else "define it in a cell above"
+    return cell.error(f"reads {name!r}, which no cell above defines", line=line, hint=hint)
