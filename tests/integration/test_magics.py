@@ -36,12 +36,16 @@ CELLS = {
     "hidden": "%%step prep\nadd_col(df)\nitems.append(1)\nn = len(df)",
     "hidden_again": "%%step prep\nadd_col(df)\nitems.append(1)\nn = len(df)",
     "declared": "%%step prep2 --outputs m,df\nadd_col(df)\nm = len(df)",
+    "helper2": "def add_u(frame):\n    frame['u'] = 1",
+    "narrow": "%%step narrow --outputs k\nadd_u(df)\nk = 1",
     "steps": "%flow steps",
     "export_refused": "%flow export",
     "bad_option": "%%step t --gpus 1\nx = 1",
     "help": "print(get_ipython().find_cell_magic('step').__doc__)",
     "verbs": "%flow",
 }
+
+UNSAVED = ("bad_option", "hidden_again")
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +59,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, list
     # %flow export reads the saved file: leave out the bad line, and the re-run of "prep"
     # (running one cell twice, not two cells with one name)
     saved = nbformat.from_dict(nb)
-    skip = ("bad_option", "hidden_again")
-    saved.cells = [c for key, c in zip(CELLS, nb.cells, strict=True) if key not in skip]
+    saved.cells = [c for key, c in zip(CELLS, nb.cells, strict=True) if key not in UNSAVED]
     nbformat.write(saved, path)
     mp = pytest.MonkeyPatch()
     mp.setenv("JPY_SESSION_NAME", str(path))  # what JupyterLab sets for the kernel
@@ -140,9 +143,13 @@ def test_flow_steps_lists_inputs_outputs_resources(outputs: dict[str, list[Any]]
 
 
 def test_export_refuses_what_the_kernel_saw_diverge(outputs: dict[str, list[Any]]) -> None:
+    """A change seen in the kernel is an output of the step on export too ('prep' has no
+    --outputs: it returns df); a step whose --outputs leave it out is refused, located."""
+    assert "declares it" in text(outputs["narrow"], "stderr")
     error = text(outputs["export_refused"])
-    assert "UsageError" in error and "step 'prep' changed df in place" in error
-    assert "--outputs n,items,df" in error
+    assert "UsageError" in error and "'narrow'" in error and "'df'" in error
+    index = [k for k in CELLS if k not in UNSAVED].index("narrow") + 1
+    assert f"cell {index}" in error and "--outputs" in error
 
 
 def test_unknown_options_are_usage_errors(outputs: dict[str, list[Any]]) -> None:
