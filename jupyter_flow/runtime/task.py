@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
 import traceback
 from dataclasses import dataclass
@@ -77,14 +78,34 @@ class PreludeFailed(FlowError):
 
 
 def run_prelude(flow: Flow, location: StepLocation) -> None:
-    """Call the flow's prelude, if it has one: every task starts from the state it sets."""
+    """Call the flow's prelude, if it has one: every task starts from the state it sets.
+
+    A reused worker runs it once per task, and the kernel ran it once: so a path it adds
+    again (``sys.path.insert(0, "src")``) is not added twice. ``sys.exit()`` in it fails
+    the task, not the worker."""
     prelude = flow.prelude_function
     if prelude is None:
         return
+    before = list(sys.path)
     try:
         prelude()
-    except Exception as err:
+    except (Exception, SystemExit) as err:
         raise PreludeFailed(err, location) from err
+    finally:
+        _drop_repeated_paths(before)
+
+
+def _drop_repeated_paths(before: list[str]) -> None:
+    """Remove the second occurrence of a ``sys.path`` entry that was there before."""
+    if sys.path == before:
+        return
+    old, seen, kept = set(before), set(), []
+    for entry in sys.path:
+        if entry in seen and entry in old:
+            continue
+        seen.add(entry)
+        kept.append(entry)
+    sys.path[:] = kept
 
 
 def _outputs(spec: TaskSpec, result: Any) -> dict[str, Any]:

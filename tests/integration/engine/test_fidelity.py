@@ -11,6 +11,8 @@ from jupyter_flow.errors import RunFailed
 from jupyter_flow.runtime.loader import load_flow
 
 SEEDED = """
+import sys
+
 import numpy as np
 from jupyter_flow import Flow
 
@@ -20,16 +22,17 @@ flow = Flow("Seeded", parameters={"items": [0, 1, 2]})
 @flow.prelude
 def prelude():
     np.random.seed(42)
+    sys.path.insert(0, "/nonexistent/src")
 
 
-@flow.step(outputs="first")
+@flow.step(outputs=("first", "paths"))
 def one():
-    return np.random.rand(4).tolist()
+    return np.random.rand(4).tolist(), sys.path.count("/nonexistent/src")
 
 
-@flow.step(outputs="second")
-def two(first):
-    return np.random.rand(4).tolist()
+@flow.step(outputs=("second", "paths"))
+def two(first, paths):
+    return np.random.rand(4).tolist(), sys.path.count("/nonexistent/src")
 
 
 @flow.step(foreach="item in items", outputs="draw")
@@ -50,12 +53,13 @@ def test_every_task_on_a_reused_worker_starts_from_the_prelude(write_flow, root)
     assert run.data.first == expected
     assert run.data.second == expected  # same worker, yet not the continued sequence
     assert run.data.draw == [expected] * 3
+    assert run.data.paths == 1  # the prelude ran on this worker 5 times, as once in the kernel
     pids = {a.pid for a in run["two"].attempts + run["each"].attempts + run["one"].attempts}
     assert len(pids) == 1  # really one reused worker
 
 
 def test_a_failing_prelude_fails_the_task_with_a_located_error(write_flow, root):
-    source = SEEDED.replace("np.random.seed(42)", 'raise ValueError("bad seed")')
+    source = SEEDED.replace("np.random.seed(42)", 'raise ValueError("bad seed")', 1)
     flow = load_flow(write_flow(source))
     with pytest.raises(RunFailed) as err:
         flow.run(root=root, max_workers=1)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from jupyter_flow import Flow
-from jupyter_flow.errors import FlowDefinitionError
+from jupyter_flow.errors import FlowDefinitionError, StepLocation
+from jupyter_flow.runtime.task import PreludeFailed, run_prelude
 
 
 def test_the_prelude_is_registered_and_stays_a_plain_function():
@@ -49,3 +50,16 @@ def test_a_prelude_with_arguments_is_refused():
 
 def test_a_flow_without_a_prelude_has_none():
     assert Flow("P", module_file=__file__).prelude_function is None
+
+
+def test_sys_exit_in_the_prelude_fails_the_task_not_the_worker():
+    flow = Flow("P", module_file=__file__)
+
+    @flow.prelude
+    def prelude():
+        raise SystemExit(3)
+
+    with pytest.raises(PreludeFailed) as err:
+        run_prelude(flow, StepLocation("train"))
+    assert str(err.value).startswith("step 'train': the flow's prelude failed: SystemExit: 3")
+    assert err.value.info().type == "SystemExit"
