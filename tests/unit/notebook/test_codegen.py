@@ -72,6 +72,36 @@ NOTEBOOKS: dict[str, tuple[Any, ...]] = {
         "total = left_sum + right_max",
         "%%step extra\na_rather_long_input_name_to_force_wrapping = 1",
     ),
+    "prelude": (
+        "import random\nimport warnings\nimport numpy as np\nimport pandas as pd",
+        "SEED = 42\nnp.random.seed(SEED)\nrandom.seed(0)\n"
+        "pd.set_option('display.max_columns', 50)\n"
+        "warnings.filterwarnings('ignore', category=FutureWarning)",
+        "%%step draw\nx = np.random.rand(3)\ny = random.random()",
+        "np.random.seed(1)",
+    ),
+    "hoisted": (
+        "import math",
+        "%%step features\n"
+        "def scale(v, factor=2):\n"
+        "    # a helper the next step uses too\n"
+        "    return math.sqrt(v) * factor\n"
+        "\n"
+        "\n"
+        "def _local(v):\n"
+        "    return v + 1\n"
+        "\n"
+        "\n"
+        "x = _local(scale(16))",
+        "%%step report\ny = scale(x)",
+    ),
+    "display": (
+        "import pandas as pd\nimport matplotlib.pyplot as plt",
+        "%%step load\ndf = pd.DataFrame({'a': [1, 2]})\ndf.head()",
+        "%%step chart\nfig, ax = plt.subplots()\nax.plot(df.a)\nplt.show()",
+        "%%step quiet\nn = len(df)\nn;",
+        "%%step summary\nm = df.a.max()\n(df\n  .describe())",
+    ),
 }
 
 
@@ -145,3 +175,44 @@ def test_unformatted_cells_are_formatted_by_ruff_when_available() -> None:
 def test_provenance_comment_names_the_cell() -> None:
     source = generate("basic")
     assert "# cell 6 (id: c6)\n@flow.step(" in source
+
+
+def body_of(*cells: str) -> str:
+    nb = make_nb("import pandas as pd\nimport matplotlib.pyplot as plt", *cells)
+    _, source = export_source(nb, notebook_path="d.ipynb", module_path="d_flow.py", fmt=False)
+    start = source.index("# cell 2")
+    return source[start : source.index("\n\n\n", start)]
+
+
+def test_a_trailing_value_is_displayed_as_the_notebook_showed_it() -> None:
+    assert "    display(df.head())\n" in body_of("%%step a\ndf = pd.DataFrame()\ndf.head()")
+    assert "    display(df)\n" in body_of("%%step a\ndf = pd.DataFrame()\ndf")
+
+
+def test_a_trailing_line_that_shows_nothing_or_shows_itself_is_not_displayed() -> None:
+    for last in (
+        "df.head();",
+        "print(df)",
+        "plt.plot(df.a)",
+        "df.plot()",
+        "fig.show()",
+        "df.info()",
+    ):
+        body = body_of(f"%%step a\ndf = pd.DataFrame()\nfig = plt.figure()\n{last}")
+        assert "display(" not in body, last
+    assert "df\n" not in body_of("%%step a\ndf = pd.DataFrame()\ndf;").split("def a():")[1]
+
+
+def test_only_the_last_top_level_line_is_displayed() -> None:
+    body = body_of("%%step a\ndf = pd.DataFrame()\nif True:\n    df.head()")
+    assert "display(" not in body
+    body = body_of("%%step a\ndf = pd.DataFrame()\ndf.head()\nn = 1")
+    assert "display(" not in body
+
+
+def test_a_hoisted_definition_leaves_the_step_and_keeps_its_comments() -> None:
+    source = generate("hoisted")
+    module, steps = source.split("flow = Flow(")
+    assert "def scale(v, factor=2):\n    # a helper the next step uses too\n" in module
+    assert "def _local" not in module and "    def _local(v):" in steps  # used only there
+    assert "def scale" not in steps

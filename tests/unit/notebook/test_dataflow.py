@@ -38,6 +38,64 @@ CORPUS = [
     ("method-call-no-mutation", "s = df.sum()", {"df"}, {"s"}),
     ("aliasing-static-view", "b = a\nb.append(1)", {"a"}, {"a", "b"}),
     ("mutate-local", "xs = []\nxs.append(1)", set(), {"xs"}),
+    # a change through an alias changes what it aliases
+    ("alias-subscript", 'b = a\nb["x"] = 1', {"a"}, {"a", "b"}),
+    ("alias-inplace", "b = a\nb.fillna(0, inplace=True)", {"a"}, {"a", "b"}),
+    ("alias-attribute", "b = a\nb.attr = 1", {"a"}, {"a", "b"}),
+    ("alias-of-alias", "b = a\nc = b\nc.append(1)", {"a"}, {"a", "b", "c"}),
+    ("loop-over-list", 'for d in [a, b]:\n    d["x"] = 1', {"a", "b"}, {"a", "b", "d"}),
+    (
+        "loop-over-tuple",
+        "for d in (a, b):\n    d.fillna(0, inplace=True)",
+        {"a", "b"},
+        {"a", "b", "d"},
+    ),
+    (
+        "loop-over-bound-list",
+        'data = [a, b]\nfor d in data:\n    d["x"] = 1',
+        {"a", "b"},
+        {"a", "b", "d", "data"},
+    ),
+    (
+        "loop-over-dict-values",
+        'data = {"k": a}.values()\nfor d in data:\n    d["x"] = 1',
+        {"a"},
+        {"a", "d", "data"},
+    ),
+    (
+        "loop-enumerate",
+        "for i, d in enumerate([a, b]):\n    d.append(i)",
+        {"a", "b"},
+        {"a", "b", "i", "d"},
+    ),
+    (
+        "loop-zip",
+        "for name, d in zip(names, [a, b]):\n    d.append(name)",
+        {"names", "a", "b"},
+        {"a", "b", "name", "d"},
+    ),
+    (
+        "loop-items",
+        'for k, d in {"tr": a, "te": b}.items():\n    d.append(k)',
+        {"a", "b"},
+        {"a", "b", "k", "d"},
+    ),
+    (
+        "loop-over-an-input",
+        "for m in models:\n    m.fit(X, y)",
+        {"models", "X", "y"},
+        {"models", "m"},
+    ),
+    ("element-alias", 'x = data[0]\nx["c"] = 1', {"data"}, {"data", "x"}),
+    (
+        "element-of-bound-container",
+        'data = (a, b)\nx = data[0]\nx["c"] = 1',
+        {"a", "b"},
+        {"a", "b", "data", "x"},
+    ),
+    ("comprehension-alias", "[d.append(1) for d in [a, b]]", {"a", "b"}, {"a", "b"}),
+    ("pairwise-unpack", "x, y = a, b\nx.append(1)", {"a", "b"}, {"a", "x", "y"}),
+    ("rebinding-a-copy-is-no-alias", "b = a.copy()\nb.append(1)", {"a"}, {"b"}),
     ("comprehension-scope", "ys = [x * k for x in xs]", {"xs", "k"}, {"ys"}),
     ("comprehension-shadows-outer", "x = 1\nys = [x for x in range(3)]", set(), {"x", "ys"}),
     ("nested-comprehension", "m = [[i * j for j in cols] for i in rows]", {"rows", "cols"}, {"m"}),
@@ -139,3 +197,27 @@ def test_output_order_follows_the_last_binding() -> None:
     """Deterministic order: the module returns outputs in the order the cell last set them."""
     assert analyze("b = 1\na = 2\nb = 3").bound == ("a", "b")
     assert analyze("z = 1\ny = 2\nx = z").writes == ("z", "y", "x")
+
+
+def test_links_say_which_bound_names_share_objects() -> None:
+    flow = analyze("data = [a, b]\nalias = a\nn = len(a)")
+    assert dict(flow.links) == {"data": ("a", "b"), "alias": ("a",)}
+
+
+def test_figures_are_their_own_kind() -> None:
+    flow = analyze(
+        "fig, ax = plt.subplots(2)\nf2 = plt.figure()\nax2 = f2.add_subplot(1, 1, 1)\n"
+        "ax3 = sns.histplot(df.x)\nax4 = df.plot(x='a')\nax5 = df['x'].plot.hist()\n"
+        "tips = sns.load_dataset('tips')\nimg = plt.imread('a.png')"
+    )
+    kinds = {n: flow.kind(n) for n in flow.bound}
+    assert {n for n, k in kinds.items() if k == "figure"} == {
+        "fig",
+        "ax",
+        "f2",
+        "ax2",
+        "ax3",
+        "ax4",
+        "ax5",
+    }
+    assert kinds["tips"] == kinds["img"] == "value"

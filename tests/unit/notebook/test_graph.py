@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jupyter_flow.notebook.api import analyze, flow_name_for, module_path_for
+from jupyter_flow.notebook.api import analyze, export_source, flow_name_for, module_path_for
 
 from .conftest import make_nb
 
@@ -158,3 +158,114 @@ def test_analyze_is_json_for_the_browser() -> None:
         "c": [1, 2],
         "d": "1j",
     }
+
+
+def observed(nb: Any, **names: tuple[str, ...]) -> tuple[Any, list[Any]]:
+    """Build the graph as export does after the kernel recorded in-place changes."""
+    from dataclasses import replace
+
+    from jupyter_flow.notebook.api import _parse_cells
+    from jupyter_flow.notebook.cells import StepCell
+    from jupyter_flow.notebook.graph import build_graph
+
+    problems: list[Any] = []
+    cells = [
+        replace(c, observed=names[c.options.name])
+        if isinstance(c, StepCell) and c.options.name in names
+        else c
+        for c in _parse_cells(nb, problems)
+    ]
+    return build_graph(cells, flow_name="DemoFlow", notebook_name="demo.ipynb")
+
+
+def test_a_change_the_kernel_observed_is_a_read_and_a_write() -> None:
+    nb = make_nb(
+        "%%step load\ndf = {'a': 1}",
+        "%%step prep\nadd_features(df)\nn = 1",
+        "%%step use\nm = len(df)",
+        "def add_features(d):\n    d['b'] = 2",
+    )
+    nb.cells.insert(0, nb.cells.pop())  # the helper above the steps
+    g, problems = observed(nb, prep=("df",))
+    assert problems == []
+    prep = next(s for s in g.steps if s.name == "prep")
+    assert prep.inputs == ("df",) and "df" in prep.outputs
+    assert ("prep", "use") in g.edges and ("load", "use") not in g.edges
+
+
+def test_an_observed_change_missing_from_declared_outputs_is_refused_at_the_step_line() -> None:
+    nb = make_nb("%%step load\ndf = {'a': 1}", "%%step prep --outputs n\nmutate(df)\nn = 1")
+    _, problems = observed(nb, prep=("df",))
+    assert len(problems) >= 1
+    err = problems[0]
+    assert err.location.index == 2 and err.location.line == 1
+    assert "step 'prep' changed 'df' in place when it ran in the kernel" in err.headline
+    assert "its --outputs do not list it" in err.headline
+    assert err.hint == "add df to --outputs, or remove --outputs and let export find the outputs"
+
+
+CONTAINER = (
+    "%%step load\ntrain = [1]\ntest = [2]",
+    "%%step group\ndata = [train, test]",
+    "%%step feat\nfor d in data:\n    d.append(0)",
+    "%%step fit\nn = len(train) + len(test)",
+)
+
+
+def test_a_container_built_in_one_step_and_changed_through_in_another() -> None:
+    g = graph(*CONTAINER)
+    s = steps(g)
+    # the kernel's fit sees the appended rows: it must read train/test from feat
+    assert set(s["feat"]["inputs"]) == {"data", "train", "test"}
+    assert {"train", "test", "data"} <= set(s["feat"]["outputs"])
+    assert ["feat", "fit"] in g["edges"] and ["load", "fit"] not in g["edges"]
+    # and feat gets all three from one task (group), so they still share objects there
+    built, _ = export_source(
+        make_nb(*CONTAINER), notebook_path="d.ipynb", module_path="d_flow.py", fmt=False
+    )
+    feat = next(st for st in built.steps if st.name == "feat")
+    assert dict(feat.sources) == {"data": "group", "train": "group", "test": "group"}
+
+
+def test_an_alias_made_in_one_step_and_changed_in_another() -> None:
+    g = graph(
+        "%%step load\na = [1]",
+        "%%step alias\nb = a",
+        "%%step change\nb.append(2)",
+        "%%step use\nn = len(a)",
+    )
+    s = steps(g)
+    assert set(s["change"]["outputs"]) >= {"a", "b"}
+    assert ["change", "use"] in g["edges"]
+
+
+def test_an_alias_that_nothing_changes_adds_no_outputs() -> None:
+    g = graph("%%step a\nx = 1", "%%step b\ny = x", "%%step c\nz = x + y")
+    assert steps(g)["b"]["outputs"] == ["y"] and ["a", "c"] in g["edges"]
+
+
+def test_a_function_a_later_step_uses_moves_to_module_level() -> None:
+    result = analyze(
+        make_nb(
+            "import math",
+            "%%step a\ndef f(v):\n    return math.sqrt(v) + g(v)\n"
+            "def g(v):\n    return v\nx = f(4)",
+            "%%step b\ny = f(x)",
+        ),
+        notebook_path="d.ipynb",
+    )
+    assert result["problems"] == []
+    b = steps(result)["b"]
+    assert b["inputs"] == ["x"]  # f is module-level now, not an artifact
+
+
+def test_figures_are_not_outputs_unless_a_later_step_reads_them() -> None:
+    g = graph(
+        "import matplotlib.pyplot as plt",
+        "%%step a\nfig, ax = plt.subplots()\nx = 1",
+        "%%step b\nfig2 = plt.figure()\nax3 = fig2.add_subplot(1, 1, 1)\ny = x",
+        "%%step c\nax3.set_title('t')",
+    )
+    s = steps(g)
+    assert "fig" not in s["a"]["outputs"] and "ax" not in s["a"]["outputs"]
+    assert "ax3" in s["b"]["outputs"] and "fig2" not in s["b"]["outputs"]
