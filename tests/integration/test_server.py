@@ -95,8 +95,23 @@ async def test_export_writes_the_module_beside_the_notebook(jp_fetch, notebook):
     assert data["module_path"] == "work/taxi_flow.py"
     assert [s["name"] for s in data["steps"]] == ["load", "train"]
     assert data["edges"] == [["load", "train"]]
-    assert data["problems"] == []
+    assert data["problems"] == [] and data["notes"] == []
     assert (notebook.parent / "taxi_flow.py").read_text() == data["source"]
+
+
+async def test_export_answers_what_it_could_not_check(jp_fetch, notebook, monkeypatch):
+    """The notes of notebook.api's verdict reach the Lab button (which shows each one)."""
+    from jupyter_flow.server import services
+
+    real = services.export_notebook
+    note = "cells 2 and 3 were not run with the extension: ..."
+
+    def noted(path: str) -> Any:
+        return types.SimpleNamespace(**vars(real(path)), notes=(note,))
+
+    monkeypatch.setattr(services, "export_notebook", noted)
+    data = body_of(await post(jp_fetch, "export", {"path": "work/taxi.ipynb"}))
+    assert data["notes"] == [note] and data["module_path"] == "work/taxi_flow.py"
 
 
 async def test_export_problem_is_a_located_422_and_writes_nothing(jp_fetch, jp_root_dir):
