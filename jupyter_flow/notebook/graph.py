@@ -368,6 +368,8 @@ class _Builder:
                 made, why = defs.get(out, (None, ("", "step")))
                 if made is not None and why is None:  # moves to module level if used
                     self.write(out, _Writer("def", cell, step=name, definition=made))
+                    if made.kind == "class":  # its instances may be artifacts: pickle
+                        self._need(made, cell, set())  # finds classes at module level only
                 else:
                     self.write(out, _Writer("stepdef", cell, step=name, blocker=why))
             else:

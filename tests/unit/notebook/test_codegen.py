@@ -216,3 +216,10 @@ def test_a_hoisted_definition_leaves_the_step_and_keeps_its_comments() -> None:
     assert "def scale(v, factor=2):\n    # a helper the next step uses too\n" in module
     assert "def _local" not in module and "    def _local(v):" in steps  # used only there
     assert "def scale" not in steps
+
+
+def test_a_class_defined_in_a_step_moves_out_so_its_instances_can_be_stored() -> None:
+    nb = make_nb("%%step a\nclass Box:\n    pass\nbox = Box()")
+    _, source = export_source(nb, notebook_path="d.ipynb", module_path="d_flow.py", fmt=False)
+    module, steps = source.split("flow = Flow(")
+    assert "class Box:\n    pass\n" in module and "class Box" not in steps
