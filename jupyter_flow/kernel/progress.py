@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..flow.dag import PARAMS
 from ..runtime.displays import displays_key, read_displays
 from ..runtime.observer import RunObserver
+from ..runtime.tracemap import error_text, short_traceback
 from ..store.records import log_path
 
 if TYPE_CHECKING:
@@ -166,7 +167,10 @@ class RunState(RunObserver):
             state.retrying += 1
             state.status = "retrying"
             if error is not None:
-                state.tail.append(f"[{spec.label}] attempt {spec.attempt} failed: {error.message}")
+                at = f" ({error.where})" if error.where else ""
+                state.tail.append(
+                    f"[{spec.label}] attempt {spec.attempt} failed{at}: {error.message}"
+                )
         elif task is not None:
             state.done += 1
             if task.status == "caught" and error is not None:
@@ -177,7 +181,7 @@ class RunState(RunObserver):
                 state.status = "running"
         elif error is not None:
             state.status, state.finished = "failed", time.monotonic()
-            state.error = error.traceback or error.message
+            state.error = error_text(spec.label, error)
         self.version += 1
 
     def poll(self) -> None:
@@ -195,7 +199,7 @@ class RunState(RunObserver):
         self.status = record.status
         self.finished = time.monotonic()
         if record.error is not None and not self.error:
-            self.error = record.error.traceback or record.error.message
+            self.error = error_text(record.failed_step or "?", record.error)
         for spec in list(self.inflight.values()):
             self._read_logs(spec, final=True)
         self.inflight.clear()
@@ -267,8 +271,10 @@ class RunState(RunObserver):
             )
         failed = next((s for s in self.steps.values() if s.status == "failed"), None)
         if failed is not None and failed.error:
-            lines.append(f"step {failed.name!r} failed:")
-            lines.extend("  " + ln for ln in failed.error.rstrip().splitlines()[-15:])
+            head, _, trace = failed.error.partition("\n")
+            lines.append(head)  # step 'x' failed (cell 6, line 3: "..."): KeyError: 'y'
+            if trace:
+                lines.extend("  " + ln for ln in short_traceback(trace))
         if self.resume_hint():
             lines.append(f"resume with: {self.resume_hint()}")
         return "\n".join(lines)

@@ -227,9 +227,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     for step in summary["steps"]:
         print(f"  {step['name']:<24}{step['status']:<10}{step['tasks_done']}/{step['tasks_total']}")
     if run.record.error:
-        print(f"\nfailed in {run.record.failed_step}: {run.record.error.message}")
-        if run.record.error.traceback:
-            print(run.record.error.traceback.rstrip())
+        from .tracemap import error_text
+
+        print("\n" + error_text(run.record.failed_step or "?", run.record.error))
     tasks = run._engine.records.tasks(run.flow, run.id)
     shown = False
     for task in tasks:

@@ -239,3 +239,28 @@ def locate_error(error: ErrorInfo, module_path: str) -> ErrorInfo:
         cell_id=where.cell_id,
         line=where.line,
     )
+
+
+def error_text(label: str, error: ErrorInfo) -> str:
+    """What every view shows of a failed task: the one-line headline, then the traceback."""
+    head = headline(label, error.message, error.where)
+    return head + ("\n" + error.traceback.rstrip() if error.traceback.strip() else "")
+
+
+def short_traceback(text: str, limit: int = 15) -> list[str]:
+    """At most about ``limit`` lines of a traceback, keeping the frames in notebook cells
+    (a library's own frames can bury them) and the exception at the end."""
+    rows = text.rstrip().split("\n")
+    if len(rows) <= limit:
+        return rows
+    keep: set[int] = set()
+    for i, row in enumerate(rows):
+        if "(notebook cell " in row and FRAME.match(row):
+            keep.update(range(i, min(i + 3, len(rows))))
+    keep.update(range(max(0, len(rows) - max(4, limit - len(keep))), len(rows)))
+    out: list[str] = []
+    for i in sorted(keep):
+        if out and i - 1 not in keep:
+            out.append("  ...")
+        out.append(rows[i])
+    return out

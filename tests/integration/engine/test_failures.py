@@ -83,7 +83,7 @@ def test_a_step_that_always_fails_shows_the_users_traceback(write_flow, root, cl
     path = write_flow(source)
     result = cli("run", str(path))
     assert result.returncode == 1
-    assert "failed in step 'compute'" in result.stderr
+    assert "step 'compute' failed (" in result.stderr  # where, then the exception
     assert "ZeroDivisionError" in result.stderr
     assert "in helper" in result.stderr and "return x / 0" in result.stderr
     assert "jupyter_flow/runtime" not in result.stderr  # no engine frames

@@ -60,7 +60,8 @@ def test_in_a_kernel_unsaved_steps_and_failures_are_reported_and_a_cell_runs_els
     assert "z = xs[5]" in text  # the user's line, not our frames
     assert "jupyter_flow/runtime" not in text
     error = text_of(failed)
-    assert "failed in step 'boom'" in error and "%flow run --resume" in error
+    assert "step 'boom' failed (cell 3, line 2: \"z = xs[5]\"): IndexError" in error
+    assert "%flow run --resume" in error
 
     assert text_of(check).split() == ["60", "True", "ndarray"]  # ran elsewhere, bound here
     bundle = bundle_of(run_cell)

@@ -140,7 +140,10 @@ def test_retries_and_the_traceback_show_as_text_where_there_are_no_widgets(
         run_flow(load_flow(path), root=root, observer=view)
     step = view.steps["flaky"]
     assert step.status == "failed"
-    assert "attempt 1 failed: ValueError: broken input" in "\n".join(step.tail)
+    # a hand-written flow: the module's line, with the exception
+    assert "attempt 1 failed (flow_0.py, line 7: 'raise ValueError(\"broken input\")'): " + (
+        "ValueError: broken input"
+    ) in "\n".join(step.tail)
     assert 'raise ValueError("broken input")' in step.error
     text = published[-1]["text/plain"]
     assert "✗ flaky" in text and "resume with: %flow run --resume" in text
