@@ -14,6 +14,7 @@ generators whose module is already imported are looked at; nothing here may fail
 from __future__ import annotations
 
 import ast
+import ctypes
 import sys
 import types
 from collections.abc import Callable, MutableMapping
@@ -31,6 +32,7 @@ class Generator:
     get: Callable[[], Any]
     set: Callable[[Any], None]
     fingerprint: Callable[[Any], int]  # of a state from ``get``
+    quick: Callable[[], int] | None = None  # a cheaper fingerprint of the current state
 
 
 def _random_get() -> Any:
@@ -54,6 +56,23 @@ def _numpy_fp(state: Any) -> int:
     return hash((inner["key"].tobytes(), inner["pos"], state["has_gauss"], state["gauss"]))
 
 
+_MT_BYTES = 624 * 4 + 4  # numpy's mt19937_state: the key, then the position
+_MT_ADDRESS: dict[int, tuple[int, Any]] = {}  # id(bit generator) -> (state address, it)
+
+
+def _numpy_quick() -> int:
+    """The legacy generator's raw state bytes, read in place (2 µs, not the 70 µs of
+    ``get_state``). It leaves out the cached second normal of ``np.random.randn``, which
+    the full fingerprint of step starts and seeds includes."""
+    bitgen = sys.modules["numpy"].random.mtrand._rand._bit_generator
+    known = _MT_ADDRESS.get(id(bitgen))
+    if known is None:
+        if type(bitgen).__name__ != "MT19937":
+            return _numpy_fp(_numpy_get())
+        known = _MT_ADDRESS[id(bitgen)] = (bitgen.ctypes.state_address, bitgen)
+    return hash(ctypes.string_at(known[0], _MT_BYTES))
+
+
 def _torch_get() -> Any:
     return sys.modules["torch"].random.get_rng_state()
 
@@ -68,7 +87,7 @@ def _torch_fp(state: Any) -> int:
 
 GENERATORS = (
     Generator("random", "random", _random_get, _random_set, hash),
-    Generator("numpy", "numpy", _numpy_get, _numpy_set, _numpy_fp),
+    Generator("numpy", "numpy", _numpy_get, _numpy_set, _numpy_fp, _numpy_quick),
     Generator("torch", "torch", _torch_get, _torch_set, _torch_fp),
 )
 
@@ -79,6 +98,11 @@ def active() -> list[Generator]:
 
 def fingerprints() -> dict[str, int]:
     return {g.name: g.fingerprint(g.get()) for g in active()}
+
+
+def quick_fingerprints() -> dict[str, int]:
+    """What every cell pays: enough to see that a generator moved."""
+    return {g.name: g.quick() if g.quick else g.fingerprint(g.get()) for g in active()}
 
 
 def states() -> dict[str, Any]:
@@ -136,7 +160,7 @@ class Tracker:
             return
         try:
             self.label = None
-            self._before = fingerprints()
+            self._before = quick_fingerprints()
         except Exception as err:
             self._disable(err)
 
@@ -149,10 +173,11 @@ class Tracker:
             self._disable(err)
 
     def _after(self, result: Any) -> None:
-        after = fingerprints()
-        moved = [g for g, fp in after.items() if self._before.get(g) != fp]
+        quick = quick_fingerprints()
+        moved = [g for g, fp in quick.items() if self._before.get(g) != fp]
         if not moved:
             return
+        after = {g: fp for g, fp in fingerprints().items() if g in moved}
         count = getattr(result, "execution_count", None)
         raw = getattr(getattr(result, "info", None), "raw_cell", "") or ""
         who = self.label or f"cell In [{count}]"

@@ -159,3 +159,11 @@ def test_an_unwritable_folder_warns_once_and_export_in_the_kernel_still_knows(
         ].verdict
         == "diverged"
     )
+
+
+def test_a_step_that_only_takes_numpys_cached_normal_is_seen(shell: Any) -> None:
+    run(shell, "np.random.seed(0)")
+    run(shell, "np.random.randn()")  # draws two normals, keeps the second for the next call
+    cell = "%%step n\nv = np.random.randn()"  # takes the cached one: the raw state does not move
+    run(shell, cell)
+    assert dict(seen(cell).random)["numpy"].verdict == "diverged"
