@@ -281,6 +281,7 @@ class Run:
             "origin_run": self.record.origin_run,
             "error": self.record.error.message if self.record.error else None,
             "failed_step": self.record.failed_step,
+            "failure": _failure(self.record),
             "steps": steps,
         }
 
@@ -367,3 +368,19 @@ def latest_run(flow: str, *, status: str | None = None, root: str | None = None)
         which = f" with status {status!r}" if status else ""
         raise RunNotFound(f"no run of {flow}{which}", hint=f"start one: python {flow}.py run")
     return runs[0]
+
+
+def _failure(record: RunRecord) -> dict[str, Any] | None:
+    """Where and why the run failed, as every viewer words it (the Lab run view shows it)."""
+    error = record.error
+    if error is None:
+        return None
+    from .runtime.tracemap import headline
+
+    return {
+        "headline": headline(record.failed_step or "?", error.message, error.where),
+        "where": error.where,
+        "cell": error.cell,
+        "cell_id": error.cell_id,
+        "line": error.line,
+    }

@@ -4,6 +4,7 @@
  */
 import { Widget } from '@lumino/widgets';
 
+import { failureNote, failureOf } from './failure';
 import { formatWhen, isActive, runProgress } from './model';
 import { IFlowClient } from './tokens';
 import { IRunSummary } from './types';
@@ -119,6 +120,10 @@ export class RunsView extends Widget {
     }
     const chosen = this._runs.find(run => run.id === this._selected);
     if (chosen) {
+      const failure = failureOf(chosen);
+      if (failure) {
+        this._detail.appendChild(failureNote(failure));
+      }
       this._detail.appendChild(stepsTable(chosen));
       const logs = document.createElement('pre');
       logs.className = 'jp-Flow-logs';

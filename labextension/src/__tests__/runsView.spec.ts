@@ -119,3 +119,30 @@ describe('RunsView Stop button', () => {
     expect(stopButton(view, 'r-run')!.textContent).toBe('Stop');
   });
 });
+
+describe('RunsView failed run', () => {
+  it('shows where in the notebook and why the selected run failed', async () => {
+    const headline =
+      "step 'combine' failed (cell 3, line 8: 'bad = df[\"y\"].sum()'): KeyError: 'y'";
+    const failed = {
+      ...run('r-failed', 'failed'),
+      failure: { headline, where: 'cell 3, line 8', cell: 3, cell_id: 'c3', line: 8 }
+    };
+    makeRequest.mockImplementation(async (url: string) =>
+      url.includes('/logs') ? reply(200, { logs: '' }) : reply(200, { runs: [failed] })
+    );
+    view = await showRuns();
+    const shown = view.node.querySelector<HTMLElement>('.jp-Flow-runDetail .jp-Flow-failure');
+    expect(shown?.textContent).toBe(headline);
+    expect(shown?.dataset.cell).toBe('3');
+    expect(shown?.dataset.line).toBe('8');
+  });
+
+  it('shows nothing of the kind for a run that did not fail', async () => {
+    makeRequest.mockImplementation(async (url: string) =>
+      url.includes('/logs') ? reply(200, { logs: '' }) : reply(200, { runs: [run('r', 'done')] })
+    );
+    view = await showRuns();
+    expect(view.node.querySelector('.jp-Flow-failure')).toBeNull();
+  });
+});
