@@ -13,6 +13,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+# the fidelity table in the terminal summary, also when xdist's controller never collects
+# tests/fidelity (it loads only the conftests of its arguments)
+pytest_plugins = ["tests.fidelity.report"]
+
 
 @pytest.fixture
 def root(tmp_path: Path) -> str:
