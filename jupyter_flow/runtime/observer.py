@@ -148,7 +148,8 @@ class TerminalProgress(RunObserver):
             if self.finished[spec.step] >= self.expected.get(spec.step, 1):
                 self._step_done(spec.step)
         elif error is not None:
-            self._print(f"✗ {spec.label} failed: {error.message}")
+            at = f" ({error.where})" if error.where else ""  # cell 6, line 3: "..."
+            self._print(f"✗ {spec.label} failed{at}: {error.message}")
 
     def _step_done(self, step: str) -> None:
         count = self.expected.get(step, 1)

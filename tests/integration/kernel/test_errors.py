@@ -68,6 +68,8 @@ def test_the_cli_names_the_cell_and_line_of_a_failing_step(
         first = next(ln for ln in done.stderr.splitlines() if ln.startswith("error:"))
         assert first == f"error: {HEADLINE}"
         assert FRAME in done.stderr
+        live = next(ln for ln in done.stdout.splitlines() if ln.startswith("✗ combine"))
+        assert live == "✗ combine failed " + HEADLINE.split(" failed ", 1)[1]
         assert "resume " in done.stderr  # what to do next
 
 
