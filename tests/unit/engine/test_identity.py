@@ -9,6 +9,8 @@ import pandas as pd
 import pytest
 
 from jupyter_flow.errors import ArtifactError, StepLocation
+from jupyter_flow.runtime.task import load_inputs
+from jupyter_flow.runtime.taskspec import CodeRef, Input, TaskSpec
 from jupyter_flow.store import artifacts, sharing
 from jupyter_flow.store.blobs import LocalBlobs
 from jupyter_flow.store.records import Artifact, TaskRecord, from_json, to_json
@@ -109,3 +111,24 @@ def test_an_unpicklable_member_of_a_group_is_named(tmp_path):
 def test_an_artifact_without_data_is_refused():
     with pytest.raises(ArtifactError, match="neither a blob nor inline"):
         artifacts.load(LocalBlobs("/nonexistent"), Artifact("x", "int", 1, "1"))
+
+
+def test_joined_foreach_outputs_share_within_each_task_only(tmp_path):
+    store = LocalBlobs(tmp_path)
+    tasks = []
+    for i in range(2):
+        model = {"coef": [0.0]}  # identical bytes in both tasks
+        tasks.append(artifacts.save_outputs(store, {"model": model, "kept": [model]}, task=f"t{i}"))
+    spec = TaskSpec(
+        "F", "r", "join", 0, 1, str(tmp_path), CodeRef("m.py", "m"),
+        inputs=(
+            Input("model", tuple(t[0] for t in tasks), join=True),
+            Input("kept", tuple(t[1] for t in tasks), join=True),
+        ),
+        outputs=(),
+    )  # fmt: skip
+    values = load_inputs(store, spec)
+    models, kept = values["model"], values["kept"]
+    assert models[0] is kept[0][0] and models[1] is kept[1][0]
+    assert models[0] is not models[1]
+    assert TaskSpec.from_json(spec.to_json()) == spec  # group fields survive the spec's JSON
