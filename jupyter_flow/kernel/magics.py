@@ -122,6 +122,7 @@ class FlowMagics(Magics):
         rec: observe.StepRecord,
         uses: tuple[tuple[str, RandomUse], ...] = (),
         packages: tuple[str, ...] | None = None,
+        ran_on: str | None = None,
     ) -> None:
         """Keep what this run of a step showed beside the notebook, for every export path;
         in memory too (``%flow export`` passes it when the folder is read-only)."""
@@ -136,6 +137,7 @@ class FlowMagics(Magics):
             notebook=notebook,
             observed_at=time.time(),
             execution_count=rec.execution_count,
+            ran_on=ran_on,
         )
         key = observations.step_key(step, body)
         self.observations[key] = obs

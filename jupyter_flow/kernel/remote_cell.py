@@ -200,4 +200,4 @@ def remote_step(magics: Any, options: StepOptions, cell: str, on: str) -> None:
     observe_step = getattr(magics, "observe_step", None)
     if observe_step is not None:  # beside the notebook: export writes the pins it resolved
         pins = preflight.auto_pins(options, cell, ns) if "auto" in options.packages else None
-        observe_step(options.name, cell, rec, (), pins)
+        observe_step(options.name, cell, rec, (), pins, ran_on=on)

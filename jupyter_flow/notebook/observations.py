@@ -50,6 +50,7 @@ class Observation:
     notebook: str | None = None
     observed_at: float = 0.0
     execution_count: int | None = None
+    ran_on: str | None = None  # ``--on X``: it ran elsewhere, so nothing was watched here
     extra: dict[str, Any] = field(default_factory=dict, compare=False)  # unknown keys, kept
 
     def to_json(self) -> dict[str, Any]:
@@ -68,6 +69,8 @@ class Observation:
         }
         if self.packages is not None:
             out["packages"] = list(self.packages)
+        if self.ran_on is not None:
+            out["ran_on"] = self.ran_on
         return out
 
     @classmethod
@@ -100,7 +103,10 @@ class Observation:
             notebook=data.get("notebook") if isinstance(data.get("notebook"), str) else None,
             observed_at=float(when) if isinstance(when, int | float) else 0.0,
             execution_count=count if isinstance(count, int) else None,
-            extra={k: v for k, v in data.items() if k not in known | {"random", "packages"}},
+            ran_on=data.get("ran_on") if isinstance(data.get("ran_on"), str) else None,
+            extra={
+                k: v for k, v in data.items() if k not in known | {"random", "packages", "ran_on"}
+            },
         )
 
 
@@ -203,7 +209,10 @@ def apply(
             unseen.append(parsed.cell)
             out.append(parsed)
             continue
-        by_step[parsed.options.name] = obs
+        if obs.ran_on is None:
+            by_step[parsed.options.name] = obs
+        else:
+            unseen.append(parsed.cell)  # its pins count; what it changed was not watched
         changes: dict[str, Any] = {}
         if can_observe and obs.changed:
             changes["observed"] = obs.changed

@@ -175,3 +175,19 @@ def test_in_memory_observations_override_the_sidecar(write_nb: Callable[..., Pat
         str(path), observed={step_key("b", "y = np.random.rand()"): fine}, check=True
     )
     assert result.notes == ()
+
+
+def test_a_step_run_elsewhere_gives_its_pins_but_counts_as_not_watched(
+    write_nb: Callable[..., Path],
+) -> None:
+    path = write_nb("%%step load --packages auto --on kubernetes\nimport pandas\nx = 1")
+    observe(
+        path.parent,
+        "load",
+        "import pandas\nx = 1",
+        packages=("pandas==2.2.2",),
+        ran_on="kubernetes",
+    )
+    result = export_notebook(str(path))
+    assert result.steps[0]["packages"] == ["pandas==2.2.2"]
+    assert result.notes[0].startswith("cell 1 was not run with the extension")
