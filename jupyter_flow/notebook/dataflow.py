@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from .display import value_kind
 from .mutation import loop_refs, mutated_root, root_name, value_refs
@@ -40,11 +41,19 @@ class CellFlow:
         out += [n for n in self.mutated if n not in self.bound and n not in self.deleted]
         return tuple(out)
 
+    @cached_property
+    def _kinds(self) -> dict[str, Kind]:
+        return dict(self.kinds)
+
+    @cached_property
+    def _lines(self) -> dict[str, int]:
+        return dict(self.read_lines)
+
     def kind(self, name: str) -> Kind:
-        return dict(self.kinds).get(name, "value")
+        return self._kinds.get(name, "value")
 
     def line_of(self, name: str) -> int | None:
-        return dict(self.read_lines).get(name)
+        return self._lines.get(name)
 
 
 class _Cell(ast.NodeVisitor):

@@ -53,11 +53,13 @@ RESERVED = frozenset({"flow", "Flow", "prelude"})  # names the module itself bin
 
 @dataclass(frozen=True)
 class _Writer:
-    kind: str  # "step" | "param" | "def" | "code" | "stepdef" | "deleted" | "hidden"
+    kind: str  # "step" | "param" | "def" | "code" | "stepdef" | "lazydef" | "deleted" | "hidden"
     cell: Cell
     step: str | None = None
     definition: Definition | None = None
     blocker: tuple[str, str] | None = None  # stepdef: the value it closes over, its kind
+    # lazydef (a def of a step, not used yet): the step and the writers' kinds it saw
+    pending: tuple[StepCell, CellFlow, dict[str, str | None]] | None = None
 
 
 class _Builder:
@@ -72,6 +74,8 @@ class _Builder:
         self.constants: set[str] = set()  # module-level constants: prelude arguments
         self.aliases: dict[str, str] = dict(STANDARD_ALIASES)  # imports seen so far
         self.prelude: list[PreludeEntry] = []
+        self.step_defs: dict[str, dict[str, tuple[Definition, tuple[str, str] | None]]] = {}
+        self.seed_alias = False  # ``from numpy.random import seed``: calls not named "seed"
         self.last_step = max((c.cell.index for c in cells if isinstance(c, StepCell)), default=0)
         # a name a step bound as an alias or container of others: (that step, the others)
         self.links: dict[str, tuple[str, dict[str, _Writer]]] = {}
@@ -89,7 +93,8 @@ class _Builder:
     def code_cell(self, parsed: CodeCell) -> None:
         if parsed.tree is None:
             return
-        self.aliases.update(module_aliases(parsed.tree))
+        if "import" in parsed.code:
+            self._imported(module_aliases(parsed.tree))
         lines = parsed.code.split("\n")
         for i, stmt in enumerate(parsed.tree.body):
             if is_ignorable(stmt):
@@ -105,12 +110,17 @@ class _Builder:
             for name in (*flow.writes, *flow.deleted):
                 self.write(name, _Writer("code", parsed.cell))
 
+    def _imported(self, found: dict[str, str]) -> None:
+        self.aliases.update(found)
+        self.seed_alias |= any("seed" in target for target in found.values())
+
     def _prelude(self, parsed: CodeCell, stmt: ast.stmt) -> bool:
         """A seed or configuration statement: replayed at the start of every task."""
         cell = parsed.cell
         entry = classify_statement(stmt, self.aliases, self.constants)
         if entry is None:
-            target = seed_target(stmt, self.aliases)
+            maybe = self.seed_alias or "seed" in parsed.code  # a cheap test first
+            target = seed_target(stmt, self.aliases) if maybe else None
             if target is None or cell.index > self.last_step:
                 return False  # exploration, or a seed no step runs after
             code = ast.get_source_segment(parsed.code, stmt) or ast.unparse(stmt)
@@ -150,7 +160,8 @@ class _Builder:
                 line=1,
                 hint="give each %%step a different name",
             )
-        self.aliases.update(module_aliases(parsed.tree))
+        if "import" in parsed.body:
+            self._imported(module_aliases(parsed.tree))
         flow = analyze_tree(parsed.tree)
         item = options.foreach.item if options.foreach else None
         step = BuiltStep(parsed, flow, [item] if item else [], {}, {})
@@ -265,7 +276,7 @@ class _Builder:
     ) -> None:
         cell = step.cell.cell
         line = (step.flow.line_of(name) or 1) + step.cell.body_line - 1
-        writer = self.current.get(name)
+        writer = self._settle(name) if name in self.current else None
         if writer is None:
             if name in BUILTINS or not definite:
                 return
@@ -313,7 +324,7 @@ class _Builder:
         seen.add(found.key)
         self.needed[found.order] = found
         for name in found.free:
-            writer = self.current.get(name)
+            writer = self._settle(name) if name in self.current else None
             if writer is None:
                 if name in IMPLICIT:
                     self._need_implicit(name)
@@ -345,12 +356,8 @@ class _Builder:
                 if found is not None:
                     for bound in found.names:
                         self.write(bound, _Writer("def", cell, definition=found))
-        defs: dict[str, tuple[Definition, tuple[str, str] | None]] = {}
-        for found_def in step_definitions(parsed, flow, self._writer_kind):
-            blocker = found_def.blocker
-            why = None if blocker is None else (blocker, found_def.blocker_kind or "step")
-            for bound in found_def.definition.names:
-                defs[bound] = (found_def.definition, why)
+        seen = {n: self._writer_kind(n) for n in (*flow.reads, *flow.maybe_reads)}
+        classes = []
         for out in [*flow.writes, *(n for n in implicit if n not in flow.writes)]:
             kind = flow.kind(out)
             if kind == "import":
@@ -364,17 +371,17 @@ class _Builder:
                     continue
             if declared is not None and out not in declared:
                 self.write(out, _Writer("hidden", cell, step=name))
-            elif kind in ("def", "class"):
-                made, why = defs.get(out, (None, ("", "step")))
-                if made is not None and why is None:  # moves to module level if used
-                    self.write(out, _Writer("def", cell, step=name, definition=made))
-                    if made.kind == "class":  # its instances may be artifacts: pickle
-                        self._need(made, cell, set())  # finds classes at module level only
-                else:
-                    self.write(out, _Writer("stepdef", cell, step=name, blocker=why))
+            elif kind in ("def", "class"):  # may move to module level: decided when used
+                self.write(out, _Writer("lazydef", cell, step=name, pending=(parsed, flow, seen)))
+                if kind == "class":
+                    classes.append(out)
             else:
                 step.writes[out] = kind
                 self.write(out, _Writer("step", cell, step=name))
+        for out in classes:  # its instances may be artifacts, and pickle finds classes
+            writer = self._settle(out)  # at module level only: it moves whenever it can
+            if writer.kind == "def" and writer.definition is not None:
+                self._need(writer.definition, cell, set())
         for out in declared or ():
             if out not in step.writes:
                 step.writes[out] = "value"
@@ -387,6 +394,27 @@ class _Builder:
     def _writer_kind(self, name: str) -> str | None:
         writer = self.current.get(name)
         return None if writer is None else writer.kind
+
+    def _settle(self, name: str) -> _Writer:
+        """The writer of ``name``, a step's def decided (module-level or not) on first use."""
+        writer = self.current[name]
+        if writer.kind != "lazydef" or writer.pending is None:
+            return writer
+        parsed, flow, seen = writer.pending
+        key = parsed.options.name
+        if key not in self.step_defs:
+            self.step_defs[key] = {
+                bound: (found.definition, found.blocker)
+                for found in step_definitions(parsed, flow, seen.get)
+                for bound in found.definition.names
+            }
+        made, why = self.step_defs[key].get(name, (None, ("", "step")))
+        if made is not None and why is None:
+            settled = _Writer("def", writer.cell, step=writer.step, definition=made)
+        else:
+            settled = _Writer("stepdef", writer.cell, step=writer.step, blocker=why)
+        self.current[name] = settled
+        return settled
 
     # -- whole notebook
     def build(self) -> None:

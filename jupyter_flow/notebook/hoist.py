@@ -24,8 +24,7 @@ class StepDef:
 
     definition: Definition  # line is the cell's line
     index: int  # statement index in the step body
-    blocker: str | None  # the value it closes over
-    blocker_kind: str | None  # "step" | "param" | "code" | ...
+    blocker: tuple[str, str] | None  # the value it closes over, and its kind ("step", ...)
 
 
 def step_definitions(
@@ -61,9 +60,7 @@ def step_definitions(
                     blocked[name] = blocked[free]
                     changed = True
                     break
-    return [
-        StepDef(made, i, *(blocked.get(name) or (None, None))) for name, (made, i) in found.items()
-    ]
+    return [StepDef(made, i, blocked.get(name)) for name, (made, i) in found.items()]
 
 
 def _kind_of(name: str, flow: CellFlow, writer_kind: Callable[[str], str | None]) -> str | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ast
 import builtins
-from collections.abc import Container
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -103,10 +103,25 @@ class PreludeEntry:
     statement: PreludeStatement
 
 
+def _imports(body: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Import statements of a block and its nested blocks (``try: import torch``), without
+    walking expressions (this runs for every cell of a notebook)."""
+    for stmt in body:
+        if isinstance(stmt, ast.Import | ast.ImportFrom):
+            yield stmt
+        elif not isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            for field in ("body", "orelse", "finalbody"):
+                block = getattr(stmt, field, None)
+                if isinstance(block, list):
+                    yield from _imports(block)
+            for sub in (*getattr(stmt, "handlers", ()), *getattr(stmt, "cases", ())):
+                yield from _imports(sub.body)
+
+
 def module_aliases(tree: ast.Module) -> dict[str, str]:
     """Names bound by the cell's imports -> the dotted module (or object) they stand for."""
     found: dict[str, str] = {}
-    for node in ast.walk(tree):
+    for node in _imports(tree.body):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:
@@ -114,7 +129,7 @@ def module_aliases(tree: ast.Module) -> dict[str, str]:
                 else:
                     root = alias.name.split(".")[0]
                     found[root] = root
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        elif node.module and not node.level:
             for alias in node.names:
                 found[alias.asname or alias.name] = f"{node.module}.{alias.name}"
     return found
