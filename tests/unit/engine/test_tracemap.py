@@ -143,3 +143,23 @@ def test_the_innermost_step_frame_is_the_place(tmp_path: Path) -> None:
 )
 def test_the_lines_list_reads_back_as_written(lines: list[int | None]) -> None:
     assert list(parse_lines(format_lines(lines))) == lines
+
+
+@pytest.mark.parametrize("formatted", [False, True], ids=["plain", "ruff"])
+def test_hoisted_defs_and_displayed_values_do_not_shift_the_lines(
+    tmp_path: Path, formatted: bool
+) -> None:
+    load = (
+        "%%step load\ndef double(v):\n    return v * 2\n\ndf = pd.DataFrame({'x': [1, 2, 3]})\ndf"
+    )
+    combine = "%%step combine\nn = double(2)\n\n\nbad = df['y'].sum()\ndf.head()"
+    module = _export(tmp_path, [LOAD, load, combine], formatted)
+    source = module.read_text()
+    assert "\ndef double(v):" in source and "    display(df.head())" in source  # as export does
+    tb = _fail(module, "combine", df=__import__("pandas").DataFrame({"x": [1]}))
+    place = explain(tb, str(module), source).place
+    assert place is not None and (place.cell, place.line) == (3, 5)
+    # the step that lost its def to module level: its lines still read from the cell
+    lines = source.split("\n")
+    marker = next(ln for ln in lines if ln.startswith("# cell 2"))
+    assert marker.endswith(", lines 5-6")
