@@ -144,8 +144,26 @@ class Tracker:
         self._before: dict[str, int] = {}
 
     def register(self) -> None:
+        try:
+            self._catch_up()
+            self._before = quick_fingerprints()  # the loading cell's own post hook
+        except Exception as err:
+            self._disable(err)
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
         self.shell.events.register("post_run_cell", self.post_run_cell)
+
+    def _catch_up(self) -> None:
+        """Seeds run before ``%load_ext``: the last one per generator, from the input
+        history; whether the state is still the seed's is told by its fingerprint."""
+        cells = self.shell.user_ns.get("In") or []
+        last: dict[str, tuple[str, int]] = {}
+        for raw in cells:
+            if isinstance(raw, str) and "seed" in raw:
+                last.update(self._seed_states(raw, transformed=True))
+        now = fingerprints()
+        for gen, (source, seed_fp) in last.items():
+            drawn = None if now.get(gen) == seed_fp else "a cell run before %load_ext jupyter_flow"
+            self.history[gen] = History(seed_fp, source, drawn)
 
     def _disable(self, err: Exception) -> None:
         self.broken = True
@@ -191,11 +209,11 @@ class Tracker:
             else:
                 hist.drawn_by = who
 
-    def _seed_states(self, raw: str) -> dict[str, tuple[str, int]]:
+    def _seed_states(self, raw: str, *, transformed: bool = False) -> dict[str, tuple[str, int]]:
         """Generator -> (source, fingerprint right after it) of the last seed statement of an
         untagged cell: that seed re-run on the side (state saved and restored)."""
         ns = self.shell.user_ns
-        code = self.shell.transform_cell(raw)
+        code = raw if transformed else self.shell.transform_cell(raw)
         try:
             tree = ast.parse(code)
         except SyntaxError:

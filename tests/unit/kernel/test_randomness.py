@@ -167,3 +167,23 @@ def test_a_step_that_only_takes_numpys_cached_normal_is_seen(shell: Any) -> None
     cell = "%%step n\nv = np.random.randn()"  # takes the cached one: the raw state does not move
     run(shell, cell)
     assert dict(seen(cell).random)["numpy"].verdict == "diverged"
+
+
+def test_a_seed_run_before_the_extension_was_loaded_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    InteractiveShell.clear_instance()
+    shell = InteractiveShell.instance()
+    try:
+        run(shell, "import numpy as np\nnp.random.seed(3)")
+        run(shell, "%load_ext jupyter_flow")
+        run(shell, A)
+        peek = run(shell, "np.random.seed(3)\nnp.random.rand(2)")
+        run(shell, B)
+    finally:
+        InteractiveShell.clear_instance()
+    assert seen(A).random == (("numpy", RandomUse("from-seed", "np.random.seed(3)")),)
+    after = f"cell In [{peek.execution_count}]"
+    assert seen(B).random == (("numpy", RandomUse("diverged", "np.random.seed(3)", after)),)
