@@ -11,7 +11,7 @@ import socket
 import sys
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -72,9 +72,13 @@ class PreludeFailed(FlowError):
             "fix it in the flow module, or in the notebook cell it comes from",
         )
 
-    def info(self) -> ErrorInfo:
-        trace = f"{self.format()}\n{user_traceback(self.cause)}"
-        return ErrorInfo("exception", self.format(), type(self.cause).__name__, trace)
+    def info(self, module_path: str) -> ErrorInfo:
+        """The attempt's error: located at the prelude's line (in the notebook when the
+        module says where it came from), worded as every other failed step."""
+        from .tracemap import exception_info
+
+        base = exception_info(self.cause, user_traceback(self.cause), module_path)
+        return replace(base, message=f"the flow's prelude failed: {base.message}")
 
 
 def run_prelude(flow: Flow, location: StepLocation) -> None:
@@ -168,7 +172,7 @@ def run_task(spec: TaskSpec, store: BlobStore | None = None, *, echo: bool = Fal
                 store, _outputs(spec, result), task=spec.task_id, location=loc
             )
         except PreludeFailed as err:
-            error = err.info()
+            error = err.info(spec.code.module_path)
         except FlowError as err:
             error = ErrorInfo(
                 "unpicklable" if isinstance(err, ArtifactError) else "definition",
@@ -203,8 +207,6 @@ def run_task(spec: TaskSpec, store: BlobStore | None = None, *, echo: bool = Fal
 def _finish(
     record: AttemptRecord, status: str, finished: float, error: ErrorInfo | None
 ) -> AttemptRecord:
-    from dataclasses import replace
-
     return replace(record, status=status, finished=finished, error=error)
 
 

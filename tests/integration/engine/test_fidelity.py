@@ -64,7 +64,8 @@ def test_a_failing_prelude_fails_the_task_with_a_located_error(write_flow, root)
     with pytest.raises(RunFailed) as err:
         flow.run(root=root, max_workers=1)
     text = str(err.value)
-    assert "step 'one': the flow's prelude failed: ValueError: bad seed" in text
+    assert "step 'one' failed" in text and 'raise ValueError("bad seed")' in text.splitlines()[0]
+    assert "the flow's prelude failed: ValueError: bad seed" in text
     assert 'raise ValueError("bad seed")' in text  # the user's traceback, not ours
     attempt = latest_run("Seeded", root=root)["one"].attempts[0]
     assert attempt.error is not None and attempt.error.type == "ValueError"

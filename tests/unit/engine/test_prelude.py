@@ -62,4 +62,6 @@ def test_sys_exit_in_the_prelude_fails_the_task_not_the_worker():
     with pytest.raises(PreludeFailed) as err:
         run_prelude(flow, StepLocation("train"))
     assert str(err.value).startswith("step 'train': the flow's prelude failed: SystemExit: 3")
-    assert err.value.info().type == "SystemExit"
+    info = err.value.info(__file__)
+    assert info.type == "SystemExit" and info.message == "the flow's prelude failed: SystemExit: 3"
+    assert "raise SystemExit(3)" in info.traceback
