@@ -175,6 +175,12 @@ class Run:
         return run_status(self._engine.records, self.record)
 
     @property
+    def error(self) -> ErrorInfo | None:
+        """Why the run failed: ``message`` (``KeyError: 'y'``), ``where`` (``cell 6, line 3:
+        "..."``), ``cell``, ``line`` and the annotated ``traceback``; None unless it failed."""
+        return self.record.error
+
+    @property
     def successful(self) -> bool:
         return self.status == "done"
 

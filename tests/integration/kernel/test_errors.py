@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from jupyter_flow.client import latest_run
+
 from .conftest import LOAD, REPO, bundle_of, descendants, text_of, widget_states
 
 # cell 3's lines: 1 %%step, 2 total, 3-4 blank, 5 comment, 6-7 a call ruff joins, 8 fails
@@ -71,6 +73,12 @@ def test_the_cli_names_the_cell_and_line_of_a_failing_step(
         live = next(ln for ln in done.stdout.splitlines() if ln.startswith("✗ combine"))
         assert live == "✗ combine failed " + HEADLINE.split(" failed ", 1)[1]
         assert "resume " in done.stderr  # what to do next
+
+    # what the store keeps for every other viewer (Run(...).error, the Lab's run summary)
+    run = latest_run("NbFlow", root=str(tmp_path / "store"))
+    assert run.error is not None
+    assert (run.error.cell, run.error.line, run.error.message) == (3, 8, "KeyError: 'y'")
+    assert run.summary()["failure"]["headline"] == HEADLINE
 
 
 @pytest.mark.parametrize("widgets", [True, False], ids=["widget", "text"])
