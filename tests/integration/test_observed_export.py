@@ -42,6 +42,7 @@ TWO_DRAWS = [
     "np.random.seed(0)",
     "%%step a\nx = float(np.random.rand())",
     "%%step b\ny = float(np.random.rand())",
+    "%flow run",
     "%flow export",
 ]
 ONE_DRAW = [
@@ -69,8 +70,8 @@ def write(folder: Path, name: str, cells: list[str]) -> Path:
     return path
 
 
-async def run_in_kernel(path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Run the saved notebook top to bottom; the text of its last cell (``%flow export``)."""
+async def run_in_kernel(path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Run the saved notebook top to bottom; what each cell printed or raised."""
     nb = nbformat.read(path, as_version=4)
     monkeypatch.setenv("JPY_SESSION_NAME", str(path))
     monkeypatch.delenv("JUPYTER_FLOW_ROOT", raising=False)
@@ -83,13 +84,16 @@ async def run_in_kernel(path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
         resources={"metadata": {"path": str(path.parent)}},
     )
     await client.async_execute()
-    parts = []
-    for out in nb.cells[-1].outputs:
-        if out.output_type == "stream":
-            parts.append(out.text)
-        elif out.output_type == "error":
-            parts.append(f"{out.ename}: {out.evalue}")
-    return ANSI.sub("", "".join(parts))
+    texts = []
+    for cell in nb.cells:
+        parts = []
+        for out in cell.outputs:
+            if out.output_type == "stream":
+                parts.append(out.text)
+            elif out.output_type == "error":
+                parts.append(f"{out.ename}: {out.evalue}")
+        texts.append(ANSI.sub("", "".join(parts)))
+    return texts
 
 
 def shell(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -167,7 +171,7 @@ async def test_a_change_inside_a_function_reaches_every_path(
     jp_fetch: Any, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     paths = Paths(write(folder, "mutates.ipynb", MUTATES))
-    paths.take("magic", await run_in_kernel(paths.path, monkeypatch))
+    paths.take("magic", (await run_in_kernel(paths.path, monkeypatch))[-1])
     await paths.every_other_path(jp_fetch)
     kernel = json.loads((folder / "kernel.json").read_text())
     assert kernel == {"s": 25, "cols": ["v", "w"]}
@@ -184,7 +188,9 @@ async def test_two_steps_drawing_after_one_seed_refuse_everywhere(
     jp_fetch: Any, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     paths = Paths(write(folder, "draws.ipynb", TWO_DRAWS))
-    paths.take("magic", await run_in_kernel(paths.path, monkeypatch))
+    *_, flow_run, flow_export = await run_in_kernel(paths.path, monkeypatch)
+    paths.take("magic", flow_export)
+    paths.said["%flow run"] = flow_run
     await paths.every_other_path(jp_fetch)
     assert set(paths.sources.values()) == {None}  # nothing written by any path
     for where, said in paths.said.items():
@@ -197,7 +203,7 @@ async def test_one_step_drawing_from_the_seed_reproduces(
     jp_fetch: Any, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     paths = Paths(write(folder, "draw.ipynb", ONE_DRAW))
-    paths.take("magic", await run_in_kernel(paths.path, monkeypatch))
+    paths.take("magic", (await run_in_kernel(paths.path, monkeypatch))[-1])
     await paths.every_other_path(jp_fetch)
     (source,) = set(paths.sources.values())
     assert source is not None, paths.said
@@ -210,7 +216,7 @@ async def test_a_never_run_notebook_says_so_on_every_path(
 ) -> None:
     paths = Paths(write(folder, "fresh.ipynb", NEVER_RUN))
     kernel_nb = write(folder, "other.ipynb", ["%load_ext jupyter_flow", "%flow export fresh.ipynb"])
-    paths.take("magic", await run_in_kernel(kernel_nb, monkeypatch))
+    paths.take("magic", (await run_in_kernel(kernel_nb, monkeypatch))[-1])
     await paths.every_other_path(jp_fetch)
     assert None not in paths.sources.values() and len(set(paths.sources.values())) == 1
     for where, said in paths.said.items():
