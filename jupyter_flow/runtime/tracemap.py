@@ -183,6 +183,9 @@ def explain(traceback_text: str, module_file: str, source: str) -> Explained:
 def headline(step: str, message: str, where: str = "") -> str:
     """``step 'combine' failed (cell 6, line 3: "df['y'].sum()"): KeyError: 'y'``."""
     at = f" ({where})" if where else ""
+    # an engine error located at the step already says so: not "step 'a' failed: step 'a': ..."
+    name = step.split("[", 1)[0]
+    message = re.sub(rf"^step {re.escape(repr(name))}(, task \d+)?: ", "", message)
     return f"step {step!r} failed{at}: {message}"
 
 

@@ -14,7 +14,8 @@ from jupyter_flow.notebook.api import export_notebook, export_source
 from jupyter_flow.notebook.formatting import ruff_binary
 from jupyter_flow.notebook.linemap import format_lines
 from jupyter_flow.runtime.loader import import_module_file
-from jupyter_flow.runtime.tracemap import explain, parse_lines
+from jupyter_flow.runtime.tracemap import explain, headline, locate_error, parse_lines
+from jupyter_flow.store.records import ErrorInfo
 
 LOAD = "import pandas as pd"
 MAKE = "%%step load\ndf = pd.DataFrame({'x': [1, 2, 3]})"
@@ -163,3 +164,30 @@ def test_hoisted_defs_and_displayed_values_do_not_shift_the_lines(
     lines = source.split("\n")
     marker = next(ln for ln in lines if ln.startswith("# cell 2"))
     assert marker.endswith(", lines 5-6")
+
+
+def test_a_traceback_from_another_machine_is_located_by_the_driver(tmp_path: Path) -> None:
+    module = _export(tmp_path, [LOAD, MAKE, COMBINE], formatted=True)
+    tb = _fail(module, "combine", df=__import__("pandas").DataFrame({"x": [1]}))
+    # a container ran the same module from its code package, elsewhere on its disk
+    remote = tb.replace(str(module), "/cache/code/ab12/demo_flow.py")
+    error = ErrorInfo("exception", "KeyError: 'y'", "KeyError", remote)
+    located = locate_error(error, str(module))
+    assert (located.cell, located.line) == (3, 11)
+    assert 'demo_flow.py", line' in located.traceback and "(notebook cell 3, line 11)" in (
+        located.traceback
+    )
+    assert locate_error(located, str(module)) == located  # once is enough
+    timeout = ErrorInfo("timeout", "the task ran longer than 30s")
+    assert locate_error(timeout, str(module)) == timeout
+
+
+def test_the_headline_says_the_step_once() -> None:
+    where = 'cell 6, line 3: "x = 1"'
+    assert headline("combine", "KeyError: 'y'", where) == (
+        "step 'combine' failed (cell 6, line 3: \"x = 1\"): KeyError: 'y'"
+    )
+    engine = "step 'combine', task 2: the step returned a int but declares no outputs"
+    assert headline("combine[2]", engine) == (
+        "step 'combine[2]' failed: the step returned a int but declares no outputs"
+    )
