@@ -131,20 +131,24 @@ def type_name(value: Any) -> str:
         return "object"
 
 
-def safe_str(value: Any, *, limit: int | None = None) -> str:
+def safe_str(value: Any) -> str:
     """``str(value)``, or its type's name in brackets when ``__str__`` raises."""
     try:
-        text = str(value)
+        return str(value)
     except Exception:
-        text = f"<{type_name(value)}>"
-    if limit is not None and len(text) > limit:
-        return text[: limit - 3] + "..."
-    return text
+        return f"<{type_name(value)}>"
 
 
 def summarize(value: Any, limit: int = 80) -> str:
     """A short, cheap description for listings (never a full repr of big data)."""
     kind = type(value).__name__
+    try:
+        return _summarize(value, kind, limit)
+    except Exception:  # e.g. a shape tuple whose members' repr raises
+        return f"<{kind}>"
+
+
+def _summarize(value: Any, kind: str, limit: int) -> str:
     try:
         shape = getattr(value, "shape", None)
     except Exception:
