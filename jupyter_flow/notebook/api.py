@@ -166,7 +166,11 @@ def build_checked(
     problems += more
     steps = {c.options.name: c.cell for c in cells if isinstance(c, StepCell)}
     random_problems, notes = observations.check_random(used, steps, _last_seeds(graph, cells))
-    problems += random_problems + observations.check_changed(graph.steps, used)
+    located = {p.location.index for p in problems if isinstance(p.location, CellLocation)}
+    net = observations.check_changed(graph.steps, used)  # only where the graph said nothing
+    problems += random_problems + [
+        p for p in net if isinstance(p.location, CellLocation) and p.location.index not in located
+    ]
     problems.sort(key=lambda e: e.location.index if isinstance(e.location, CellLocation) else 0)
     unseen_note = observations.unseen_note(unseen)
     return Built(graph, problems, tuple([unseen_note] if unseen_note else []) + tuple(notes))

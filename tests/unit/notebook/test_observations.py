@@ -191,3 +191,22 @@ def test_a_step_run_elsewhere_gives_its_pins_but_counts_as_not_watched(
     result = export_notebook(str(path))
     assert result.steps[0]["packages"] == ["pandas==2.2.2"]
     assert result.notes[0].startswith("cell 1 was not run with the extension")
+
+
+def test_the_safety_net_names_a_change_the_graph_did_not_carry() -> None:
+    """Should the graph ever drop an observed name, export refuses instead of going silent."""
+    from types import SimpleNamespace
+
+    from jupyter_flow.notebook.cells import Cell
+
+    def step(name: str, index: int, outputs: tuple[str, ...], sources: Any = ()) -> Any:
+        return SimpleNamespace(name=name, cell=Cell(index, None, f"%%step {name}"),
+                               outputs=outputs, sources=sources)  # fmt: skip
+
+    make, use = step("make", 1, ("df",)), step("use", 3, ("z",), (("df", "make"),))
+    used = {"prep": Observation("prep", changed=("df",))}
+    carried = [make, step("prep", 2, ("df",)), use]
+    assert observations.check_changed(carried, used) == []
+    (err,) = observations.check_changed([make, step("prep", 2, ("n",)), use], used)
+    assert err.location == Cell(2, None, "%%step prep").location(1)
+    assert "the flow gives step 'use' the value from before it" in err.headline
