@@ -1,8 +1,10 @@
 """``%%step``, ``%%params`` and ``%flow``: glue between IPython and the notebook half.
 
 Argument parsing is the shared ``%%step`` parser (``notebook.cells``); what a step reads,
-writes and changes comes from ``notebook.dataflow`` and ``kernel.observe``. ``%flow`` is a
-table of verbs, so later issues add ``run``/``pull``/``runs`` with ``register_verb``.
+writes and changes comes from ``notebook.dataflow`` and ``kernel.observe``, global random
+state from ``kernel.randomness``; what a step showed is written beside the notebook
+(``notebook.observations``) so every export path reaches the kernel's verdict. ``%flow`` is
+a table of verbs, so later issues add ``run``/``pull``/``runs`` with ``register_verb``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """What a ``%%step`` cell really did in the kernel: run it, and catch hidden in-place changes.
 
 Static analysis sees ``df["c"] = 1`` but not ``add_features(df)`` changing ``df`` inside a
-function. So the step's inputs are fingerprinted before and after the cell: an input that
-changed without the code showing it is reported, and from then on recorded as an output.
+function. So the step's inputs, and the names sharing an object with them (``b = a``,
+``train_df`` inside ``data = [train_df, test_df]``), are fingerprinted before and after the
+cell: a name that changed without the code showing it is reported, and from then on
+recorded as an output.
 A fingerprint is cheap on big data (a sample of the values plus shape, dtype, columns,
 identity), never a copy: it costs a few milliseconds for a GiB, while a full hash would
 cost a full pass over memory.
