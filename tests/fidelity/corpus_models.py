@@ -300,7 +300,30 @@ root = math.sqrt(total)
     ),
 )
 
+PACKAGES_AUTO = NotebookSpec(
+    name="packages_auto_pins",
+    classes=("3", "pip"),
+    expect="REPRODUCED",
+    compare=("coef", "intercept"),
+    cells=(
+        md("# Ready for a cluster\nThe step pins the kernel's package versions for remote runs."),
+        LOAD,
+        code("import numpy as np\nfrom sklearn.linear_model import LinearRegression"),
+        code(
+            """
+%%step fit --packages auto
+X = np.arange(20.0).reshape(10, 2)
+y = X @ np.array([1.5, -2.0]) + 3.0
+reg = LinearRegression().fit(X, y)
+coef = reg.coef_.round(10)
+intercept = round(float(reg.intercept_), 10)
+"""
+        ),
+    ),
+)
+
 SPECS = (
+    PACKAGES_AUTO,
     UNFITTED_FOREST,
     RUNTIME_FAILURE,
     FIGURES_AND_HEAD,

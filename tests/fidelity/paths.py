@@ -11,13 +11,11 @@ import pickle
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 from .server import LabServer
 from .verdict import Export, RunResult, refusal_or_crash
 
 BIN = Path(sys.executable).parent
-READER = Path(__file__).resolve().parent / "read_run.py"
 TIMEOUT = 180
 
 
@@ -101,20 +99,8 @@ def start_module_run(module: Path, root: Path) -> subprocess.Popen[str]:
     return start([sys.executable, module.name, "run"], module.parent, env)
 
 
-def start_reader(root: Path, flow: str, out: Path, names: list[str], cwd: Path) -> Any:
-    cmd = [sys.executable, str(READER), str(root), flow, str(out), *names]
-    return start(cmd, cwd)
-
-
-def finish_reader(path: str, process: subprocess.Popen[str], out: Path) -> RunResult:
-    """The reader's payload as a run result: done with values, or why not."""
-    code, stdout, stderr = finish(process)
-    if code != 0 or not out.exists():
-        return RunResult(path, "crash", f"reading the run failed: {stderr or stdout}")
-    return read_payload(path, out)
-
-
 def read_payload(path: str, out: Path) -> RunResult:
+    """What ``read_run.read`` pickled, as a run result: done with values, or why not."""
     with out.open("rb") as fh:
         payload = pickle.load(fh)
     if payload.get("errors"):

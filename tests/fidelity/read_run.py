@@ -1,16 +1,15 @@
 """Read a flow's latest run as a user would (``jupyter_flow.client``) and pickle the
 canonical form of the final values the harness compares.
 
-``read(root, flow, out, names)`` runs in the kernel (after ``%flow run``) through
-``runpy.run_path``; ``python read_run.py ROOT FLOW OUT NAME...`` in the notebook's folder
-reads a ``python MODULE run``. The payload says the run's status and error, which names the
+``read(root, flow, out, names)`` runs in the notebook's kernel through ``runpy.run_path``,
+after ``%flow run`` and after ``python MODULE run``, as a user reads a run back with
+``latest_run(FLOW).data.NAME``. The payload says the run's status and error, which names the
 run does not have, and which could not be loaded (and why).
 """
 
 from __future__ import annotations
 
 import runpy
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +46,3 @@ def read(root: str, flow: str, out: str, names: list[str]) -> None:
         errors=errors,
         run=run.pathspec,
     )
-
-
-if __name__ == "__main__":
-    root, flow, out, *names = sys.argv[1:]
-    read(root, flow, out, names)

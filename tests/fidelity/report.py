@@ -22,16 +22,19 @@ def pytest_runtest_logreport(report: Any) -> None:
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    """notebook, verdict, expected (``!`` when the issue expects otherwise), paths, seconds,
-    and what differed."""
-    header = ("notebook", "verdict", "expect", "seconds", "paths")
+    """notebook, verdict, expected (``!`` when the issue expects otherwise), seconds in all
+    and for Run All in the kernel, what each path did; then what differed."""
+    header = ("notebook", "verdict", "expect", "seconds", "kernel", "paths")
     rows = [header]
     notes = []
     for r in sorted(results, key=lambda r: r["notebook"]):
         expect = r.get("expect") or "-"
         if r.get("expect") and r["expect"] != r["verdict"]:
             expect = f"{expect}!"
-        rows.append((r["notebook"], r["verdict"], expect, f"{r['seconds']:.1f}", r["paths"]))
+        kernel = f"{r.get('kernel_seconds', 0.0):.1f}"
+        rows.append(
+            (r["notebook"], r["verdict"], expect, f"{r['seconds']:.1f}", kernel, r["paths"])
+        )
         if r.get("detail"):
             notes.append(f"  {r['notebook']}: {r['detail']}")
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
