@@ -101,6 +101,8 @@ class FlowMagics(Magics):
         count = self._shell.execution_count - 1
         tracker = self.tracker
         saved, start = tracker.step_start() if tracker is not None else ({}, {})
+        if tracker is not None and options.foreach is not None:
+            saved = tracker.seeded(saved)  # unseeded draws differ per task in the flow too
         reset = _resetter(saved) if saved and options.foreach is not None else None
         value, rec, hidden = observe.run_step(
             body, flow, options, ns, self.session, count, before_item=reset

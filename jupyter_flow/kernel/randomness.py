@@ -250,6 +250,15 @@ class Tracker:
             self._disable(err)
             return {}, {}
 
+    def seeded(self, saved: dict[str, Any]) -> dict[str, Any]:
+        """The states of generators seeded outside steps in this session: those a flow task
+        always starts from the same way (an unseeded one starts anywhere, task to task)."""
+        return {
+            gen: state
+            for gen, state in saved.items()
+            if gen in self.history and self.history[gen].seed_fp is not None
+        }
+
     def step_uses(
         self, start: dict[str, int], code: str, label: str
     ) -> tuple[tuple[str, RandomUse], ...] | None:

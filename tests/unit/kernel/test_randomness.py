@@ -187,3 +187,11 @@ def test_a_seed_run_before_the_extension_was_loaded_counts(
     assert seen(A).random == (("numpy", RandomUse("from-seed", "np.random.seed(3)")),)
     after = f"cell In [{peek.execution_count}]"
     assert seen(B).random == (("numpy", RandomUse("diverged", "np.random.seed(3)", after)),)
+
+
+def test_unseeded_foreach_items_draw_different_numbers_as_flow_tasks_do(shell: Any) -> None:
+    run(shell, "items = [1, 2, 3]")
+    cell = "%%step sweep --foreach i in items\nr = random.random()"
+    run(shell, cell)
+    assert len(set(shell.user_ns["r"])) == 3
+    assert dict(seen(cell).random)["random"].verdict == "unseeded"
