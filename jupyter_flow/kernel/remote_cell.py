@@ -84,8 +84,9 @@ def module_source(
     from ..notebook.codegen import generate
     from ..notebook.definitions import Definition
     from ..notebook.graph import GraphStep, StepGraph
+    from ..notebook.linemap import annotate
 
-    cell = Cell(0, None, code)
+    cell = Cell(0, None, f"%%step {options.name}\n{code}")  # index 0: the cell being run
     defs = [
         Definition(cell, (0, i), stmt, (name,), "import", (), 1)
         for i, (name, stmt) in enumerate(sorted(needs.imports.items(), key=lambda kv: kv[1]))
@@ -113,7 +114,7 @@ def module_source(
         definitions=tuple(defs),
         steps=(step,),
     )
-    return generate(graph, "cell.py")
+    return annotate(generate(graph, "cell.py"), graph)  # errors name the line of the cell
 
 
 def write_module(source: str, step: str, folder: str | None = None) -> Path:

@@ -66,11 +66,16 @@ class Place:
         """``notebook cell 6, line 3`` (or the module file and line)."""
         if self.cell is None:
             return f"{self.file}, line {self.module_line}"
-        where = f"notebook cell {self.cell}"
+        # cell 0: the module of one cell run elsewhere (%%step --on), the cell the user ran
+        where = f"notebook cell {self.cell}" if self.cell else "notebook cell"
         return where + (f", line {self.line}" if self.line is not None else "")
 
     def __str__(self) -> str:
-        head = self.short.removeprefix("notebook ")
+        head = (
+            self.short.removeprefix("notebook ")
+            if self.cell
+            else self.short.replace("notebook ", "this ")
+        )
         if not self.text:
             return head
         quote = "'" if '"' in self.text and "'" not in self.text else '"'

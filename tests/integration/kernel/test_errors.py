@@ -106,3 +106,12 @@ def test_flow_run_in_a_kernel_names_the_cell_line_and_exception(
         shown = text_of(run_cell)
     assert HEADLINE in shown
     assert FRAME in shown
+
+
+def test_a_cell_run_elsewhere_names_its_own_line(execute: Callable[..., Any]) -> None:
+    cells = [LOAD, "xs = [1, 2]", "%%step boom --on local\ny = 1\n\n\nz = xs[5]"]
+    nb = execute(cells, allow_errors=True)
+    shown = text_of(nb.cells[-1])
+    # line 5 as JupyterLab numbers it, though export collapsed the blank lines
+    assert "step 'boom' failed (this cell, line 5: \"z = xs[5]\"): IndexError" in shown
+    assert "in boom  (notebook cell, line 5)" in shown
