@@ -18,7 +18,10 @@ REPR = 160
 
 
 def short(value: Any) -> str:
-    text = repr(value).replace("\n", " ")
+    try:
+        text = repr(value).replace("\n", " ")
+    except Exception as err:  # a user object whose repr fails is still a value to report
+        text = f"<{type(value).__name__}: repr failed: {err}>"
     return text if len(text) <= REPR else text[: REPR - 3] + "..."
 
 

@@ -53,6 +53,27 @@ noise = noise + np.random.rand(3)
     ),
 )
 
+SEED_THEN_EXPLORATION_DRAW = NotebookSpec(
+    name="seed_then_exploration_draw",
+    classes=("1",),
+    compare=("bootstrap_mean",),
+    cells=(
+        md("# Bootstrap estimate\nA quick look at a random sample before the real step."),
+        LOAD,
+        code("import numpy as np"),
+        code("np.random.seed(10)"),
+        code("np.random.choice(10, 3)  # peek at a sample"),
+        code(
+            """
+%%step bootstrap
+data = np.array([2.0, 4.0, 4.0, 5.0, 7.0, 9.0])
+means = [np.random.choice(data, data.size).mean() for _ in range(20)]
+bootstrap_mean = float(np.mean(means))
+"""
+        ),
+    ),
+)
+
 SPLIT_WITHOUT_RANDOM_STATE = NotebookSpec(
     name="split_without_random_state",
     classes=("1",),
@@ -122,6 +143,25 @@ report = f"Quarterly report\\n{sales.describe()}"
 """
         ),
         code("print(report)"),
+    ),
+)
+
+PANDAS_OPTIONS_ATTRIBUTE = NotebookSpec(
+    name="pandas_options_attribute",
+    classes=("1",),
+    compare=("text",),
+    cells=(
+        md("# Display settings the tutorial way\n`pd.options...` attributes, not set_option."),
+        LOAD,
+        code("import pandas as pd"),
+        code("pd.options.display.precision = 1\npd.options.display.max_rows = 4"),
+        code(
+            """
+%%step render
+frame = pd.DataFrame({"v": [1.23456, 2.34567, 3.45678, 4.56789, 5.67891, 6.78912]})
+text = repr(frame)
+"""
+        ),
     ),
 )
 
@@ -239,8 +279,10 @@ adjusted = [v * factor for v in (1.0, 2.0, 3.0)]
 SPECS = (
     SEED_NUMPY_ONE_STEP,
     SEED_RANDOM_TWO_STEPS,
+    SEED_THEN_EXPLORATION_DRAW,
     SPLIT_WITHOUT_RANDOM_STATE,
     PANDAS_DISPLAY_OPTIONS,
+    PANDAS_OPTIONS_ATTRIBUTE,
     PANDAS_FLOAT_FORMAT,
     WARNINGS_AS_ERRORS,
     MATPLOTLIB_STYLE,

@@ -156,6 +156,41 @@ score = float(df["z"].sum() + df["ratio"].mean())
     ),
 )
 
+HELPER_MUTATES_GLOBAL = NotebookSpec(
+    name="helper_mutates_global",
+    classes=("3", "helpers"),
+    compare=("history", "n_metrics"),
+    cells=(
+        md("# Logging metrics from a helper\nThe helper appends to a list a step created."),
+        LOAD,
+        code(
+            """
+def record(metric, value):
+    history.append((metric, round(value, 6)))
+"""
+        ),
+        code(
+            """
+%%step init
+history = []
+"""
+        ),
+        code(
+            """
+%%step train
+for epoch in range(3):
+    record("loss", 1.0 / (epoch + 1))
+"""
+        ),
+        code(
+            """
+%%step report
+n_metrics = len(history)
+"""
+        ),
+    ),
+)
+
 DEF_IN_STEP_PURE = NotebookSpec(
     name="def_in_step_pure",
     classes=("4",),
@@ -316,6 +351,7 @@ SPECS = (
     ALIAS_ASSIGN_SUBSCRIPT,
     ALIAS_IDENTITY,
     HELPER_MUTATES,
+    HELPER_MUTATES_GLOBAL,
     DEF_IN_STEP_PURE,
     DEF_IN_STEP_CLOSURE,
     FEATURE_ENGINEERING,

@@ -38,6 +38,43 @@ importances = model.feature_importances_.round(8)
     ),
 )
 
+FRAGILE_OBJECT = NotebookSpec(
+    name="fragile_user_object",
+    classes=("5",),
+    expect="REPRODUCED",
+    compare=("client", "rows"),
+    cells=(
+        md("# A lazy database client\nIts len() and repr() need a connection it does not have."),
+        LOAD,
+        code(
+            """
+class LazyTable:
+    def __init__(self, name, rows):
+        self.name = name
+        self.rows = rows
+
+    def __len__(self):
+        raise AttributeError("rows are not loaded yet")
+
+    def __repr__(self):
+        raise RuntimeError("repr needs a connection")
+"""
+        ),
+        code(
+            """
+%%step connect
+client = LazyTable("orders", [1, 2, 3])
+"""
+        ),
+        code(
+            """
+%%step use
+rows = sum(client.rows)
+"""
+        ),
+    ),
+)
+
 RUNTIME_FAILURE = NotebookSpec(
     name="runtime_failure_located",
     classes=("6",),
@@ -325,6 +362,7 @@ intercept = round(float(reg.intercept_), 10)
 SPECS = (
     PACKAGES_AUTO,
     UNFITTED_FOREST,
+    FRAGILE_OBJECT,
     RUNTIME_FAILURE,
     FIGURES_AND_HEAD,
     PAPERMILL_PARAMETERS,
