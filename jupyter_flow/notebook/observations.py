@@ -162,10 +162,18 @@ GENERATOR_LABELS = {
     "torch": "torch's default generator",
     "tensorflow": "tensorflow's global generator",
 }
-RANDOM_HINT = (
-    "seed inside the step, or use a local generator (rng = np.random.default_rng(0)) / "
-    "pass random_state=..."
-)
+LOCAL_GENERATORS = {
+    "random": "rng = random.Random(0)",
+    "numpy": "rng = np.random.default_rng(0), or random_state=0 for scikit-learn",
+    "torch": "g = torch.Generator().manual_seed(0), passed as generator=g",
+}
+
+
+def random_hint(generator: str) -> str:
+    local = LOCAL_GENERATORS.get(generator, "a generator of its own")
+    return f"seed inside the step, or give it a local generator ({local})"
+
+
 RERUN_HINT = "re-run the notebook top to bottom (Restart Kernel and Run All), save, export again"
 
 
@@ -277,7 +285,7 @@ def check_random(
                         f"every task starts from the prelude's state, so {name!r} would get "
                         "other numbers",
                         line=1,
-                        hint=RANDOM_HINT,
+                        hint=random_hint(gen),
                     )
                 )
             elif use.verdict == "from-seed" and (seed is None or seed[0] != use.seed):
