@@ -17,6 +17,8 @@ from ..store.records import TaskRecord
 from .taskspec import Input
 
 UNORDERED = ("set", "frozenset", "dict")
+# iterating these gives column names, while len() counts rows (pandas 3, pandas 2, polars)
+DATAFRAMES = ("pandas.DataFrame", "pandas.core.frame.DataFrame", "polars.dataframe.frame.DataFrame")
 
 Done = Mapping[str, Mapping[int, TaskRecord]]  # step -> task index -> its done record
 
@@ -55,6 +57,14 @@ def foreach_count(step: StepSpec, source: Input) -> int:
             "split it into characters",
             location=StepLocation(step.name),
             hint=f"make it a list, e.g. {artifact.name} = [{artifact.name}] or .split()",
+        )
+    if artifact.type in DATAFRAMES:
+        raise RunFailed(
+            f"the foreach list {artifact.name!r} is a DataFrame: iterating it gives its column "
+            "names, not its rows, so its length does not count its items",
+            location=StepLocation(step.name),
+            hint=f"make it a list: list({artifact.name}.columns), or "
+            f"{artifact.name}.to_dict('records') for its rows",
         )
     if artifact.length is None and artifact.type not in UNORDERED:
         raise RunFailed(

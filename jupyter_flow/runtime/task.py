@@ -54,9 +54,29 @@ def load_inputs(store: BlobStore, spec: TaskSpec) -> dict[str, Any]:
             continue
         value = artifacts.load(store, inp.artifacts[0], groups)
         if inp.item is not None:
-            value = list(value)[inp.item] if not hasattr(value, "__getitem__") else value[inp.item]
+            value = foreach_item(value, inp.item, spec)
         values[inp.name] = value
     return values
+
+
+def foreach_item(items: Any, index: int, spec: TaskSpec) -> Any:
+    """Item ``index`` of a foreach list, as ``for item in items`` gives it in the kernel: a
+    pandas Series by position, never by label (``s[0]`` would be the row labelled 0)."""
+    if type(items) in (list, tuple, range) or _is_ndarray(items):
+        return items[index]
+    for position, item in enumerate(items):
+        if position == index:
+            return item
+    raise FlowError(
+        f"the foreach list gave fewer items than its length ({index + 1} needed)",
+        location=StepLocation(spec.step, spec.index),
+        hint="foreach over a list: e.g. list(...) of it in the step that writes it",
+    )
+
+
+def _is_ndarray(value: Any) -> bool:
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(value, numpy.ndarray)
 
 
 class PreludeFailed(FlowError):

@@ -161,3 +161,36 @@ def each(h):
     text = str(err.value)
     assert "step 'each'" in text and "'hostile'" in text and "has no length" in text
     assert "Traceback" not in text
+
+
+SERIES = """
+import pandas as pd
+from jupyter_flow import Flow
+
+flow = Flow("SeriesItems")
+
+
+@flow.step(outputs=("prices", "table"))
+def make():
+    prices = pd.Series([10, 20, 30], index=[2, 0, 1])  # e.g. after sort_values
+    return prices, pd.DataFrame({"a": [1, 2], "b": [3, 4], "c": [5, 6]})
+
+
+@flow.step(foreach="price in prices", outputs="seen")
+def each(price):
+    return int(price)
+"""
+
+
+def test_a_foreach_over_a_series_takes_items_by_position_as_iteration_does(write_flow, root):
+    flow = load_flow(write_flow(SERIES))
+    run = flow.run(root=root)
+    assert run.data.seen == [10, 20, 30]  # for price in prices: by position, not s[0] == 20
+
+
+def test_a_foreach_over_a_dataframe_is_refused_with_what_to_do(write_flow, root):
+    source = SERIES.replace('foreach="price in prices"', 'foreach="price in table"')
+    flow = load_flow(write_flow(source))
+    with pytest.raises(RunFailed) as err:
+        flow.run(root=root)
+    assert "step 'each'" in str(err.value) and "column names" in str(err.value)
