@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import ast
 
-# ``plt.<anything>(...)`` returns figures, axes or artists, except these (data, colormaps).
+# Calls that return a figure, axes or artists (never data), on pyplot or any object:
+# ``plt.subplots()``, ``fig.add_subplot(...)``, ``ax.scatter(...)``, ``df.plot(...)``.
+# Not ``hist``: ``counts, edges, _ = ax.hist(x)`` returns data. Misfiling data as a figure
+# would lose a final value, so this table stays small.
+FIGURE_METHODS = frozenset(
+    {
+        "figure", "subplots", "subplot", "subplot2grid", "subplot_mosaic", "axes", "gca",
+        "gcf", "add_subplot", "add_axes", "inset_axes", "twinx", "twiny", "plot", "scatter",
+        "imshow", "bar", "barh", "boxplot", "violinplot", "pie", "get_figure",
+    }
+)  # fmt: skip
 PYPLOT = frozenset({"plt", "pyplot"})
-PYPLOT_DATA = frozenset({"imread", "get_cmap", "colormaps", "cm", "rcParams", "style"})
 # seaborn: ``sns.<x>plot(...)`` and these return axes or grids; the rest (``load_dataset``,
 # ``color_palette``) return data.
 SEABORN = frozenset({"sns", "seaborn"})
 SEABORN_FIGURES = frozenset({"heatmap", "clustermap", "FacetGrid", "PairGrid", "JointGrid"})
-# Methods that make figures or axes on any object: ``fig.add_subplot(...)``, ``df.plot(...)``.
-FIGURE_METHODS = frozenset(
-    {
-        "subplots", "add_subplot", "add_axes", "gca", "twinx", "twiny", "plot", "hist",
-        "boxplot", "scatter", "imshow", "inset_axes", "subplot_mosaic",
-    }
-)  # fmt: skip
 # A trailing call to one of these draws or prints by itself: no Out[] worth recording.
 SELF_SHOWING_FUNCTIONS = frozenset({"print", "display", "pprint"})
 SELF_SHOWING_METHODS = frozenset({"show", "info", "plot", "savefig"})
@@ -51,11 +53,11 @@ def is_figure_call(node: ast.expr) -> bool:
     if not isinstance(node, ast.Call):
         return False
     root, attrs = _call_root(node.func)
-    if root in PYPLOT and attrs:
-        return attrs[0] not in PYPLOT_DATA
-    if root in SEABORN and attrs:
+    if not attrs:
+        return False
+    if root in SEABORN:
         return attrs[0].endswith("plot") or attrs[0] in SEABORN_FIGURES
-    return any(a in FIGURE_METHODS for a in attrs)
+    return attrs[-1] in FIGURE_METHODS or "plot" in attrs[:-1]  # df.plot.hist(): pandas
 
 
 def value_kind(value: ast.expr) -> str:

@@ -208,7 +208,8 @@ def test_figures_are_their_own_kind() -> None:
     flow = analyze(
         "fig, ax = plt.subplots(2)\nf2 = plt.figure()\nax2 = f2.add_subplot(1, 1, 1)\n"
         "ax3 = sns.histplot(df.x)\nax4 = df.plot(x='a')\nax5 = df['x'].plot.hist()\n"
-        "tips = sns.load_dataset('tips')\nimg = plt.imread('a.png')"
+        "tips = sns.load_dataset('tips')\nimg = plt.imread('a.png')\n"
+        "counts, edges, _bars = ax.hist(df.x, bins=10)\nn2, b2, p2 = plt.hist(df.x)"
     )
     kinds = {n: flow.kind(n) for n in flow.bound}
     assert {n for n, k in kinds.items() if k == "figure"} == {
@@ -220,4 +221,5 @@ def test_figures_are_their_own_kind() -> None:
         "ax4",
         "ax5",
     }
-    assert kinds["tips"] == kinds["img"] == "value"
+    data = ("tips", "img", "counts", "edges", "n2", "b2")
+    assert {kinds[n] for n in data} == {"value"}  # data, never filed as a figure
