@@ -195,3 +195,15 @@ def test_unseeded_foreach_items_draw_different_numbers_as_flow_tasks_do(shell: A
     run(shell, cell)
     assert len(set(shell.user_ns["r"])) == 3
     assert dict(seen(cell).random)["random"].verdict == "unseeded"
+
+
+def test_a_rerun_rewrites_the_sidecar_only_when_what_was_seen_changed(shell: Any) -> None:
+    run(shell, "np.random.seed(0)")
+    cell = "%%step c\nq = 1"
+    run(shell, cell)
+    first = seen(cell).observed_at
+    run(shell, cell)
+    assert seen(cell).observed_at == first  # nothing new: the file stays as it was
+    run(shell, A)
+    run(shell, A)  # now it starts after its own earlier draw
+    assert dict(seen(A).random)["numpy"].verdict == "diverged"
