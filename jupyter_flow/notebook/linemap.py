@@ -84,10 +84,14 @@ def step_lines(
     last = max((getattr(n, "end_lineno", None) or n.lineno for n in body), default=head)
     if not found:
         return None
-    return _fill(found, head + 1, last)
+    # code export changed beyond pairing: its lines are unknown ("?"), never guessed
+    starts = {n.lineno for s in body for n in ast.walk(s) if isinstance(n, ast.stmt | ast.expr)}
+    return _fill(found, head + 1, last, starts - set(found))
 
 
-def _fill(found: dict[int, tuple[int, int]], first: int, last: int) -> list[int | None]:
+def _fill(
+    found: dict[int, tuple[int, int]], first: int, last: int, unknown: set[int]
+) -> list[int | None]:
     """Lines with no node of their own (comments, blanks, closing brackets) are placed
     counting back from the next placed line, never before the line above."""
     placed = sorted(found)
@@ -98,6 +102,9 @@ def _fill(found: dict[int, tuple[int, int]], first: int, last: int) -> list[int 
         if line in found:
             prev = (line, found[line][1])
             out.append(prev[1])
+            continue
+        if line in unknown:
+            out.append(None)
             continue
         while nxt < len(placed) and placed[nxt] <= line:
             nxt += 1

@@ -3,6 +3,7 @@ whether or not ruff reflowed the module (runtime/tracemap.py reads what export w
 
 from __future__ import annotations
 
+import re
 import traceback
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,9 @@ import pytest
 
 from jupyter_flow.notebook.api import export_notebook, export_source
 from jupyter_flow.notebook.formatting import ruff_binary
-from jupyter_flow.notebook.linemap import format_lines
+from jupyter_flow.notebook.linemap import annotate, format_lines
 from jupyter_flow.runtime.loader import import_module_file
-from jupyter_flow.runtime.tracemap import explain, headline, locate_error, parse_lines
+from jupyter_flow.runtime.tracemap import explain, headline, locate_error, parse_lines, place
 from jupyter_flow.store.records import ErrorInfo
 
 LOAD = "import pandas as pd"
@@ -191,3 +192,20 @@ def test_the_headline_says_the_step_once() -> None:
     assert headline("combine[2]", engine) == (
         "step 'combine[2]' failed: the step returned a int but declares no outputs"
     )
+
+
+def test_a_line_export_cannot_pair_with_the_cell_is_unknown_not_guessed(tmp_path: Path) -> None:
+    path = _notebook(tmp_path, [LOAD, MAKE, COMBINE])
+    nb = nbformat.read(path, as_version=4)
+    graph, source = export_source(nb, notebook_path=str(path), module_path="m.py", fmt=False)
+    # one statement became two that no longer read as the cell's (as if a tool rewrote it)
+    bare = re.sub(r"(# cell 3 \(id: c3\)), lines .*", r"\1", source)
+    changed = bare.replace('total = df["x"].sum()', 'total = df["x"].max()\n    total += 0')
+    annotated = annotate(changed, graph)
+    marker = next(ln for ln in annotated.split("\n") if ln.startswith("# cell 3"))
+    assert ", lines ?, ?, " in marker
+    rows = annotated.split("\n")
+    where = place(annotated, rows.index('    total = df["x"].max()') + 1, "m.py")
+    after = place(annotated, rows.index("    both = pd.concat([df,") + 1, "m.py")
+    assert after.line == _cell_line(COMBINE, "both = pd.concat([df,")  # the rest still maps
+    assert (where.cell, where.line) == (3, None) and str(where).startswith("cell 3: ")
