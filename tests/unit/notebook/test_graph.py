@@ -269,3 +269,20 @@ def test_figures_are_not_outputs_unless_a_later_step_reads_them() -> None:
     s = steps(g)
     assert "fig" not in s["a"]["outputs"] and "ax" not in s["a"]["outputs"]
     assert "ax3" in s["b"]["outputs"] and "fig2" not in s["b"]["outputs"]
+
+
+def test_a_module_level_function_may_use_a_function_moved_out_of_a_step() -> None:
+    nb = make_nb(
+        "%%step a\ndef base(v):\n    return v + 1\nx = base(1)",
+        "def twice(v):\n    return base(base(v))",
+        "%%step b\ny = twice(x)",
+    )
+    graph_, source = export_source(nb, notebook_path="d.ipynb", module_path="d_flow.py", fmt=False)
+    module = source.split("flow = Flow(")[0]
+    assert module.index("def base(v):") < module.index("def twice(v):")
+    assert [s.inputs for s in graph_.steps] == [(), ("x",)]
+
+
+def test_a_function_used_only_in_its_own_step_is_never_checked_or_moved() -> None:
+    g = graph("%%step a\nk = 2\ndef f(v):\n    return v * k\nx = f(1)", "%%step b\ny = x")
+    assert steps(g)["b"]["inputs"] == ["x"]
