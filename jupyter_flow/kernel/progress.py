@@ -76,6 +76,7 @@ class StepState:
     finished: float | None = None
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
     error: str = ""
+    where: str = ""  # of a failure: "cell 6, line 3" (or the module file and line)
     displays: list[dict[str, Any]] = field(default_factory=list)
 
     def elapsed(self, now: float | None = None) -> float:
@@ -182,6 +183,7 @@ class RunState(RunObserver):
         elif error is not None:
             state.status, state.finished = "failed", time.monotonic()
             state.error = error_text(spec.label, error)
+            state.where = error.where.split(": ", 1)[0]
         self.version += 1
 
     def poll(self) -> None:

@@ -145,7 +145,9 @@ class RunView(RunState):
             self._panels = {name: _StepPanel(self._w) for name in self.steps}
             self.details.children = [p.box for p in self._panels.values()]
         self.details.titles = tuple(
-            f"{SYMBOL[s.status]} {s.name} — {s.status}" + (f" {s.progress}" if s.foreach else "")
+            f"{SYMBOL[s.status]} {s.name} — {s.status}"
+            + (f" {s.progress}" if s.foreach else "")
+            + (f" at {s.where}" if s.status == "failed" and s.where else "")
             for s in self.steps.values()
         )
         for name, panel in self._panels.items():

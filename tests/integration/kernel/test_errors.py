@@ -102,6 +102,8 @@ def test_flow_run_in_a_kernel_names_the_cell_line_and_exception(
         shown = html.unescape(
             " ".join(s.get("value", "") for s in view if s.get("_model_name") == "HTMLModel")
         )
+        accordion = next(s for s in view if s.get("_model_name") == "AccordionModel")
+        assert accordion["titles"][-1] == "✗ combine — failed at cell 3, line 8"
     else:
         shown = text_of(run_cell)
     assert HEADLINE in shown
