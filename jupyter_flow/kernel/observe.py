@@ -28,6 +28,7 @@ SAMPLES = 4096  # values sampled from a large array, column or container
 SMALL_BYTES = 1 << 16  # arrays up to this size are hashed whole
 MAX_DEPTH = 3
 UNWATCHED = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type)
+IPYTHON_NAMES = frozenset({"In", "Out", "exit", "quit", "get_ipython"})  # the kernel's own
 
 
 @dataclass(frozen=True)
@@ -320,7 +321,9 @@ def aliases(namespace: MutableMapping[str, Any], names: Iterable[str]) -> list[s
     near = tops | {id(m) for n in given for m in _members(namespace[n])}
     found = []
     for name, value in list(namespace.items()):
-        if name in given or name.startswith("_") or isinstance(value, UNWATCHED):
+        if name in given or name.startswith("_") or name in IPYTHON_NAMES:
+            continue
+        if isinstance(value, UNWATCHED):
             continue
         if value is None or isinstance(value, bool | int | float | str | bytes):
             continue  # immutable: shared, but never changed in place
@@ -348,7 +351,10 @@ def run_step(
     if options.outputs is None:
         outputs = tuple(dict.fromkeys([*outputs, *(n for n in known if n in ns)]))
     watched = [n for n in watched_inputs(flow, ns) if n not in outputs]
-    watched += [n for n in aliases(ns, [*watched, *inputs]) if n not in outputs]
+    artifacts = {n for r in session.steps.values() for n in r.outputs} | set(session.params)
+    watched += [  # only what the flow has: an exploration dict holding df is not a flow value
+        n for n in aliases(ns, [*watched, *inputs]) if n not in outputs and n in artifacts
+    ]
     before = fingerprints(ns, watched)
     start = time.perf_counter()
     value = None

@@ -121,11 +121,11 @@ def test_changes_through_a_container_of_names_are_recorded_by_name(shell: Any) -
         shell,
         "%%step make\ntrain_df = pd.DataFrame({'a': [1]})\ntest_df = pd.DataFrame({'a': [2]})",
     )
-    run(shell, "%%step pack\ndata = [train_df, test_df]")
-    run(shell, "def tag(frame):\n    frame['x'] = 1")
+    run(shell, "%%step pack\ndata = [train_df, test_df]\ntrain_df")  # Out[N] holds it too
+    run(shell, "def tag(frame):\n    frame['x'] = 1\nlooked_at = {'train': train_df}")
     cell = "%%step feat\nfor d in data:\n    tag(d)"
     run(shell, cell)
-    assert {"train_df", "test_df"} <= set(seen(cell).changed)
+    assert set(seen(cell).changed) == {"data", "train_df", "test_df"}  # not Out, looked_at
 
 
 def test_a_failing_tracker_never_fails_a_cell(
