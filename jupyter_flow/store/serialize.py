@@ -9,7 +9,9 @@ only when a sample shows it pays.
 
 from __future__ import annotations
 
+import functools
 import pickle
+import reprlib
 import struct
 import zlib
 from collections.abc import Sequence
@@ -160,17 +162,38 @@ def _summarize(value: Any, kind: str, limit: int) -> str:
             dtype = None
         text = f"{kind} shape={shape}" + (f" dtype={safe_str(dtype)}" if dtype is not None else "")
         return text[:limit]
+    short = repr
     if isinstance(value, list | tuple | dict | set | frozenset):
         count = _len(value)
         if count is not None and count > 20:
             return f"{kind} of {count} items"
+        if any(_big(member) for member in (value.values() if isinstance(value, dict) else value)):
+            short = _bounded_repr().repr  # 20 lists of a million items each: not a full repr
     try:
-        text = repr(value)
+        text = short(value)
         if not isinstance(text, str):
             raise TypeError(text)
     except Exception:
         return f"<{kind}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _big(member: Any) -> bool:
+    if not isinstance(member, list | tuple | dict | set | frozenset):
+        return False
+    count = _len(member)
+    return count is None or count > 20
+
+
+@functools.cache
+def _bounded_repr() -> reprlib.Repr:
+    """Bounded at every level; it sorts dict keys, so only used for containers of big ones."""
+    bounded = reprlib.Repr()
+    bounded.maxlevel = 3
+    bounded.maxlist = bounded.maxtuple = bounded.maxdict = bounded.maxset = 20
+    bounded.maxfrozenset = bounded.maxdeque = 20
+    bounded.maxstring = bounded.maxother = 80
+    return bounded
 
 
 def length_of(value: Any) -> int | None:

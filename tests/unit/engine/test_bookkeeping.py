@@ -62,3 +62,10 @@ def test_a_reduce_that_raises_anything_is_an_artifact_error_naming_the_output(tm
     with pytest.raises(ArtifactError) as err:
         artifacts.save(LocalBlobs(tmp_path), "thing", Refuses())
     assert "output 'thing'" in str(err.value) and "not today" in str(err.value)
+
+
+def test_a_small_container_of_big_containers_is_summarized_without_a_full_repr():
+    text = serialize.summarize([list(range(10**6))] * 3)
+    assert text.startswith("[[0, 1, 2, 3") and len(text) <= 80
+    assert serialize.summarize([0.01, 0.1, 1.0, 10.0]) == "[0.01, 0.1, 1.0, 10.0]"
+    assert serialize.summarize({"lr": 0.1, "layers": [64, 32]}) == "{'lr': 0.1, 'layers': [64, 32]}"
