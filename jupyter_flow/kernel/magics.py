@@ -14,7 +14,7 @@ import shlex
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +117,10 @@ class FlowMagics(Magics):
             )
         if uses is not None:
             pins = _auto_pins(options, cell, ns) if "auto" in options.packages else None
-            self.observe_step(options.name, cell, rec, uses, pins)
+            try:
+                self.observe_step(options.name, cell, rec, uses, pins)
+            except Exception as err:  # bookkeeping never fails the user's cell
+                print(f"jupyter_flow: step {options.name!r} not recorded: {err!r}", file=sys.stderr)
         return value
 
     def observe_step(
@@ -234,8 +237,6 @@ def _warn_hidden(rec: observe.StepRecord, hidden: tuple[str, ...]) -> None:
 
 def _same(a: Observation, b: Observation) -> bool:
     """The same observation, whenever and from whichever run it was made."""
-    from dataclasses import replace
-
     return replace(a, observed_at=0.0, execution_count=None) == replace(
         b, observed_at=0.0, execution_count=None
     )

@@ -352,8 +352,12 @@ def run_step(
         outputs = tuple(dict.fromkeys([*outputs, *(n for n in known if n in ns)]))
     watched = [n for n in watched_inputs(flow, ns) if n not in outputs]
     artifacts = {n for r in session.steps.values() for n in r.outputs} | set(session.params)
+    try:
+        shared = aliases(ns, [*watched, *inputs])
+    except Exception:  # a user container that misbehaves: watch the inputs alone
+        shared = []
     watched += [  # only what the flow has: an exploration dict holding df is not a flow value
-        n for n in aliases(ns, [*watched, *inputs]) if n not in outputs and n in artifacts
+        n for n in shared if n not in outputs and n in artifacts
     ]
     before = fingerprints(ns, watched)
     start = time.perf_counter()
