@@ -3,8 +3,11 @@
 The rule is the kernel's: walking the notebook top to bottom, a step reads the latest value
 of each name written above it. The writer may be a step (an artifact edge), the parameters
 cell, a pure definition (exported at module level), or something the flow cannot reproduce
-(an untagged cell's code, a ``del``, a function defined inside a step): that last case is a
-located error, because the flow would compute something else than the kernel did.
+(an untagged cell's code, a ``del``, a function defined inside a step that uses a step's
+value): that last case is a located error, because the flow would compute something else
+than the kernel did. On the way, seeds and options of untagged cells become the prelude
+(prelude.py), a step's defs move to module level when they can (hoist.py), and changes
+through names shared across steps are spread to all of them (sharing.py).
 """
 
 from __future__ import annotations
@@ -13,14 +16,14 @@ import ast
 import builtins
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import NotebookError
 from .cells import Cell, CodeCell, ParamsCell, ParsedCell, StepCell
 from .dataflow import CellFlow, analyze_tree
 from .definitions import Definition, definition, is_ignorable
 from .display import trailing_display
-from .graph_errors import undefined, unexportable
+from .graph_errors import observed_not_declared, undefined, unexportable, unreplayable_seed
 from .hoist import step_definitions
 from .ordering import AUTO_HINT, AUTO_PACKAGES, BuiltStep, dedupe, order_steps
 from .prelude import (
@@ -31,6 +34,7 @@ from .prelude import (
     module_aliases,
     seed_target,
 )
+from .sharing import Sharing
 from .stepgraph import PARAMS, GraphStep, StepGraph
 
 __all__ = [
@@ -51,9 +55,15 @@ IMPLICIT = {"display": "from IPython.display import display"}
 RESERVED = frozenset({"flow", "Flow", "prelude"})  # names the module itself binds
 
 
+WriterKind = Literal["step", "param", "def", "code", "stepdef", "lazydef", "deleted", "hidden"]
+
+
 @dataclass(frozen=True)
 class _Writer:
-    kind: str  # "step" | "param" | "def" | "code" | "stepdef" | "lazydef" | "deleted" | "hidden"
+    """Who set a name last, walking the notebook down (``lazydef``: a def of a step that
+    moves to module level, or not, when something first uses it)."""
+
+    kind: WriterKind
     cell: Cell
     step: str | None = None
     definition: Definition | None = None
@@ -77,9 +87,7 @@ class _Builder:
         self.step_defs: dict[str, dict[str, tuple[Definition, tuple[str, str] | None]]] = {}
         self.seed_alias = False  # ``from numpy.random import seed``: calls not named "seed"
         self.last_step = max((c.cell.index for c in cells if isinstance(c, StepCell)), default=0)
-        # a name a step bound as an alias or container of others: (that step, the others)
-        self.links: dict[str, tuple[str, dict[str, _Writer]]] = {}
-        self.linked_by: dict[str, set[str]] = {}
+        self.sharing = Sharing()  # names a step bound as aliases or containers of others
 
     def write(self, name: str, writer: _Writer) -> None:
         self.current[name] = writer
@@ -124,15 +132,7 @@ class _Builder:
             if target is None or cell.index > self.last_step:
                 return False  # exploration, or a seed no step runs after
             code = ast.get_source_segment(parsed.code, stmt) or ast.unparse(stmt)
-            self.problems.append(
-                cell.error(
-                    f"this cell seeds a global random generator ({target}) with a value "
-                    f"the flow cannot replay: {code.strip().splitlines()[0][:60]!r}",
-                    line=stmt.lineno,
-                    hint="seed with a literal or a constant of an untagged cell "
-                    "(SEED = 42), or seed inside the step that draws",
-                )
-            )
+            self.problems.append(unreplayable_seed(cell, stmt.lineno, target, code))
             return True
         if cell.index > self.last_step:
             return True  # no step runs after it: it changes nothing the flow computes
@@ -190,16 +190,7 @@ class _Builder:
         declared = parsed.options.outputs
         for name in found:
             if declared is not None and name not in declared:
-                self.problems.append(
-                    parsed.cell.error(
-                        f"step {parsed.options.name!r} changed {name!r} in place when it ran "
-                        "in the kernel, which its code does not show (a function call?); "
-                        "its --outputs do not list it",
-                        line=1,
-                        hint=f"add {name} to --outputs, or remove --outputs and let export "
-                        "find the outputs",
-                    )
-                )
+                self.problems.append(observed_not_declared(parsed.cell, parsed.options.name, name))
         changed = [n for n in (*flow.mutated, *found) if n not in flow.bound or n in flow.reads]
         for name in changed:
             for other in self._shared_with(name):
@@ -208,26 +199,14 @@ class _Builder:
         return found
 
     def _shared_with(self, name: str) -> list[str]:
-        """Names still sharing objects with ``name`` since a step linked them (none rebound
-        since): what ``name`` holds and what holds it. The linking step then hands all of
-        them on, so a step changing one gets them from one task, sharing as in the kernel."""
+        """Names still sharing objects with ``name`` (see sharing.py); the step that linked
+        them hands them all on, so the changing step gets them from one task."""
         out: list[str] = []
-        links = [self.links[h] for h in sorted(self.linked_by.get(name, ()))]
-        if name in self.links:
-            links.append(self.links[name])
-        for link in links:
-            step, members = link[0], link[1]
-            if name not in members or not self._shares(name, link):
-                continue
-            group = [m for m in sorted(members) if self._shares(m, link)]
+        for step, group in self.sharing.groups(name, self.current.get):
             for member in group:
                 self._pass_through(step, member)
             out += [m for m in group if m != name]
         return out
-
-    def _shares(self, name: str, link: tuple[str, dict[str, _Writer]]) -> bool:
-        writer = self.current.get(name)
-        return writer is not None and (writer.step == link[0] or writer is link[1].get(name))
 
     def _pass_through(self, step_name: str, name: str) -> None:
         writer = self.current.get(name)
@@ -238,8 +217,7 @@ class _Builder:
         self.write(name, _Writer("step", step.cell.cell, step=step_name))
 
     def _link(self, name: str, step: BuiltStep) -> None:
-        """Remember ``b = a`` / ``data = [a, b]`` of a step (with each name's writer then):
-        a later change through one of them changes the others."""
+        """Remember ``b = a`` / ``data = [a, b]`` of a step, with each name's writer then."""
         if step.cell.options.outputs is not None:
             return  # declared outputs are exactly what the step hands on
         for bound, refs in step.flow.links:
@@ -250,11 +228,7 @@ class _Builder:
                 writer = self.current.get(other)
                 if writer is not None and writer.kind == "step":
                     members[other] = writer
-            if len(members) > 1:
-                self.links[bound] = (name, members)
-                for other in members:
-                    if other != bound:
-                        self.linked_by.setdefault(other, set()).add(bound)
+            self.sharing.record(name, bound, members)
 
     def _foreach_list(self, parsed: StepCell, step: BuiltStep) -> None:
         assert parsed.options.foreach is not None

@@ -78,3 +78,24 @@ def undefined(
         close = difflib.get_close_matches(name, list(known), n=1)
         hint = f"did you mean {close[0]!r}?" if close else "define it in a cell above"
     return cell.error(f"reads {name!r}, which no cell above defines", line=line, hint=hint)
+
+
+def unreplayable_seed(cell: Cell, line: int, target: str, code: str) -> NotebookError:
+    """An untagged cell seeds a global generator with something a task cannot recompute."""
+    return cell.error(
+        f"this cell seeds a global random generator ({target}) with a value "
+        f"the flow cannot replay: {code.strip().splitlines()[0][:60]!r}",
+        line=line,
+        hint="seed with a literal or a constant of an untagged cell "
+        "(SEED = 42), or seed inside the step that draws",
+    )
+
+
+def observed_not_declared(cell: Cell, step: str, name: str) -> NotebookError:
+    """The kernel saw the step change ``name`` in place; its ``--outputs`` omit it."""
+    return cell.error(
+        f"step {step!r} changed {name!r} in place when it ran in the kernel, which its code "
+        "does not show (a function call?); its --outputs do not list it",
+        line=1,
+        hint=f"add {name} to --outputs, or remove --outputs and let export find the outputs",
+    )
