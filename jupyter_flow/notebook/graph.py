@@ -186,7 +186,8 @@ class _Builder:
     def _implicit_changes(self, parsed: StepCell, flow: CellFlow) -> list[str]:
         """In-place changes the code does not show: what the kernel observed, and objects
         shared (by an earlier step's ``b = a`` / ``data = [a, b]``) with what the code changes."""
-        found = list(dict.fromkeys(parsed.observed))
+        fresh = set(flow.bound) - set(flow.reads) - set(flow.maybe_reads)
+        found = [n for n in dict.fromkeys(parsed.observed) if n not in fresh]  # else: a write
         declared = parsed.options.outputs
         for name in found:
             if declared is not None and name not in declared:

@@ -286,3 +286,9 @@ def test_a_module_level_function_may_use_a_function_moved_out_of_a_step() -> Non
 def test_a_function_used_only_in_its_own_step_is_never_checked_or_moved() -> None:
     g = graph("%%step a\nk = 2\ndef f(v):\n    return v * k\nx = f(1)", "%%step b\ny = x")
     assert steps(g)["b"]["inputs"] == ["x"]
+
+
+def test_an_observed_name_the_step_binds_before_reading_is_only_a_write() -> None:
+    nb = make_nb("def fill(d):\n    d['b'] = 2", "%%step a\ndf = {'a': 1}\nfill(df)")
+    g, problems = observed(nb, a=("df",))
+    assert problems == [] and g.steps[0].inputs == () and g.steps[0].outputs == ("df",)
