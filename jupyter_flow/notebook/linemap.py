@@ -64,7 +64,7 @@ def step_lines(
     lines: list[str], func: ast.FunctionDef | ast.AsyncFunctionDef, step: GraphStep
 ) -> list[int | None] | None:
     """The cell line of each module line after ``func``'s header, up to its last cell code."""
-    head = _header_end(lines, func.lineno)
+    head = _header_end(lines, func.lineno, func.body[0].lineno)
     body = list(func.body)
     if body and isinstance(body[-1], ast.Return):
         body.pop()  # added by export for the outputs
@@ -144,13 +144,14 @@ def _align(module: list[ast.stmt], cell: list[ast.stmt]) -> list[tuple[ast.AST, 
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal" or (tag == "replace" and i2 - i1 == j2 - j1):
             for m, c in zip(module[i1:i2], cell[j1:j2], strict=True):
-                pairs += _pair(m, c)
+                pairs += _pair(m, c, same=tag == "equal")
     return pairs
 
 
-def _pair(module: ast.stmt, cell: ast.stmt) -> list[tuple[ast.AST, ast.AST]]:
+def _pair(module: ast.stmt, cell: ast.stmt, *, same: bool = False) -> list[tuple[ast.AST, ast.AST]]:
+    """``same``: the caller compared the two already (dumping trees is this pass's cost)."""
     inner = _unwrap(module)
-    if ast.dump(inner) == ast.dump(cell):
+    if same or ast.dump(inner) == ast.dump(cell):
         pairs = list(zip(ast.walk(inner), ast.walk(cell), strict=True))
         if inner is not module:  # the synthetic Expr has no position: use the statement's
             pairs[0] = (module, cell)
@@ -180,8 +181,8 @@ def _align_any(module: list[ast.AST], cell: list[ast.AST]) -> list[tuple[ast.AST
     return pairs
 
 
-def _header_end(lines: list[str], def_line: int) -> int:
-    text = "\n".join(lines[def_line - 1 :]) + "\n"
+def _header_end(lines: list[str], def_line: int, body_line: int) -> int:
+    text = "\n".join(lines[def_line - 1 : body_line]) + "\n"
     try:
         for tok in tokenize.generate_tokens(io.StringIO(text).readline):
             if tok.type == tokenize.NEWLINE:
