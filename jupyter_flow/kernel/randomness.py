@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..notebook.observations import RandomUse
-from ..notebook.prelude import prelude_statements, seeded_generators
+from ..notebook.prelude import module_aliases, prelude_statements, seeded_generators
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ class History:
     step_seed: str | None = None  # a step that seeded it itself since that seed
 
 
-def _aliases(ns: MutableMapping[str, Any]) -> dict[str, str]:
+def _module_names(ns: MutableMapping[str, Any]) -> dict[str, str]:
     return {
         name: value.__name__
         for name, value in list(ns.items())
@@ -142,6 +142,21 @@ class Tracker:
         self.broken = False
         self.label: str | None = None  # set by %%step while it runs: "step 'a' (In [5])"
         self._before: dict[str, int] = {}
+        self._imports: dict[str, str] = {}  # names the input history's imports bound
+        self._scanned = 0  # how many history entries ``_imports`` has read
+
+    def _aliases(self) -> dict[str, str]:
+        """What the session's names stand for, as notebook.prelude reads imports: modules in
+        the namespace, and ``from numpy.random import seed`` from any earlier cell."""
+        cells = self.shell.user_ns.get("In") or []
+        for raw in cells[self._scanned :]:
+            if isinstance(raw, str) and "import" in raw:
+                try:
+                    self._imports.update(module_aliases(ast.parse(raw)))
+                except SyntaxError:
+                    pass
+        self._scanned = len(cells)
+        return {**self._imports, **_module_names(self.shell.user_ns)}
 
     def register(self) -> None:
         try:
@@ -219,7 +234,7 @@ class Tracker:
         except SyntaxError:
             return {}
         last: dict[str, str] = {}
-        for _, stmt in prelude_statements(tree, code, _aliases(ns), constants=ns):
+        for _, stmt in prelude_statements(tree, code, self._aliases(), constants=ns):
             if stmt.kind == "seed" and stmt.generator:
                 last[stmt.generator] = stmt.source
         found: dict[str, tuple[str, int]] = {}
@@ -272,7 +287,7 @@ class Tracker:
             if not drew:
                 return ()
             try:
-                seeded = seeded_generators(ast.parse(code), _aliases(self.shell.user_ns))
+                seeded = seeded_generators(ast.parse(code), self._aliases())
             except SyntaxError:
                 seeded = set()
             uses = tuple((gen, self._verdict(gen, start.get(gen), seeded)) for gen in drew)

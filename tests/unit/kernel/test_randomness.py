@@ -207,3 +207,10 @@ def test_a_rerun_rewrites_the_sidecar_only_when_what_was_seen_changed(shell: Any
     run(shell, A)
     run(shell, A)  # now it starts after its own earlier draw
     assert dict(seen(A).random)["numpy"].verdict == "diverged"
+
+
+def test_a_seed_function_imported_in_an_earlier_cell_is_a_seed(shell: Any) -> None:
+    run(shell, "from numpy.random import seed")
+    run(shell, "seed(2)")
+    run(shell, A)
+    assert seen(A).random == (("numpy", RandomUse("from-seed", "seed(2)")),)
