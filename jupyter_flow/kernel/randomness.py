@@ -213,7 +213,8 @@ class Tracker:
         after = {g: fp for g, fp in fingerprints().items() if g in moved}
         count = getattr(result, "execution_count", None)
         raw = getattr(getattr(result, "info", None), "raw_cell", "") or ""
-        who = self.label or f"cell In [{count}]"
+        first = next((ln.strip() for ln in raw.splitlines() if ln.strip()), "")
+        who = self.label or f"cell In [{count}] ({first[:40]!r})"
         seeds = {} if self.label or "seed" not in raw else self._seed_states(raw)
         for gen in moved:
             hist = self.history.setdefault(gen, History())

@@ -65,7 +65,8 @@ def test_an_untagged_cell_that_draws_counts_too(shell: Any) -> None:
     peek = run(shell, "np.random.rand(3)")
     run(shell, A)
     use = dict(seen(A).random)["numpy"]
-    assert use.verdict == "diverged" and use.after == f"cell In [{peek.execution_count}]"
+    assert use.verdict == "diverged"
+    assert use.after == f"cell In [{peek.execution_count}] ('np.random.rand(3)')"
 
 
 def test_seeding_again_restarts_the_count(shell: Any) -> None:
@@ -185,7 +186,7 @@ def test_a_seed_run_before_the_extension_was_loaded_counts(
     finally:
         InteractiveShell.clear_instance()
     assert seen(A).random == (("numpy", RandomUse("from-seed", "np.random.seed(3)")),)
-    after = f"cell In [{peek.execution_count}]"
+    after = f"cell In [{peek.execution_count}] ('np.random.seed(3)')"
     assert seen(B).random == (("numpy", RandomUse("diverged", "np.random.seed(3)", after)),)
 
 
