@@ -101,8 +101,8 @@ def _state(value: Any) -> Any:
     if isinstance(reduced, str):
         return reduced
     args = reduced[1] if len(reduced) > 1 else ()
-    state = reduced[2] if len(reduced) > 2 else None
-    return {"args": args, "state": state}
+    saved = reduced[2] if len(reduced) > 2 else None
+    return {"args": args, "state": saved}
 
 
 def dump(values: dict[str, Any], missing: list[str], path: str, **extra: Any) -> None:

@@ -55,13 +55,17 @@ def to_notebook(spec: NotebookSpec) -> nbformat.NotebookNode:
     return nb
 
 
+def render(spec: NotebookSpec) -> str:
+    """The .ipynb file's text, as written (and as a check of the committed file)."""
+    return json.dumps(to_notebook(spec), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def write(spec: NotebookSpec, out: Path = OUT) -> Path:
     folder = out / spec.name
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     path = folder / f"{spec.name}.ipynb"
-    text = json.dumps(to_notebook(spec), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(render(spec), encoding="utf-8")
     for rel, content in spec.files.items():
         target = folder / rel
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ The table of all verdicts is printed at the end of the session (``report.py``).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -21,7 +22,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize("folder", notebooks(), ids=lambda p: p.name)
 def test_the_flow_reproduces_or_refuses(
-    folder: Path, lab_server: LabServer, fidelity_root: Path, record_property
+    folder: Path,
+    lab_server: LabServer,
+    fidelity_root: Path,
+    record_property: Callable[[str, object], None],
 ) -> None:
     result = run_notebook(folder, fidelity_root, lab_server)
     record_property(KEY, json.dumps(asdict(result)))
