@@ -1,8 +1,8 @@
 """Exact deep comparison of two canonical values (``canon.py``): the differences, as text.
 
 Exact means what a user would call "the same value": pandas ``equals`` plus dtypes, column
-order and index; numpy ``array_equal`` including dtype and shape (NaN equal to NaN); floats
-exact; containers element by element, in order; types must match.
+order, index and ``attrs``; numpy ``array_equal`` including dtype and shape (NaN equal to
+NaN); floats exact; containers element by element, in order; types must match.
 """
 
 from __future__ import annotations
@@ -111,6 +111,9 @@ def _frame(k: pd.DataFrame, f: pd.DataFrame, path: str, out: list[str]) -> None:
         return
     if k.index.dtype != f.index.dtype or not k.index.equals(f.index):
         out.append(f"{path}: index {short(k.index)} in the kernel, {short(f.index)} in the flow")
+        return
+    if k.attrs != f.attrs:
+        out.append(f"{path}: attrs {short(k.attrs)} in the kernel, {short(f.attrs)} in the flow")
         return
     if not k.equals(f):
         for col in k.columns:

@@ -86,6 +86,43 @@ total = float(prices["discounted"].sum()) * (1 - config.discount) + tables["trai
     ),
 )
 
+ALIAS_DICT_ITEMS = NotebookSpec(
+    name="alias_dict_items",
+    classes=("2",),
+    expect="REPRODUCED",
+    compare=("frames", "train", "valid", "sizes"),
+    cells=(
+        md("# Preparing splits kept in a dict\nThe loop writes through the dict's values."),
+        LOAD,
+        code("import pandas as pd"),
+        code(
+            """
+%%step split
+full = pd.DataFrame({"x": range(10), "y": [v % 3 for v in range(10)]})
+train = full.iloc[:7].copy()
+valid = full.iloc[7:].copy()
+frames = {"train": train, "valid": valid}
+"""
+        ),
+        code(
+            """
+%%step scale
+for split_name, frame in frames.items():
+    frame["x_scaled"] = frame["x"] / 10
+    frame.attrs["split"] = split_name
+for part in (train, valid):
+    part["y_flag"] = part["y"] == 0
+"""
+        ),
+        code(
+            """
+%%step summarize
+sizes = {name: frame.shape for name, frame in frames.items()}
+"""
+        ),
+    ),
+)
+
 ALIAS_IDENTITY = NotebookSpec(
     name="alias_identity",
     classes=("2",),
@@ -349,6 +386,7 @@ top = houses.nlargest(5, "price").reset_index(drop=True)
 SPECS = (
     ALIAS_LOOP_COMBINE,
     ALIAS_ASSIGN_SUBSCRIPT,
+    ALIAS_DICT_ITEMS,
     ALIAS_IDENTITY,
     HELPER_MUTATES,
     HELPER_MUTATES_GLOBAL,

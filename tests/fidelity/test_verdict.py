@@ -25,6 +25,9 @@ def test_values_must_match_exactly() -> None:
     assert differences(frame, frame.copy()) == []
     assert differences(frame, frame[["b", "a"]])[0].startswith(": columns")
     assert "dtypes" in differences(frame, frame.astype({"a": "float64"}))[0]
+    tagged = frame.copy()
+    tagged.attrs["split"] = "train"
+    assert "attrs" in differences(frame, tagged)[0]
     changed = frame.copy()
     changed.loc[1, "b"] = 1.5000000001
     assert "1 values differ" in differences(frame, changed, "df")[0]
