@@ -46,7 +46,8 @@ class Artifact:
     # in one blob, a dict name -> value with one memo, so their identity survives; ``group``
     # is that blob's key (``key`` and ``inline`` are then None, so an older reader refuses
     # rather than loading the dict) and ``group_id`` names the group uniquely across tasks:
-    # loaders decode each group_id once and hand every member its own value from it.
+    # loaders decode each group_id once and hand every member its own value from it. A
+    # member's ``size`` is the group blob's (what loading it reads), not its own share.
     group: str | None = None
     group_id: str | None = None
 
