@@ -165,7 +165,9 @@ def build_checked(
         more = [e for e in more if e.location is not None]
     problems += more
     steps = {c.options.name: c.cell for c in cells if isinstance(c, StepCell)}
-    random_problems, notes = observations.check_random(used, steps, _last_seeds(graph, cells))
+    random_problems, notes = observations.check_random(
+        used, steps, _last_seeds(graph, cells), [c.cell for c in cells]
+    )
     located = {p.location.index for p in problems if isinstance(p.location, CellLocation)}
     net = observations.check_changed(graph.steps, used)  # only where the graph said nothing
     problems += random_problems + [

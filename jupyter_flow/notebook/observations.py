@@ -11,9 +11,11 @@ options (``--outputs``) keeps them. Pure: no kernel, no IPython.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -245,12 +247,25 @@ def unseen_note(unseen: list[Cell]) -> str | None:
     )
 
 
-def _where_step(after: str, steps: Mapping[str, Cell]) -> str:
-    """``step 'a' (In [5])`` -> ``step 'a' (cell 3)`` when the step is in the notebook."""
+_IN_CELL = re.compile(r"cell In \[(?P<count>\d+)\] \((?P<first>'.*'|\".*\")\)$")
+
+
+def _where(after: str, steps: Mapping[str, Cell], cells: Sequence[Cell]) -> str:
+    """The kernel's label in notebook terms: ``step 'a' (In [5])`` -> ``step 'a' (cell 3)``,
+    ``cell In [4] ('df.sample(3)')`` -> ``cell 5 ('df.sample(3)')`` when one cell starts so."""
     if after.startswith("step '"):
         name = after[len("step '") :].split("'", 1)[0]
         if name in steps:
             return f"step {name!r} (cell {steps[name].index})"
+    found = _IN_CELL.match(after)
+    if found is not None:
+        try:
+            first = ast.literal_eval(found["first"])
+        except (ValueError, SyntaxError):
+            return after
+        matches = [c for c in cells if first and c.first_line.strip()[: len(first)] == first]
+        if len(matches) == 1:
+            return f"cell {matches[0].index} ({first!r}, In [{found['count']}])"
     return after
 
 
@@ -258,6 +273,7 @@ def check_random(
     used: Mapping[str, Observation],
     steps: Mapping[str, Cell],
     seeds: Mapping[str, tuple[str, Cell]],
+    cells: Sequence[Cell] = (),
 ) -> tuple[list[NotebookError], list[str]]:
     """Problems and notes of the steps that drew from a global generator in the kernel.
 
@@ -273,7 +289,7 @@ def check_random(
             label = GENERATOR_LABELS.get(gen, f"the global {gen} generator")
             seed = seeds.get(gen)
             if use.verdict == "diverged":
-                who = _where_step(use.after or "another cell", steps)
+                who = _where(use.after or "another cell", steps, cells)
                 since = (
                     f"drew from after {_seed_where(use.seed, seed)} seeded it"
                     if use.seed

@@ -210,3 +210,17 @@ def test_the_safety_net_names_a_change_the_graph_did_not_carry() -> None:
     (err,) = observations.check_changed([make, step("prep", 2, ("n",)), use], used)
     assert err.location == Cell(2, None, "%%step prep").location(1)
     assert "the flow gives step 'use' the value from before it" in err.headline
+
+
+def test_an_untagged_cell_that_drew_is_named_by_its_notebook_index(
+    write_nb: Callable[..., Path],
+) -> None:
+    path = write_nb(SEED, "np.random.rand(3)  # peek", "%%step b\ny = np.random.rand()")
+    after = "cell In [7] ('np.random.rand(3)  # peek')"
+    observe(path.parent, "b", "y = np.random.rand()",
+            random=(("numpy", RandomUse("diverged", "np.random.seed(0)", after)),))  # fmt: skip
+    with pytest.raises(NotebookError) as err:
+        export_notebook(str(path))
+    assert "which cell 2 ('np.random.rand(3)  # peek', In [7]) drew from after cell 1" in str(
+        err.value
+    )
