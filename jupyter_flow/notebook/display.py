@@ -29,6 +29,14 @@ SEABORN_FIGURES = frozenset({"heatmap", "clustermap", "FacetGrid", "PairGrid", "
 # A trailing call to one of these draws or prints by itself: no Out[] worth recording.
 SELF_SHOWING_FUNCTIONS = frozenset({"print", "display", "pprint"})
 SELF_SHOWING_METHODS = frozenset({"show", "info", "plot", "savefig"})
+# ... and these return None, which the notebook does not show as Out[] (``display`` would).
+NONE_METHODS = frozenset(
+    {
+        "append", "extend", "insert", "remove", "sort", "reverse", "clear", "update", "add",
+        "discard", "shuffle", "seed", "manual_seed", "set_option", "filterwarnings",
+        "simplefilter", "to_csv", "to_parquet", "to_pickle", "dump", "write", "close",
+    }
+)  # fmt: skip
 
 
 def _call_root(node: ast.expr) -> tuple[str | None, list[str]]:
@@ -72,6 +80,10 @@ def _self_showing(node: ast.expr) -> bool:
     if isinstance(func, ast.Name):
         return func.id in SELF_SHOWING_FUNCTIONS
     root, attrs = _call_root(func)
+    if attrs and attrs[-1] in NONE_METHODS:
+        return True
+    if any(k.arg == "inplace" for k in node.keywords):  # df.fillna(0, inplace=True)
+        return True
     return root in PYPLOT or bool(SELF_SHOWING_METHODS & set(attrs)) or is_figure_call(node)
 
 

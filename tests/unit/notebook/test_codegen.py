@@ -190,15 +190,10 @@ def test_a_trailing_value_is_displayed_as_the_notebook_showed_it() -> None:
 
 
 def test_a_trailing_line_that_shows_nothing_or_shows_itself_is_not_displayed() -> None:
-    for last in (
-        "df.head();",
-        "print(df)",
-        "plt.plot(df.a)",
-        "df.plot()",
-        "fig.show()",
-        "df.info()",
-    ):
-        body = body_of(f"%%step a\ndf = pd.DataFrame()\nfig = plt.figure()\n{last}")
+    shown_by_itself = ("print(df)", "plt.plot(df.a)", "df.plot()", "fig.show()", "df.info()")
+    returns_none = ("df.fillna(0, inplace=True)", "rows.append(1)", "df.to_csv('x.csv')")
+    for last in ("df.head();", *shown_by_itself, *returns_none):
+        body = body_of(f"%%step a\ndf = pd.DataFrame()\nrows = []\nfig = plt.figure()\n{last}")
         assert "display(" not in body, last
     assert "df\n" not in body_of("%%step a\ndf = pd.DataFrame()\ndf;").split("def a():")[1]
 
