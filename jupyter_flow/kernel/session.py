@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import sys
 import threading
 import time
 import weakref
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from ..config import Settings
     from ..flow.dag import Dag
     from ..flow.spec import Flow
+    from ..notebook.observations import Observation
     from ..runtime.taskspec import TaskSpec
     from ..store.records import ErrorInfo, RunRecord, TaskRecord
 
@@ -107,8 +109,12 @@ def check_saved(notebook: str, steps: KernelSteps = STEPS) -> None:
         )
 
 
-def load_notebook_flow(notebook: str, *, check: bool = True) -> Flow:
-    """Export the saved notebook (or take a flow module as is) and import its ``Flow``."""
+def load_notebook_flow(notebook: str, *, check: bool = True, shell: Any = None) -> Flow:
+    """Export the saved notebook (or take a flow module as is) and import its ``Flow``.
+
+    The export is the one every path makes (``%flow export``, the CLI, nbconvert, Lab): the
+    kernel's own observations are added only for what it could not write beside the notebook,
+    and the export's notes (steps never observed here) are printed."""
     from ..runtime.loader import load_flow
 
     if notebook.endswith(".py"):
@@ -117,8 +123,19 @@ def load_notebook_flow(notebook: str, *, check: bool = True) -> Flow:
 
     if check:
         check_saved(notebook)
-    result = export_notebook(notebook)
+    result = export_notebook(notebook, observed=_kernel_observations(shell))
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
     return load_flow(result.module_path, result.flow_name)
+
+
+def _kernel_observations(shell: Any) -> Mapping[str, Observation] | None:
+    """What ``%%step`` saw in this kernel (None outside a kernel with the extension)."""
+    from .magics import FlowMagics
+
+    registry = getattr(getattr(shell, "magics_manager", None), "registry", {}) or {}
+    found = next((m for m in registry.values() if isinstance(m, FlowMagics)), None)
+    return found.observations if found is not None else None
 
 
 # -- the handle ----------------------------------------------------------------------------
@@ -307,7 +324,7 @@ def run(
 
     shell = get_ipython()
     path = notebook or find_notebook(shell)
-    flow = load_notebook_flow(path, check=check)
+    flow = load_notebook_flow(path, check=check, shell=shell)
     settings = settings_for(root, on, max_workers)
     if resume is True or resume == "latest":
         resume = latest_run_id(flow.name, settings.root)

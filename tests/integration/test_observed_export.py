@@ -215,8 +215,12 @@ async def test_a_never_run_notebook_says_so_on_every_path(
     jp_fetch: Any, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     paths = Paths(write(folder, "fresh.ipynb", NEVER_RUN))
-    kernel_nb = write(folder, "other.ipynb", ["%load_ext jupyter_flow", "%flow export fresh.ipynb"])
-    paths.take("magic", (await run_in_kernel(kernel_nb, monkeypatch))[-1])
+    cells = ["%load_ext jupyter_flow", "%flow run --notebook fresh.ipynb", "%flow export fresh.ipynb"]
+    kernel_nb = write(folder, "other.ipynb", cells)
+    *_, flow_run, flow_export = await run_in_kernel(kernel_nb, monkeypatch)
+    assert "cells 2 and 3 were not run with the extension" in flow_run
+    assert "Error" not in flow_run, flow_run  # a note, not a refusal: the run went on
+    paths.take("magic", flow_export)
     await paths.every_other_path(jp_fetch)
     assert None not in paths.sources.values() and len(set(paths.sources.values())) == 1
     for where, said in paths.said.items():
