@@ -215,7 +215,8 @@ async def test_a_never_run_notebook_says_so_on_every_path(
     jp_fetch: Any, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     paths = Paths(write(folder, "fresh.ipynb", NEVER_RUN))
-    cells = ["%load_ext jupyter_flow", "%flow run --notebook fresh.ipynb", "%flow export fresh.ipynb"]
+    run, export = "%flow run --notebook fresh.ipynb", "%flow export fresh.ipynb"
+    cells = ["%load_ext jupyter_flow", run, export]
     kernel_nb = write(folder, "other.ipynb", cells)
     *_, flow_run, flow_export = await run_in_kernel(kernel_nb, monkeypatch)
     assert "cells 2 and 3 were not run with the extension" in flow_run
