@@ -23,7 +23,14 @@ from .cells import Cell, CodeCell, ParamsCell, ParsedCell, StepCell
 from .dataflow import CellFlow, analyze_tree
 from .definitions import Definition, definition, is_ignorable
 from .display import trailing_display
-from .graph_errors import observed_not_declared, undefined, unexportable, unreplayable_seed
+from .graph_errors import (
+    observed_not_declared,
+    setting_between_steps,
+    settings_in_step,
+    undefined,
+    unexportable,
+    unreplayable_seed,
+)
 from .hoist import step_definitions
 from .ordering import AUTO_HINT, AUTO_PACKAGES, BuiltStep, dedupe, order_steps
 from .prelude import (
@@ -86,7 +93,8 @@ class _Builder:
         self.prelude: list[PreludeEntry] = []
         self.step_defs: dict[str, dict[str, tuple[Definition, tuple[str, str] | None]]] = {}
         self.seed_alias = False  # ``from numpy.random import seed``: calls not named "seed"
-        self.last_step = max((c.cell.index for c in cells if isinstance(c, StepCell)), default=0)
+        at = [c.cell.index for c in cells if isinstance(c, StepCell)]
+        self.first_step, self.last_step = (min(at), max(at)) if at else (0, 0)
         self.sharing = Sharing()  # names a step bound as aliases or containers of others
 
     def write(self, name: str, writer: _Writer) -> None:
@@ -137,6 +145,10 @@ class _Builder:
         if cell.index > self.last_step:
             return True  # no step runs after it: it changes nothing the flow computes
         source = ast.get_source_segment(parsed.code, stmt) or ast.unparse(stmt)
+        if entry.kind == "config" and cell.index > self.first_step:
+            above = next(s for s in self.steps.values() if s.cell.cell.index < cell.index)
+            self.problems.append(setting_between_steps(cell, stmt.lineno, source, above.cell))
+            return True
         statement = PreludeStatement(source, stmt.lineno, entry.kind, entry.generator)
         self.prelude.append(PreludeEntry(cell, statement))
         for name in analyze_tree(ast.Module(body=[stmt], type_ignores=[])).reads:
@@ -162,6 +174,8 @@ class _Builder:
             )
         if "import" in parsed.body:
             self._imported(module_aliases(parsed.tree))
+        if cell.index < self.last_step:
+            self.problems += settings_in_step(parsed, self.aliases)
         flow = analyze_tree(parsed.tree)
         item = options.foreach.item if options.foreach else None
         step = BuiltStep(parsed, flow, [item] if item else [], {}, {})

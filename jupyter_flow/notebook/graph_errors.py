@@ -5,12 +5,14 @@ Each names the reading cell and line, the cell that set the value, and what to d
 
 from __future__ import annotations
 
+import ast
 import difflib
 import re
 from collections.abc import Iterable
 
 from ..errors import NotebookError
-from .cells import Cell
+from .cells import Cell, StepCell
+from .prelude import config_target
 
 NOTEBOOK_ONLY = re.compile(r"^(get_ipython|In|Out|_+|_\d+|_i+\d*|_[ido]h)$")
 _WHAT = {"step": "a value of step", "param": "a parameter", "code": "set by an untagged cell"}
@@ -98,4 +100,39 @@ def observed_not_declared(cell: Cell, step: str, name: str) -> NotebookError:
         "does not show (a function call?); its --outputs do not list it",
         line=1,
         hint=f"add {name} to --outputs, or remove --outputs and let export find the outputs",
+    )
+
+
+def settings_in_step(parsed: StepCell, aliases: dict[str, str]) -> list[NotebookError]:
+    """Process-wide settings a step changes (``os.environ[...]``, ``pd.set_option``): in the
+    kernel the steps after it see them, in the flow they do not (each task starts from the
+    prelude, and a reused worker would leak them to whichever task it runs next)."""
+    found = []
+    for stmt in parsed.tree.body:
+        target = config_target(stmt, aliases)
+        if target is None:
+            continue
+        code = ast.get_source_segment(parsed.body, stmt) or ast.unparse(stmt)
+        found.append(
+            parsed.cell.error(
+                f"step {parsed.options.name!r} changes a process-wide setting ({target}): "
+                f"{code.strip().splitlines()[0][:60]!r}; in the kernel the steps after it "
+                "see it, in the flow they do not (each task starts from the prelude)",
+                line=stmt.lineno + parsed.body_line - 1,
+                hint="move the statement to an untagged cell above the steps: export "
+                "replays it before every task",
+            )
+        )
+    return found
+
+
+def setting_between_steps(cell: Cell, line: int, code: str, above: StepCell) -> NotebookError:
+    """A setting of an untagged cell below a step: the prelude runs before every task, so
+    the step above would see it in the flow but did not in the kernel."""
+    return cell.error(
+        f"this cell changes a process-wide setting after step {above.options.name!r} "
+        f"(cell {above.cell.index}) ran: {code.strip().splitlines()[0][:60]!r}; the flow "
+        "replays it before every task, so that step would see it too",
+        line=line,
+        hint="move it to an untagged cell above the first step, or into the step that needs it",
     )

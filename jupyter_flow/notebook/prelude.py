@@ -285,3 +285,21 @@ def seed_target(stmt: ast.stmt, aliases: dict[str, str]) -> str | None:
                 return target
         todo.extend(ast.iter_child_nodes(node))
     return None
+
+
+def config_target(stmt: ast.stmt, aliases: dict[str, str]) -> str | None:
+    """The process-wide setting a top-level statement changes (``os.environ``,
+    ``pandas.set_option``...), whatever its arguments; None for anything else."""
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+        target = dotted(stmt.value.func, aliases)
+        return target if target in CONFIG_CALLS else None
+    targets: list[ast.expr] = []
+    if isinstance(stmt, ast.Assign):
+        targets = list(stmt.targets)
+    elif isinstance(stmt, ast.AugAssign | ast.AnnAssign):
+        targets = [stmt.target]
+    for node in targets:
+        base = dotted(node.value if isinstance(node, ast.Subscript) else node, aliases)
+        if base is not None and any(base == p or base.startswith(p + ".") for p in CONFIG_TARGETS):
+            return base
+    return None

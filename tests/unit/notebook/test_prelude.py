@@ -55,7 +55,7 @@ def test_seeds_and_options_become_the_prelude_in_notebook_order() -> None:
         IMPORTS,
         "SEED = 7\nnp.random.seed(SEED)\npd.set_option('display.max_columns', 50)",
         "%%step a\nx = np.random.rand(2)",
-        "random.seed(1)\nwarnings.filterwarnings('ignore')",
+        "random.seed(1)",
         "%%step b\ny = random.random() + x.sum()",
     )
     entries = [(e.cell.index, e.statement.source) for e in graph.prelude]  # type: ignore[attr-defined]
@@ -63,7 +63,6 @@ def test_seeds_and_options_become_the_prelude_in_notebook_order() -> None:
         (2, "np.random.seed(SEED)"),
         (2, "pd.set_option('display.max_columns', 50)"),
         (4, "random.seed(1)"),
-        (4, "warnings.filterwarnings('ignore')"),
     ]
     seeds = graph.seeds()  # type: ignore[attr-defined]
     assert {g: e.statement.source for g, e in seeds.items()} == {
@@ -78,7 +77,7 @@ def test_seeds_and_options_become_the_prelude_in_notebook_order() -> None:
         "    np.random.seed(SEED)\n"
         '    pd.set_option("display.max_columns", 50)\n'
     ) in source
-    assert "SEED = 7\n" in source and "import warnings\n" in source  # what the prelude uses
+    assert "SEED = 7\n" in source and "import random\n" in source  # what the prelude uses
     assert source.index("flow = Flow(") < source.index("@flow.prelude") < source.index("def a(")
 
 
@@ -152,3 +151,29 @@ def test_a_step_named_prelude_clashes_only_when_there_is_one() -> None:
     assert problems("%%step prelude\nx = 1") == []
     found = problems("import random\nrandom.seed(0)", "%%step prelude\nx = random.random()")
     assert found and "module-level name" in str(found[0]["message"])
+
+
+def test_a_setting_changed_inside_a_step_for_later_steps_is_refused() -> None:
+    # in the kernel step b sees MODE; in the flow it would depend on which worker ran a
+    found = problems(
+        "import os\nimport pandas as pd",
+        "%%step a\nx = 1\nos.environ['MODE'] = str(x)",
+        "%%step b\nmode = os.environ.get('MODE')",
+    )
+    assert [(p["location"]["index"], p["location"]["line"]) for p in found] == [(2, 3)]
+    assert "process-wide setting (os.environ)" in str(found[0]["message"])
+    assert "untagged cell above" in str(found[0]["hint"])
+    last = problems("import pandas as pd", "%%step a\npd.set_option('display.precision', 2)")
+    assert last == []  # the last step: nothing after it can see the setting
+
+
+def test_a_setting_between_steps_is_refused() -> None:
+    # the prelude runs before every task: step a would see what it did not see in the kernel
+    found = problems(
+        IMPORTS,
+        "%%step a\nx = 1",
+        "warnings.filterwarnings('error')",
+        "%%step b\ny = x + 1",
+    )
+    assert [(p["location"]["index"], p["location"]["line"]) for p in found] == [(3, 1)]
+    assert "after step 'a' (cell 2) ran" in str(found[0]["message"])
