@@ -276,6 +276,56 @@ adjusted = [v * factor for v in (1.0, 2.0, 3.0)]
     ),
 )
 
+SETTING_INSIDE_STEP = NotebookSpec(
+    name="setting_inside_step",
+    classes=("1",),
+    expect="REFUSED",
+    compare=("mode", "rows"),
+    cells=(
+        md("# A step configures the run\nThe load step picks a mode the report step reads."),
+        LOAD,
+        code("import os"),
+        code(
+            """
+%%step load
+os.environ["REPORT_MODE"] = "full"
+rows = list(range(4))
+"""
+        ),
+        code(
+            """
+%%step report
+mode = os.environ.get("REPORT_MODE", "summary")
+"""
+        ),
+    ),
+)
+
+SETTING_BETWEEN_STEPS = NotebookSpec(
+    name="setting_between_steps",
+    classes=("1",),
+    expect="REFUSED",
+    compare=("before", "after"),
+    cells=(
+        md("# Precision set halfway\nThe first table is printed before the option is set."),
+        LOAD,
+        code("import pandas as pd"),
+        code(
+            """
+%%step before
+before = pd.DataFrame({"v": [1.23456]}).to_string()
+"""
+        ),
+        code('pd.set_option("display.precision", 2)'),
+        code(
+            """
+%%step after
+after = pd.DataFrame({"v": [1.23456]}).to_string()
+"""
+        ),
+    ),
+)
+
 SPECS = (
     SEED_NUMPY_ONE_STEP,
     SEED_RANDOM_TWO_STEPS,
@@ -288,4 +338,6 @@ SPECS = (
     MATPLOTLIB_STYLE,
     ENVIRONMENT_VARIABLE,
     SYS_PATH_SHADOW,
+    SETTING_INSIDE_STEP,
+    SETTING_BETWEEN_STEPS,
 )
