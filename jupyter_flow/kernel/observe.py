@@ -301,18 +301,26 @@ def step_inputs(
     return tuple(data)
 
 
+_OPAQUE = ("numpy", "pandas")  # their attributes are internals, never a user's data
+
+
 def _members(value: Any) -> list[Any]:
-    """What a container holds one level down (list/tuple items, dict values), bounded."""
+    """What a value holds one level down (list/tuple items, dict values, a user object's
+    attributes: ``box.data = train_df``), bounded."""
     if isinstance(value, list | tuple):
         return list(value[:SAMPLES])
     if isinstance(value, dict):
         return list(value.values())[:SAMPLES]
+    attrs = getattr(value, "__dict__", None)
+    if isinstance(attrs, dict) and not type(value).__module__.startswith(_OPAQUE):
+        return list(attrs.values())[:SAMPLES]
     return []
 
 
 def aliases(namespace: MutableMapping[str, Any], names: Iterable[str]) -> list[str]:
     """Other names that share an object with one of ``names``: ``b = a``, ``data =
-    [train_df, test_df]`` (either way round, one level inside lists, tuples and dicts), so
+    [train_df, test_df]`` (either way round, one level inside lists, tuples, dicts and
+    objects' attributes), so
     ``for d in data: d["x"] = 1`` is seen changing ``train_df`` itself."""
     given = [n for n in names if n in namespace]
     if not given:

@@ -214,6 +214,10 @@ class _Cell(ast.NodeVisitor):
                     self.link(loop_refs(elt, ast.List([part], ast.Load()), self.refs))
             elif isinstance(target, ast.Tuple | ast.List):
                 self.link(loop_refs(target, value, self.refs))
+            elif isinstance(target, ast.Attribute | ast.Subscript):  # box.data = df
+                root = root_name(target)
+                if root is not None:
+                    self.link({root: value_refs(value, self.refs)})
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         self.visit(node.annotation)
@@ -368,8 +372,8 @@ def analyze_tree(tree: ast.Module) -> CellFlow:
         read_lines=tuple({**maybe, **reads}.items()),
         links=tuple(
             (name, tuple(sorted(cell.refs[name])))
-            for name in cell.bound
-            if cell.refs.get(name) and cell.bound[name] != "import"
+            for name in dict.fromkeys([*cell.bound, *cell.mutated])
+            if cell.refs.get(name) and cell.bound.get(name) != "import"
         ),
     )
 

@@ -215,3 +215,12 @@ def test_a_seed_function_imported_in_an_earlier_cell_is_a_seed(shell: Any) -> No
     run(shell, "seed(2)")
     run(shell, A)
     assert seen(A).random == (("numpy", RandomUse("from-seed", "seed(2)")),)
+
+
+def test_a_change_through_an_objects_attribute_is_recorded_by_name(shell: Any) -> None:
+    run(shell, "import pandas as pd\ndef tag(frame):\n    frame['w'] = 1")
+    run(shell, "%%step make\ntrain = pd.DataFrame({'v': [1]})\nclass Box: pass\nbox = Box()")
+    run(shell, "%%step pack\nbox.data = train")
+    cell = "%%step feat\ntag(box.data)"
+    run(shell, cell)
+    assert set(seen(cell).changed) == {"box", "train"}  # box.data is train

@@ -239,6 +239,20 @@ def test_an_alias_made_in_one_step_and_changed_in_another() -> None:
     assert ["change", "use"] in g["edges"]
 
 
+def test_an_object_holding_a_value_in_an_attribute_shares_it() -> None:
+    # box.data is train in the kernel: changing it through box changes train
+    g = graph(
+        "import types",
+        "%%step load\ntrain = [1]\nbox = types.SimpleNamespace()",
+        "%%step pack\nbox.data = train",
+        "%%step change\nbox.data.append(2)",
+        "%%step use\nn = len(train)",
+    )
+    s = steps(g)
+    assert set(s["change"]["outputs"]) >= {"box", "train"}
+    assert ["change", "use"] in g["edges"]
+
+
 def test_an_alias_that_nothing_changes_adds_no_outputs() -> None:
     g = graph("%%step a\nx = 1", "%%step b\ny = x", "%%step c\nz = x + y")
     assert steps(g)["b"]["outputs"] == ["y"] and ["a", "c"] in g["edges"]
