@@ -16,18 +16,15 @@ then name the cell line exactly, for unformatted and formatted modules alike.
 from __future__ import annotations
 
 import ast
-import io
-import re
-import tokenize
 from difflib import SequenceMatcher
 from typing import TYPE_CHECKING
 
+from ..flow.markers import MARKER, format_lines, header_end
 from .cells import split_cell_magic
 
 if TYPE_CHECKING:
     from .graph import GraphStep, StepGraph
 
-_MARKER = re.compile(r"^# cell (\d+)(?: \(id: [^)]*\))?$")
 _BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
@@ -47,7 +44,8 @@ def annotate(source: str, graph: StepGraph) -> str:
         if func is None or not func.decorator_list:
             continue
         row = func.decorator_list[0].lineno - 2
-        if row < 0 or not _MARKER.match(lines[row]):
+        found = MARKER.match(lines[row]) if row >= 0 else None
+        if found is None or found.group(3):  # no marker, or lines already given
             continue
         try:
             cell_lines = step_lines(lines, func, step)
@@ -64,7 +62,7 @@ def step_lines(
     lines: list[str], func: ast.FunctionDef | ast.AsyncFunctionDef, step: GraphStep
 ) -> list[int | None] | None:
     """The cell line of each module line after ``func``'s header, up to its last cell code."""
-    head = _header_end(lines, func.lineno, func.body[0].lineno)
+    head = header_end(lines, func.lineno, func.body[0].lineno)
     body = list(func.body)
     if body and isinstance(body[-1], ast.Return):
         body.pop()  # added by export for the outputs
@@ -179,34 +177,3 @@ def _align_any(module: list[ast.AST], cell: list[ast.AST]) -> list[tuple[ast.AST
             if isinstance(mb, list) and isinstance(cb, list):
                 pairs += _align_any(mb, cb)
     return pairs
-
-
-def _header_end(lines: list[str], def_line: int, body_line: int) -> int:
-    text = "\n".join(lines[def_line - 1 : body_line]) + "\n"
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-            if tok.type == tokenize.NEWLINE:
-                return def_line - 1 + tok.start[0]
-    except (tokenize.TokenError, SyntaxError):
-        pass
-    return def_line
-
-
-def format_lines(lines: list[int | None]) -> str:
-    """``2-5, 7, 7, 8-12``; ``?`` for a line that could not be placed."""
-    parts: list[str] = []
-    i = 0
-    while i < len(lines):
-        first = lines[i]
-        if first is None:
-            parts.append("?")
-            i += 1
-            continue
-        j = i
-        while (
-            j + 1 < len(lines) and lines[j + 1] is not None and lines[j + 1] == (lines[j] or 0) + 1
-        ):
-            j += 1
-        parts.append(str(first) if j == i else f"{first}-{lines[j]}")
-        i = j + 1
-    return ", ".join(parts)

@@ -18,15 +18,13 @@ module file and never raises: error bookkeeping must not fail a task.
 from __future__ import annotations
 
 import ast
-import io
 import re
-import tokenize
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..flow.markers import MARKER, header_end, parse_lines
 from ..store.records import ErrorInfo
 
-MARKER = re.compile(r"^# cell (\d+)(?: \(id: ([^)]*)\))?(?:, lines ([0-9?, -]+))?\s*$")
 FRAME = re.compile(r'^(\s*File "(.+)", line (\d+), in (\S+))\s*$')
 
 
@@ -92,32 +90,7 @@ class Explained:
 
 
 # -- the lines grammar (the writer is notebook/linemap.py; a round-trip test keeps them one)
-def parse_lines(spec: str) -> tuple[int | None, ...]:
-    out: list[int | None] = []
-    for token in filter(None, (t.strip() for t in spec.split(","))):
-        if token == "?":
-            out.append(None)
-        elif "-" in token:
-            first, last = (int(p) for p in token.split("-", 1))
-            out.extend(range(first, last + 1))
-        else:
-            out.append(int(token))
-    return tuple(out)
-
-
 # -- reading a module
-def header_end(lines: list[str], def_line: int) -> int:
-    """The last line of a ``def`` header (a signature can span lines)."""
-    text = "\n".join(lines[def_line - 1 :]) + "\n"
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-            if tok.type == tokenize.NEWLINE:
-                return def_line - 1 + tok.start[0]
-    except (tokenize.TokenError, SyntaxError):
-        pass
-    return def_line
-
-
 def markers(source: str) -> dict[str, StepMarker]:
     """Step functions preceded by a ``# cell N`` marker, by function name."""
     try:

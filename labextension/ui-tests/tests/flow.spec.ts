@@ -66,6 +66,12 @@ test('Export to Flow writes the module and opens it beside the notebook', async 
   await expect(editor).toContainText('def square(numbers):');
   await expect(editor).toContainText('def total(squares):');
   expect(await page.contents.fileExists(`${tmpPath}/squares_flow.py`)).toBe(true);
+  // the notebook never ran in a kernel: the button says so, as every export path does
+  await expect
+    .poll(async () =>
+      (await page.evaluate(() => window.galata.getNotifications())).map(n => n.message)
+    )
+    .toContainEqual(expect.stringContaining('were not run with the extension'));
   await shot(page, info, '04-exported-module');
 });
 

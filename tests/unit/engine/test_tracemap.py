@@ -11,11 +11,12 @@ from typing import Any
 import nbformat
 import pytest
 
+from jupyter_flow.flow.markers import format_lines, parse_lines
 from jupyter_flow.notebook.api import export_notebook, export_source
 from jupyter_flow.notebook.formatting import ruff_binary
-from jupyter_flow.notebook.linemap import annotate, format_lines
+from jupyter_flow.notebook.linemap import annotate
 from jupyter_flow.runtime.loader import import_module_file
-from jupyter_flow.runtime.tracemap import explain, headline, locate_error, parse_lines, place
+from jupyter_flow.runtime.tracemap import explain, headline, locate_error, place
 from jupyter_flow.store.records import ErrorInfo
 
 LOAD = "import pandas as pd"
