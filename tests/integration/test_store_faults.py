@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_flow.client import latest_run
 from jupyter_flow.errors import RunFailed
 from jupyter_flow.runtime.loader import load_flow
 
@@ -80,7 +79,5 @@ def test_a_full_disk_fails_the_run_with_the_store_and_resumes(
     assert "Traceback" not in text
     assert _orphans(root) == []
     (tmp_path / "broken").unlink()
-    failed = latest_run("Faulty", root=root)
-    assert failed.status == "failed"
-    run = flow.resume(failed.id, root=root)
+    run = flow.run(root=root, resume=caught.value.run_id)
     assert run.data.size == 12 << 20
