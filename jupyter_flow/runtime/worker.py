@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import dataclasses
 import json
 import os
 import signal
@@ -55,9 +54,7 @@ def serve(sock: socket.socket, preload: str | None) -> None:
         if store is None:
             store = stores[spec.store_url] = open_store(spec.store_url)
         outcome = run_task(spec, store)
-        reply: dict[str, object] = {"task_id": spec.task_id, "ok": outcome.ok}
-        if not outcome.recorded and outcome.error is not None:
-            reply["error"] = dataclasses.asdict(outcome.error)
+        reply = {"task_id": spec.task_id, "ok": outcome.ok}
         sock.sendall(json.dumps(reply).encode() + b"\n")
 
 

@@ -165,8 +165,7 @@ class LocalExecutor(Executor):
             line, worker.buffer = worker.buffer.split(b"\n", 1)
             message = json.loads(line)
             if "task_id" in message and worker.spec is not None:
-                error = ErrorInfo(**message["error"]) if message.get("error") else None
-                events.append(TaskEvent(message["task_id"], bool(message["ok"]), error))
+                events.append(TaskEvent(message["task_id"], bool(message["ok"])))
                 worker.spec = None
         return events
 
