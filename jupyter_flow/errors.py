@@ -157,3 +157,8 @@ class RunCancelled(FlowError):
     """A run was interrupted; finished tasks are kept for resume."""
 
     exit_code = 130
+
+
+class StoreFull(StoreError):
+    """A write to the store failed for lack of space, quota or permission; the run is
+    resumable once the store is writable again."""
