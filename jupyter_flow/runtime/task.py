@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import ArtifactError, FlowError, StepLocation
+from ..errors import ArtifactError, FlowError, StepLocation, StoreFull
 from ..flow.spec import Flow
 from ..store import artifacts, open_store
 from ..store.blobs import BlobStore
@@ -33,6 +33,7 @@ _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 class TaskOutcome:
     ok: bool
     error: ErrorInfo | None = None
+    recorded: bool = True  # False: the store refused the attempt record; send error instead
 
 
 def user_traceback(err: BaseException) -> str:
@@ -205,7 +206,10 @@ def run_task(spec: TaskSpec, store: BlobStore | None = None, *, echo: bool = Fal
             error = exception_info(err, user_traceback(err), spec.code.module_path)
     finished = time.time()
     if error is not None:
-        records.write_attempt(_finish(attempt, "failed", finished, error))
+        try:
+            records.write_attempt(_finish(attempt, "failed", finished, error))
+        except StoreFull:  # the store is still full: the worker's reply carries the error
+            return TaskOutcome(False, error, recorded=False)
         return TaskOutcome(False, error)
     records.write_task(
         TaskRecord(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import json
 import os
 import signal
@@ -54,7 +55,9 @@ def serve(sock: socket.socket, preload: str | None) -> None:
         if store is None:
             store = stores[spec.store_url] = open_store(spec.store_url)
         outcome = run_task(spec, store)
-        reply = {"task_id": spec.task_id, "ok": outcome.ok}
+        reply: dict[str, object] = {"task_id": spec.task_id, "ok": outcome.ok}
+        if not outcome.recorded and outcome.error is not None:
+            reply["error"] = dataclasses.asdict(outcome.error)
         sock.sendall(json.dumps(reply).encode() + b"\n")
 
 

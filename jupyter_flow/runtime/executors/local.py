@@ -165,7 +165,8 @@ class LocalExecutor(Executor):
             line, worker.buffer = worker.buffer.split(b"\n", 1)
             message = json.loads(line)
             if "task_id" in message and worker.spec is not None:
-                events.append(TaskEvent(message["task_id"], bool(message["ok"])))
+                error = ErrorInfo(**message["error"]) if message.get("error") else None
+                events.append(TaskEvent(message["task_id"], bool(message["ok"]), error))
                 worker.spec = None
         return events
 
