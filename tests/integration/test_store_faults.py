@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_flow.client import latest_run
 from jupyter_flow.errors import RunFailed
 from jupyter_flow.runtime.loader import load_flow
 
@@ -79,5 +80,7 @@ def test_a_full_disk_fails_the_run_with_the_store_and_resumes(
     assert "Traceback" not in text
     assert _orphans(root) == []
     (tmp_path / "broken").unlink()
-    run = flow.run(root=root, resume=caught.value.run_id)
+    failed = latest_run("Faulty", root=root)
+    assert failed.status == "failed"
+    run = flow.resume(failed.id, root=root)
     assert run.data.size == 12 << 20
