@@ -11,16 +11,12 @@ loaded unchecked.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Protocol
+from typing import Any
 
 from ..errors import StoreError
 
 B3 = "b3-"
 PARALLEL_MIN = 4 << 20  # below this, one thread hashes faster than a pool is started
-
-
-class Hasher(Protocol):
-    def update(self, data: Any, /) -> object: ...
 
 
 class KeyHasher:
@@ -34,7 +30,7 @@ class KeyHasher:
         self._hasher.update(data)
 
     def key(self) -> str:
-        digest: str = self._hasher.hexdigest()  # type: ignore[attr-defined]
+        digest: str = self._hasher.hexdigest()
         return B3 + digest if self.algorithm == "blake3" else digest
 
 
