@@ -23,12 +23,14 @@ from .store.records import (
     ErrorInfo,
     Records,
     RunRecord,
+    RunStatus,
     TaskRecord,
+    TaskStatus,
     new_run_id,
 )
 
 if TYPE_CHECKING:
-    from .runtime.api import Engine
+    from .store.engine import Engine
 
 __all__ = ["Run", "Step", "Task", "latest_run", "list_runs", "new_run_id"]
 
@@ -87,7 +89,7 @@ class Task:
         self.record = record
         self.step = record.step
         self.index = record.index
-        self.status = record.status
+        self.status: TaskStatus = record.status
 
     @property
     def exception(self) -> ErrorInfo | None:
@@ -148,16 +150,22 @@ class Run:
     """One run of a flow, read from the store."""
 
     def __init__(
-        self, pathspec: str, *, root: str | None = None, _engine: Engine | None = None
+        self,
+        pathspec: str,
+        *,
+        root: str | None = None,
+        _engine: Engine | None = None,
+        _record: RunRecord | None = None,
     ) -> None:
         flow, _, run_id = pathspec.partition("/")
         if not run_id:
             raise RunNotFound(f"{pathspec!r} is not a run", hint='write "FlowName/RUN_ID"')
         self._engine = _engine or _engine_for(root)
-        record = self._engine.records.read_run(flow, run_id)
+        record = _record or self._engine.records.read_run(flow, run_id)
         if record is None:
             raise RunNotFound(
-                f"run {pathspec} does not exist in {self._engine.settings.root}",
+                f"run {pathspec} does not exist in {self._engine.settings.root} (or its "
+                "run.json is damaged)",
                 hint="list runs with `jupyter flow runs FLOW`",
             )
         self.record: RunRecord = record
@@ -170,7 +178,7 @@ class Run:
         return Run(self.pathspec, _engine=self._engine)
 
     @property
-    def status(self) -> str:
+    def status(self) -> RunStatus:
         """running | done | failed | cancelled | lost (the driver died without finishing)."""
         return run_status(self._engine.records, self.record)
 
@@ -320,7 +328,7 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def run_status(records: Records, record: RunRecord) -> str:
+def run_status(records: Records, record: RunRecord) -> RunStatus:
     """A record's status, with a "running" run whose driver stopped beating judged lost
     (shared by ``Run.status`` and schedule history, which has records but no ``Run``)."""
     if record.status != "running":
@@ -337,38 +345,55 @@ _engines: dict[str, Engine] = {}
 
 
 def _engine_for(root: str | None) -> Engine:
-    from .runtime.api import Engine, settings_for
+    from .config import Settings
+    from .store.engine import Engine
 
-    settings = settings_for(root)
+    settings = Settings.load(root=root)
     if settings.root not in _engines:
         _engines[settings.root] = Engine.open(settings)
     return _engines[settings.root]
 
 
+_BATCH = 64
+
+
 def list_runs(
     flow: str | None = None,
     *,
-    status: str | None = None,
+    status: RunStatus | None = None,
     root: str | None = None,
     limit: int | None = None,
 ) -> list[Run]:
-    """Runs, newest first. ``status`` filters on the derived status (e.g. ``lost``)."""
+    """Runs, newest first. ``status`` filters on the derived status (e.g. ``lost``).
+
+    The index picks the rows (flow, status and limit in SQL), so the cost grows with
+    ``limit``, not with the store: only the rows returned are re-read from their
+    ``run.json`` (the truth) and only a "running" one has its heartbeat checked. A run
+    whose record is damaged or gone is skipped.
+    """
     engine = _engine_for(root)
-    records = engine.index.query(flow, None, None)
-    runs = []
-    for record in records:
-        try:
-            run = Run(record.pathspec, _engine=engine)
-        except RunNotFound:
-            continue
-        if status is None or run.status == status:
-            runs.append(run)
-        if limit and len(runs) >= limit:
-            break
-    return runs
+    # only "running" is derived (a dead driver's run reads "lost"): the rest filter in SQL
+    stored: RunStatus | None = "running" if status == "lost" else status
+    runs: list[Run] = []
+    offset = 0
+    while True:
+        batch = max(_BATCH, 2 * (limit or 0)) if limit else None
+        rows = engine.index.query(flow, stored, limit=batch, offset=offset)
+        for row in rows:
+            record = engine.records.read_run(row.flow, row.run_id)
+            if record is None:
+                continue
+            run = Run(record.pathspec, _engine=engine, _record=record)
+            if status is None or run.status == status:
+                runs.append(run)
+                if limit and len(runs) >= limit:
+                    return runs
+        if batch is None or len(rows) < batch:
+            return runs
+        offset += len(rows)
 
 
-def latest_run(flow: str, *, status: str | None = None, root: str | None = None) -> Run:
+def latest_run(flow: str, *, status: RunStatus | None = None, root: str | None = None) -> Run:
     runs = list_runs(flow, status=status, root=root, limit=1)
     if not runs:
         which = f" with status {status!r}" if status else ""

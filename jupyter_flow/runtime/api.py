@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .. import plugins
 from ..config import Settings
 from ..errors import FlowDefinitionError, RunNotFound
-from ..store import open_store
-from ..store.blobs import BlobStore
-from ..store.index import RunIndex, index_path
-from ..store.records import Records, RunRecord, new_run_id
+from ..store.engine import Engine
+from ..store.records import RunRecord, new_run_id
 from .observer import RunObserver, TerminalProgress
 from .runner import ResumeFrom, Runner
 
@@ -21,25 +18,7 @@ if TYPE_CHECKING:
     from ..client import Run
     from ..flow.spec import Flow
 
-
-@dataclass(frozen=True)
-class Engine:
-    """The store, its records and index for one settings object."""
-
-    settings: Settings
-    store: BlobStore
-    records: Records
-    index: RunIndex
-
-    @classmethod
-    def open(cls, settings: Settings) -> Engine:
-        store = open_store(settings.root)
-        local = store.local_path("index.sqlite")
-        index = RunIndex(index_path(store.url, local.parent if local else None))
-        records = Records(store)
-        if index.needs_rebuild:
-            index.rebuild(records)
-        return cls(settings, store, records, index)
+__all__ = ["Engine", "run_flow", "settings_for"]  # Engine is re-exported for older importers
 
 
 def settings_for(

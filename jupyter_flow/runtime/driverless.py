@@ -31,7 +31,15 @@ from ..flow.dag import PARAMS, Dag
 from ..flow.spec import Flow
 from ..store import artifacts, open_store
 from ..store.blobs import BlobStore
-from ..store.records import AttemptRecord, ErrorInfo, Records, RunRecord, StepInfo, TaskRecord
+from ..store.records import (
+    AttemptRecord,
+    ErrorInfo,
+    Records,
+    RunRecord,
+    RunStatus,
+    StepInfo,
+    TaskRecord,
+)
 from .bootstrap import (
     EXIT_BOOTSTRAP,
     EXIT_OK,
@@ -48,7 +56,7 @@ from .taskspec import CodeRef, TaskSpec
 VERBS = ("start", "step", "finish")
 ENGINE = "argo"  # what the run record names as the executor
 HEARTBEAT_EVERY = 5.0
-STATUSES = {"Succeeded": "done", "Failed": "failed", "Error": "failed"}
+STATUSES: dict[str, RunStatus] = {"Succeeded": "done", "Failed": "failed", "Error": "failed"}
 RETRIES_PLACEHOLDER = "{{retries}}"  # left as is by Argo on a template without retries
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import FlowError, RunCancelled, RunFailed
+from ..errors import FlowError, RunCancelled, RunFailed, StoreFull
 from ..flow.dag import PARAMS, Dag
 from ..flow.spec import Flow, StepSpec
 from ..store import artifacts
@@ -24,6 +24,7 @@ from ..store.records import (
     ErrorInfo,
     Records,
     RunRecord,
+    RunStatus,
     StepInfo,
     TaskRecord,
 )
@@ -88,10 +89,10 @@ class Runner:
                 hint=f"continue it with: resume {record.run_id}",
             ) from None
         except FlowError as err:
-            # the engine could not go on (RBAC, credentials, a bad foreach list): the run is
-            # failed, not left "running" to be found "lost" later
+            # the engine could not go on (RBAC, credentials, a bad foreach list, a full
+            # store): the run is failed, not left "running" to be found "lost" later
             self.executor.cancel()
-            self._finish(record, "failed", error=ErrorInfo("infrastructure", err.format()))
+            self._finish_or_report(record, err)
             raise
         finally:
             self.executor.close()
@@ -150,9 +151,14 @@ class Runner:
             params_task = self._params_task(run_id, values)
             record = replace(record, params={a.name: a.summary for a in params_task.artifacts})
         self.records.write_run(record)
-        self.records.write_task(params_task)
-        self.records.heartbeat(record.flow, run_id, self._host, os.getpid())
-        self._index(record)
+        try:
+            self.records.write_task(params_task)
+            self.records.heartbeat(record.flow, run_id, self._host, os.getpid())
+            self._index(record)
+        except StoreFull as err:  # the run record exists: end it failed, not lost
+            self.executor.close()
+            self._finish_or_report(record, err)
+            raise
         return record
 
     def _params_task(self, run_id: str, values: Mapping[str, Any]) -> TaskRecord:
@@ -160,7 +166,15 @@ class Runner:
         saved = tuple(artifacts.save(self.store, k, v) for k, v in values.items())
         return TaskRecord(self.flow.name, run_id, PARAMS, 0, "done", 1, now, now, saved)
 
-    def _finish(self, record: RunRecord, status: str, **changes: Any) -> RunRecord:
+    def _finish_or_report(self, record: RunRecord, err: FlowError) -> None:
+        """End the run ``failed`` for ``err``; if even that write fails (the store is full
+        or read-only), the caller's error already names the store and is what the user sees."""
+        try:
+            self._finish(record, "failed", error=ErrorInfo("infrastructure", err.format()))
+        except StoreFull:
+            pass
+
+    def _finish(self, record: RunRecord, status: RunStatus, **changes: Any) -> RunRecord:
         record = self.records.set_run_status(record, status, **changes)
         self._index(record)
         self.observer.run_finished(record)
@@ -198,9 +212,18 @@ class Runner:
                     return self._fail(record, *failed)
             self.observer.poll()
             if time.monotonic() - last_beat > HEARTBEAT_EVERY:
-                self.records.heartbeat(record.flow, record.run_id, self._host, os.getpid())
+                self._beat(record)
                 last_beat = time.monotonic()
         return self._finish(record, "done")
+
+    def _beat(self, record: RunRecord) -> None:
+        """A heartbeat that cannot be written (a full disk) does not stop the run: this
+        driver is alive and says so in the final record; the tasks' own writes fail the
+        run with the store's error if the disk stays full."""
+        try:
+            self.records.heartbeat(record.flow, record.run_id, self._host, os.getpid())
+        except StoreFull:
+            pass
 
     def _submit(self, state: _State, spec: TaskSpec) -> None:
         state.inflight[spec.task_id] = spec

@@ -19,7 +19,7 @@ from ..errors import ArtifactError, FlowError, StepLocation, StoreFull
 from ..flow.spec import Flow
 from ..store import artifacts, open_store
 from ..store.blobs import BlobStore
-from ..store.records import AttemptRecord, ErrorInfo, Records, TaskRecord
+from ..store.records import AttemptRecord, AttemptStatus, ErrorInfo, Records, TaskRecord
 from ..store.serialize import safe_str
 from .displays import capture_displays
 from .loader import load_flow
@@ -229,7 +229,7 @@ def run_task(spec: TaskSpec, store: BlobStore | None = None, *, echo: bool = Fal
 
 
 def _finish(
-    record: AttemptRecord, status: str, finished: float, error: ErrorInfo | None
+    record: AttemptRecord, status: AttemptStatus, finished: float, error: ErrorInfo | None
 ) -> AttemptRecord:
     return replace(record, status=status, finished=finished, error=error)
 

@@ -52,8 +52,10 @@ def list_runs(
     flow: str | None, *, root: str, status: str | None = None, limit: int | None = None
 ) -> list[dict[str, Any]]:
     from jupyter_flow import client
+    from jupyter_flow.store.records import RUN_STATUSES
 
-    runs = client.list_runs(flow, status=status, root=root, limit=limit)
+    wanted = next((s for s in RUN_STATUSES if s == status), None)  # validated by the handler
+    runs = client.list_runs(flow, status=wanted, root=root, limit=limit)
     return [run.summary() for run in runs]
 
 

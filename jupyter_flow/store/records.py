@@ -17,13 +17,51 @@ from __future__ import annotations
 import json
 import secrets
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 from .blobs import BlobStore
 
 T = TypeVar("T")
-RUN_STATUSES = ("running", "done", "failed", "cancelled", "lost")
+# "lost" is never written: it is derived for a "running" run whose driver stopped beating
+RunStatus = Literal["running", "done", "failed", "cancelled", "lost"]
+TaskStatus = Literal["done", "caught"]
+AttemptStatus = Literal["running", "done", "failed"]
+ErrorKind = Literal[
+    "exception",
+    "timeout",
+    "worker-died",
+    "unpicklable",
+    "definition",
+    "cancelled",
+    "infrastructure",
+    "out-of-memory",
+    "image-pull",
+    "evicted",
+    "unschedulable",
+]
+RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
+
+
+class DamagedRecordWarning(UserWarning):
+    """A record file that cannot be decoded; it is skipped so the rest of the store reads."""
+
+
+_warned: set[str] = set()
+
+
+def _damaged(path: str, why: str) -> None:
+    """Warn once per file and process, naming the file (not our source line)."""
+    if path in _warned:
+        return
+    _warned.add(path)
+    warnings.warn_explicit(
+        f"skipping damaged record {path}: {why} (restore or delete the file)",
+        DamagedRecordWarning,
+        "jupyter_flow",
+        0,
+    )
 
 
 def new_run_id() -> str:
@@ -56,7 +94,7 @@ class Artifact:
 class ErrorInfo:
     """Why an attempt failed, in the user's terms (their traceback, not ours)."""
 
-    kind: str  # exception | timeout | worker-died | unpicklable | cancelled | infrastructure
+    kind: ErrorKind
     message: str
     type: str = ""
     traceback: str = ""
@@ -75,7 +113,7 @@ class AttemptRecord:
     step: str
     index: int
     attempt: int
-    status: str  # running | done | failed
+    status: AttemptStatus
     started: float
     finished: float | None = None
     error: ErrorInfo | None = None
@@ -89,7 +127,7 @@ class TaskRecord:
     run_id: str
     step: str
     index: int
-    status: str  # done | caught
+    status: TaskStatus
     attempt: int
     started: float
     finished: float
@@ -116,7 +154,7 @@ class StepInfo:
 class RunRecord:
     flow: str
     run_id: str
-    status: str
+    status: RunStatus
     created: float
     finished: float | None = None
     params: dict[str, str] = field(default_factory=dict)  # name -> short summary
@@ -184,21 +222,48 @@ def log_path(flow: str, run_id: str, step: str, index: int, attempt: int, stream
     return f"{task_dir(flow, run_id, step, index)}/attempt-{attempt}.{stream}"
 
 
+_DECODE_ERRORS = (ValueError, TypeError, KeyError, AttributeError, RecursionError)
+
+
+def decode(cls: type[T], path: str, data: bytes | None) -> T | None:
+    """``data`` (the bytes of the record at ``path``) as a ``cls``; None when the file is
+    missing, and None with a warning naming the file when it is empty or damaged."""
+    if data is None:
+        return None
+    if not data.strip():
+        _damaged(path, "the file is empty")
+        return None
+    try:
+        raw = json.loads(data)
+        if not isinstance(raw, dict):
+            raise ValueError(f"expected a JSON object, found {type(raw).__name__}")
+        return from_json(cls, raw)
+    except _DECODE_ERRORS as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        _damaged(path, f"{type(err).__name__}: {str(err)[:120]}")
+        return None
+
+
 class Records:
-    """Typed access to the records of one store."""
+    """Typed access to the records of one store. A damaged record reads as absent, with a
+    ``DamagedRecordWarning`` naming its file, so one bad file never stops the store."""
 
     def __init__(self, store: BlobStore) -> None:
         self.store = store
+
+    def _read(self, cls: type[T], path: str) -> T | None:
+        return decode(cls, self._where(path), self.store.get(path))
+
+    def _where(self, path: str) -> str:
+        return f"{self.store.url.rstrip('/')}/{path}"
 
     # runs
     def write_run(self, record: RunRecord) -> None:
         self.store.put(f"{run_dir(record.flow, record.run_id)}/run.json", to_json(record))
 
     def read_run(self, flow: str, run_id: str) -> RunRecord | None:
-        data = self.store.get(f"{run_dir(flow, run_id)}/run.json")
-        return from_json(RunRecord, data) if data else None
+        return self._read(RunRecord, f"{run_dir(flow, run_id)}/run.json")
 
-    def set_run_status(self, record: RunRecord, status: str, **changes: Any) -> RunRecord:
+    def set_run_status(self, record: RunRecord, status: RunStatus, **changes: Any) -> RunRecord:
         finished = time.time() if status != "running" else None
         updated = replace(record, status=status, finished=finished, **changes)
         self.write_run(updated)
@@ -209,8 +274,21 @@ class Records:
         self.store.put(f"{run_dir(flow, run_id)}/heartbeat.json", json.dumps(beat).encode())
 
     def read_heartbeat(self, flow: str, run_id: str) -> dict[str, Any] | None:
-        data = self.store.get(f"{run_dir(flow, run_id)}/heartbeat.json")
-        return json.loads(data) if data else None
+        path = f"{run_dir(flow, run_id)}/heartbeat.json"
+        data = self.store.get(path)
+        if data is None:
+            return None
+        try:
+            beat = json.loads(data)
+            if isinstance(beat, dict):
+                float(beat.get("time", 0.0))
+                int(beat.get("pid") or 0)
+                return beat
+            why = f"expected a JSON object, found {type(beat).__name__}"
+        except _DECODE_ERRORS as err:
+            why = f"{type(err).__name__}: {str(err)[:120]}"
+        _damaged(self._where(path), why if data.strip() else "the file is empty")
+        return None
 
     def run_ids(self, flow: str) -> list[str]:
         paths = self.store.list(f"runs/{flow}")
@@ -225,17 +303,16 @@ class Records:
         self.store.put(path, to_json(record))
 
     def read_task(self, flow: str, run_id: str, step: str, index: int) -> TaskRecord | None:
-        data = self.store.get(f"{task_dir(flow, run_id, step, index)}/task.json")
-        return from_json(TaskRecord, data) if data else None
+        return self._read(TaskRecord, f"{task_dir(flow, run_id, step, index)}/task.json")
 
     def tasks(self, flow: str, run_id: str, step: str | None = None) -> list[TaskRecord]:
         prefix = run_dir(flow, run_id) + (f"/{step}" if step else "")
         found = []
         for path in self.store.list(prefix):
             if path.endswith("/task.json"):
-                data = self.store.get(path)
-                if data:
-                    found.append(from_json(TaskRecord, data))
+                task = self._read(TaskRecord, path)
+                if task is not None:
+                    found.append(task)
         return sorted(found, key=lambda t: (t.step, t.index))
 
     # attempts
@@ -246,8 +323,8 @@ class Records:
     def read_attempt(
         self, flow: str, run_id: str, step: str, index: int, attempt: int
     ) -> AttemptRecord | None:
-        data = self.store.get(f"{task_dir(flow, run_id, step, index)}/attempt-{attempt}.json")
-        return from_json(AttemptRecord, data) if data else None
+        path = f"{task_dir(flow, run_id, step, index)}/attempt-{attempt}.json"
+        return self._read(AttemptRecord, path)
 
     def attempts(self, flow: str, run_id: str, step: str | None = None) -> list[AttemptRecord]:
         prefix = run_dir(flow, run_id) + (f"/{step}" if step else "")
@@ -255,9 +332,9 @@ class Records:
         for path in self.store.list(prefix):
             name = path.rsplit("/", 1)[-1]
             if name.startswith("attempt-") and name.endswith(".json"):
-                data = self.store.get(path)
-                if data:
-                    found.append(from_json(AttemptRecord, data))
+                attempt = self._read(AttemptRecord, path)
+                if attempt is not None:
+                    found.append(attempt)
         return sorted(found, key=lambda a: (a.step, a.index, a.attempt))
 
     def read_log(
