@@ -2,6 +2,10 @@
 
     python bench/engine_bench.py            # the quick set (Metaflow foreach up to 100)
     python bench/engine_bench.py --full     # also Metaflow foreach 1000 (takes minutes)
+    python bench/engine_bench.py --only startup   # whole-process 5/12-step runs, >= 5 repeats
+
+Both tools run with bytecode caching on (as a user's Python has it), in a cache folder of
+the bench's own, warmed up by a first run of each.
 
 Prints medians over repeats; nothing here asserts: the figures go in the issue notes.
 Needs `pip install -e '.[bench]'` (metaflow, numpy, pandas).
@@ -111,9 +115,52 @@ def median_of(repeats: int, fn) -> float:  # type: ignore[no-untyped-def]
     return statistics.median(fn() for _ in range(repeats))
 
 
-def bench_runtimes(work: Path, full: bool, repeats: int) -> None:
+def bench_env(work: Path, **extra: str) -> dict[str, str]:
+    """The environment of both tools' runs: their own stores, and bytecode cached (a
+    ``PYTHONDONTWRITEBYTECODE`` left by a test harness would recompile every module)."""
     env = {**os.environ, "JUPYTER_FLOW_ROOT": str(work / "jf"), "USERNAME": "bench"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
     env["METAFLOW_HOME"] = str(work / "mfhome")
+    return {**env, **extra}
+
+
+def bench_startup(work: Path, repeats: int) -> None:
+    """Whole-process time of short linear runs, ours and Metaflow's interleaved (so a busy
+    machine slows both alike); ours also with workers started as new interpreters."""
+    repeats = max(5, repeats)
+    env, spawn_env = bench_env(work), bench_env(work, JUPYTER_FLOW_WORKER_START="spawn")
+    py = sys.executable
+    for n in (5, 12):
+        (work / f"ours_chain{n}.py").write_text(ours_chain(n))
+        (work / f"mf_chain{n}.py").write_text(mf_chain(n))
+    ours_cmd = lambda n: [py, f"ours_chain{n}.py", "run", "-q"]  # noqa: E731
+    mf_cmd = lambda n: [py, f"mf_chain{n}.py", "--quiet", "--no-pylint", "run"]  # noqa: E731
+    for n in (5, 12):  # warm-up: stores created, bytecode cached, OS caches filled
+        timed(ours_cmd(n), work, env)
+        timed(mf_cmd(n), work, env)
+    bare = median_of(repeats, lambda: timed([py, "-c", "pass"], work, env))
+    print(f"\nwhole process, median of {repeats} (python -c pass: {1000 * bare:.0f} ms)")
+    print(
+        f"{'linear run':<14}{'ours (ms)':>11}{'spawned (ms)':>14}"
+        f"{'metaflow (ms)':>15}{'ours/mf':>10}"
+    )
+    for n in (5, 12):
+        ours, spawned, mf = [], [], []
+        for _ in range(repeats):
+            ours.append(timed(ours_cmd(n), work, env))
+            spawned.append(timed(ours_cmd(n), work, spawn_env))
+            mf.append(timed(mf_cmd(n), work, env))
+        o, s, m = (statistics.median(x) for x in (ours, spawned, mf))
+        print(
+            f"{f'{n} steps':<14}{1000 * o:>11.0f}{1000 * s:>14.0f}{1000 * m:>15.0f}"
+            f"{f'1/{m / o:.1f}':>10}"
+        )
+    print("(goal: 5 steps <= 1/20 of Metaflow; spawned: JUPYTER_FLOW_WORKER_START=spawn)")
+
+
+def bench_runtimes(work: Path, full: bool, repeats: int) -> None:
+    env = bench_env(work)
     for name, text in [
         ("ours_foreach.py", OURS_FOREACH),
         ("mf_foreach.py", MF_FOREACH),
@@ -252,12 +299,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--full", action="store_true", help="Metaflow foreach 1000 too")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--only", choices=["runtime", "artifacts", "memory"])
+    parser.add_argument("--only", choices=["runtime", "startup", "artifacts", "memory"])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="jf-bench-") as tmp:
         work = Path(tmp)
         if args.only in (None, "runtime"):
             bench_runtimes(work, args.full, args.repeats)
+        if args.only in (None, "startup"):
+            bench_startup(work, args.repeats)
         if args.only in (None, "artifacts"):
             bench_artifacts(work, args.repeats)
         if args.only in (None, "memory"):

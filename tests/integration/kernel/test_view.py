@@ -57,8 +57,11 @@ def test_a_big_foreach_costs_a_bounded_number_of_updates(
 
 
 def test_a_worker_imports_ipython_only_for_a_step_that_displays(
-    write_flow: Callable[..., Path], root: str
+    write_flow: Callable[..., Path], root: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A kernel's driver has threads, so its workers are new interpreters, not forks of a
+    # process that has IPython loaded already: that is the case this is about.
+    monkeypatch.setenv("JUPYTER_FLOW_WORKER_START", "spawn")
     path = write_flow(
         """
         import sys
