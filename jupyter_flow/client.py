@@ -15,7 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import RunNotFound
+from .errors import CorruptBlob, RunNotFound
 from .flow.dag import PARAMS
 from .store import artifacts
 from .store.records import (
@@ -102,7 +102,18 @@ class Task:
 
     def _load(self, name: str) -> Any:
         artifact = self.record.artifact(name)
-        return _load(self.run._engine, artifact, self.run.record.module_path, self.run._groups)
+        try:
+            return _load(self.run._engine, artifact, self.run.record.module_path, self.run._groups)
+        except CorruptBlob as err:
+            aside = f"; the damaged copy was moved to {err.set_aside}" if err.set_aside else ""
+            raise CorruptBlob(
+                f"artifact {name!r} of task {self.run.pathspec}/{self.step}/{self.index} is "
+                f"corrupt in the store (blob {err.key} does not match its key): it was not "
+                f"loaded{aside}",
+                key=err.key,
+                set_aside=err.set_aside,
+                hint=f"resume the run ({self.run.id}): the task that wrote it is recomputed",
+            ) from None
 
     def _log(self, stream: str) -> str:
         run_id = self.record.origin_run or self.run.id

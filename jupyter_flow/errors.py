@@ -105,6 +105,25 @@ class StoreError(FlowError):
     """The store is unreachable, misconfigured or missing an object."""
 
 
+class CorruptBlob(StoreError):
+    """A blob's bytes do not match its key. It was not loaded; ``set_aside`` is where the
+    damaged copy was moved (so the blob now counts as missing and ``resume`` recomputes the
+    task that made it), or None when it could not be moved."""
+
+    def __init__(
+        self,
+        headline: str,
+        *,
+        key: str,
+        set_aside: str | None = None,
+        location: Location | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.key = key
+        self.set_aside = set_aside
+        super().__init__(headline, location=location, hint=hint)
+
+
 class RunNotFound(FlowError):
     """A run id or flow name that the store does not know."""
 

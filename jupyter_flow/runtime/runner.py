@@ -102,8 +102,8 @@ class Runner:
             raise RunFailed(
                 headline(where, error.message, error.where),
                 detail=error.traceback.rstrip(),
-                hint=f"fix the step, then continue run {record.pathspec} with: "
-                f"resume {record.run_id}",
+                hint=("" if error.kind == "infrastructure" else "fix the step, then ")
+                + f"continue run {record.pathspec} with: resume {record.run_id}",
             )
         return record
 
@@ -250,10 +250,11 @@ class Runner:
             and step.name not in recompute
             and all(up in state.cloned for up in self.dag.upstream[step.name])
         )
+        origins = self._reusable(record.flow, resume, step.name, state) if clonable else {}
         specs = []
         for index in range(state.expected[step.name]):
             if clonable and resume is not None:
-                origin = self.records.read_task(record.flow, resume.run.run_id, step.name, index)
+                origin = origins.get(index)
                 if origin is not None:
                     clone = replace(
                         origin,
@@ -285,6 +286,26 @@ class Runner:
             state.cloned.add(step.name)
         self.observer.step_expanded(step.name, state.expected[step.name], len(specs))
         return specs
+
+    def _reusable(
+        self, flow: str, resume: ResumeFrom | None, step: str, state: _State
+    ) -> dict[int, TaskRecord]:
+        """The finished tasks of the origin run that resume may reuse for ``step``: those
+        whose every blob is still in the store (one set aside as corrupt is recomputed)."""
+        if resume is None:
+            return {}
+        origins = {}
+        for index in range(state.expected[step]):
+            origin = self.records.read_task(flow, resume.run.run_id, step, index)
+            if origin is not None:
+                origins[index] = origin
+        keys = {k for t in origins.values() for a in t.artifacts for k in (a.key, a.group) if k}
+        missing = self.store.missing_blobs(keys) if keys else set()
+        return {
+            index: task
+            for index, task in origins.items()
+            if not any(k in missing for a in task.artifacts for k in (a.key, a.group))
+        }
 
     # -- events ---------------------------------------------------------------------------
     def _on_event(

@@ -15,11 +15,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import ArtifactError, FlowError, StepLocation, StoreFull
+from ..errors import ArtifactError, CorruptBlob, FlowError, StepLocation, StoreError, StoreFull
 from ..flow.spec import Flow
 from ..store import artifacts, open_store
 from ..store.blobs import BlobStore
-from ..store.records import AttemptRecord, AttemptStatus, ErrorInfo, Records, TaskRecord
+from ..store.records import (
+    AttemptRecord,
+    AttemptStatus,
+    ErrorInfo,
+    ErrorKind,
+    Records,
+    TaskRecord,
+)
 from ..store.serialize import safe_str
 from .displays import capture_displays
 from .loader import load_flow
@@ -50,14 +57,36 @@ def load_inputs(store: BlobStore, spec: TaskSpec) -> dict[str, Any]:
     values: dict[str, Any] = {}
     groups: artifacts.Groups = {}
     for inp in spec.inputs:
-        if inp.join:
-            values[inp.name] = [artifacts.load(store, a, groups) for a in inp.artifacts]
-            continue
-        value = artifacts.load(store, inp.artifacts[0], groups)
+        try:
+            if inp.join:
+                values[inp.name] = [artifacts.load(store, a, groups) for a in inp.artifacts]
+                continue
+            value = artifacts.load(store, inp.artifacts[0], groups)
+        except CorruptBlob as err:
+            raise _corrupt_input(store, spec, inp.name, err) from None
         if inp.item is not None:
             value = foreach_item(value, inp.item, spec)
         values[inp.name] = value
     return values
+
+
+def _corrupt_input(store: BlobStore, spec: TaskSpec, name: str, err: CorruptBlob) -> CorruptBlob:
+    """The error for an input whose blob is damaged, naming the task that wrote it (found
+    in the run's records: only paid when this happens)."""
+    made_by = "an earlier task"
+    for task in Records(store).tasks(spec.flow, spec.run_id):
+        if any(err.key in (a.key, a.group) for a in task.artifacts):
+            made_by = f"task {spec.flow}/{task.origin_run or spec.run_id}/{task.step}/{task.index}"
+            break
+    aside = f"; the damaged copy was moved to {err.set_aside}" if err.set_aside else ""
+    return CorruptBlob(
+        f"input {name!r}, written by {made_by}, is corrupt in the store {store.url} (blob "
+        f"{err.key} does not match its key): it was not loaded{aside}",
+        key=err.key,
+        set_aside=err.set_aside,
+        location=StepLocation(spec.step, spec.index if spec.foreach_count is not None else None),
+        hint=f"resume the run ({spec.run_id}): the task that wrote it is recomputed",
+    )
 
 
 def foreach_item(items: Any, index: int, spec: TaskSpec) -> Any:
@@ -195,11 +224,7 @@ def run_task(spec: TaskSpec, store: BlobStore | None = None, *, echo: bool = Fal
         except PreludeFailed as err:
             error = err.info(spec.code.module_path)
         except FlowError as err:
-            error = ErrorInfo(
-                "unpicklable" if isinstance(err, ArtifactError) else "definition",
-                err.format(),
-                type(err).__name__,
-            )
+            error = ErrorInfo(_kind_of(err), err.format(), type(err).__name__)
         except Exception as err:
             from .tracemap import exception_info  # where in the notebook it failed
 
@@ -226,6 +251,14 @@ def run_task(spec: TaskSpec, store: BlobStore | None = None, *, echo: bool = Fal
     )
     records.write_attempt(_finish(attempt, "done", finished, None))
     return TaskOutcome(True)
+
+
+def _kind_of(err: FlowError) -> ErrorKind:
+    if isinstance(err, ArtifactError):
+        return "unpicklable"
+    if isinstance(err, StoreError):  # a missing or corrupt input, an unusable store
+        return "infrastructure"
+    return "definition"
 
 
 def _finish(

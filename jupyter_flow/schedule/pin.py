@@ -46,7 +46,11 @@ def upload_package(root: str, module_path: str | Path) -> str:
     try:
         package = _package_module()
         if package is None:
-            return store.put_blob([Path(module_path).read_bytes()])
+            from ..store.blobs import blob_path
+
+            key = package_key(module_path)  # SHA-256, as package_key names it
+            store.put(blob_path(key), Path(module_path).read_bytes())
+            return key
         return str(package.ensure_package(store, str(module_path)).package_key)
     finally:
         store.close()

@@ -1,14 +1,14 @@
 """The byte-store seam: content-addressed blobs plus small atomic documents.
 
 One interface, several backends (local directory here, S3 in ``s3.py``), chosen by the URL
-scheme through ``plugins.py``. Blobs are immutable and named by the SHA-256 of their bytes,
-so identical values are stored once. Documents (run and task records) are written whole
-and atomically: a reader sees the old version or the new one, never a torn one.
+scheme through ``plugins.py``. Blobs are immutable and named by the hash of their bytes
+(``hashing.py``), so identical values are stored once and every read can be checked: a blob
+whose bytes do not match its key is never returned. Documents (run and task records) are
+written whole and atomically: a reader sees the old version or the new one, never a torn one.
 """
 
 from __future__ import annotations
 
-import hashlib
 import mmap
 import os
 import threading
@@ -18,10 +18,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import StoreError
+from ..errors import CorruptBlob, StoreError
 from .durable import clean_stale_tmp, fsync_dir, store_write_error, write_file
+from .hashing import KeyHasher, algorithm_of, hex_part, matches
 
 BLOBS = "blobs"
+CORRUPT = "corrupt"  # blobs/corrupt/: blobs whose bytes did not match their key, set aside
 
 
 class BlobStore(ABC):
@@ -32,11 +34,14 @@ class BlobStore(ABC):
     # -- content-addressed blobs -------------------------------------------------------
     @abstractmethod
     def put_blob(self, chunks: Sequence[memoryview | bytes]) -> str:
-        """Store the concatenation of ``chunks``; return its key (hex SHA-256)."""
+        """Store the concatenation of ``chunks``; return its key (the store picks the hash:
+        ``hashing.py``)."""
 
     @abstractmethod
     def open_blob(self, key: str) -> Any:
-        """A buffer with the blob's bytes; zero-copy (a copy-on-write mmap) where possible."""
+        """A buffer with the blob's bytes, checked against ``key``; zero-copy (a
+        copy-on-write mmap) where possible. Raises ``CorruptBlob`` rather than return bytes
+        that do not match."""
 
     @abstractmethod
     def missing_blobs(self, keys: Iterable[str]) -> set[str]:
@@ -69,15 +74,18 @@ class BlobStore(ABC):
 
 
 def blob_path(key: str) -> str:
-    return f"{BLOBS}/{key[:2]}/{key}"
+    return f"{BLOBS}/{hex_part(key)[:2]}/{key}"
 
 
 class LocalBlobs(BlobStore):
-    """A directory. Writes go to a temp file and are renamed into place."""
+    """A directory. Writes go to a temp file and are renamed into place; reads are checked
+    against the key once per process and file (inode, size, mtime)."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self.url = str(self.root)
+        self._checked: dict[str, tuple[int, int, int]] = {}
+        self._lock = threading.Lock()
         try:
             (self.root / BLOBS / "tmp").mkdir(parents=True, exist_ok=True)
             clean_stale_tmp(self.root / BLOBS / "tmp")
@@ -96,12 +104,12 @@ class LocalBlobs(BlobStore):
         total = sum(memoryview(c).nbytes for c in chunks)
         try:
             if total < 1 << 20:
-                digest = hashlib.sha256()
+                hasher = KeyHasher()
                 for chunk in chunks:
-                    digest.update(chunk)
-                key = digest.hexdigest()
+                    hasher.update(chunk)
+                key = hasher.key()
                 final = self.root / blob_path(key)
-                if not self._stored_whole(final, total):
+                if not self._stored_whole(final, key, total):
                     self._write_new(final, chunks, total)
                 return key
             return self._put_large(chunks, total)
@@ -111,38 +119,40 @@ class LocalBlobs(BlobStore):
                 raise
             raise friendly from None
 
-    @staticmethod
-    def _stored_whole(final: Path, size: int) -> bool:
-        """Dedup trusts an existing blob only if its size matches (a truncated file under
-        the right name is replaced). Re-hashing is not done: see bench/blob_write_bench.py."""
+    def _stored_whole(self, final: Path, key: str, size: int) -> bool:
+        """Dedup trusts an existing blob only if its size and its bytes match the key; a
+        damaged file under the right name is replaced by the new, good bytes."""
         try:
-            return final.stat().st_size == size
+            with open(final, "rb") as fh:
+                if os.fstat(fh.fileno()).st_size != size:
+                    return False
+                return self._map_checked(key, final, fh) is not None
         except FileNotFoundError:
             return False
 
     def _put_large(self, chunks: Sequence[memoryview | bytes], total: int) -> str:
         # Hash in a thread while this thread writes: both release the GIL, so the cost is
         # max(hash, write) rather than their sum.
-        digest = hashlib.sha256()
+        hasher = KeyHasher(size_hint=total)
 
         def hash_all() -> None:
             for chunk in chunks:
                 view = memoryview(chunk).cast("B")
                 for start in range(0, view.nbytes, 64 << 20):
-                    digest.update(view[start : start + (64 << 20)])
+                    hasher.update(view[start : start + (64 << 20)])
 
-        hasher = threading.Thread(target=hash_all, name="jupyter-flow-hash")
-        hasher.start()
+        thread = threading.Thread(target=hash_all, name="jupyter-flow-hash")
+        thread.start()
         tmp = self.root / BLOBS / "tmp" / uuid.uuid4().hex
         try:
             write_file(tmp, chunks, total)
         except BaseException:
-            hasher.join()
+            thread.join()
             raise
-        hasher.join()
-        key = digest.hexdigest()
+        thread.join()
+        key = hasher.key()
         final = self.root / blob_path(key)
-        if self._stored_whole(final, total):
+        if self._stored_whole(final, key, total):
             tmp.unlink()
         else:
             try:
@@ -169,15 +179,56 @@ class LocalBlobs(BlobStore):
             raise
 
     def open_blob(self, key: str) -> Any:
+        algorithm_of(key)  # text that is not a key never becomes a path
         path = self.root / blob_path(key)
         try:
             with open(path, "rb") as fh:
-                return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY)
+                buffer = self._map_checked(key, path, fh)
         except FileNotFoundError:
             raise StoreError(
                 f"artifact blob {key[:12]} is missing from {self.root}",
-                hint="the store was cleaned or moved; re-run the step that wrote it",
+                hint="the store was cleaned or moved, or the blob was set aside as corrupt; "
+                "resume the run to recompute the task that wrote it",
             ) from None
+        if buffer is None:
+            raise CorruptBlob(
+                f"artifact blob {key} in {self.root} is corrupt (its bytes do not match its "
+                "key); it was not loaded",
+                key=key,
+                set_aside=self._set_aside(key, path),
+                hint="resume the run: the task that wrote it is recomputed",
+            )
+        return buffer
+
+    def _map_checked(self, key: str, path: Path, fh: Any) -> Any:
+        """A copy-on-write map of ``fh`` if its bytes are the blob ``key`` (hashed once per
+        process and file version), else None."""
+        st = os.fstat(fh.fileno())
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if st.st_size == 0:
+            return b"" if matches(key, b"") else None
+        buffer = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY)
+        with self._lock:
+            known = self._checked.get(key) == stamp
+        if known or matches(key, buffer):
+            with self._lock:
+                self._checked[key] = stamp
+            return buffer
+        buffer.close()
+        return None
+
+    def _set_aside(self, key: str, path: Path) -> str | None:
+        """Move a damaged blob to blobs/corrupt/ (kept for inspection): the key then counts
+        as missing, so resume recomputes the task that made it. None if it cannot be moved."""
+        with self._lock:
+            self._checked.pop(key, None)
+        aside = self.root / BLOBS / CORRUPT / f"{key}.{uuid.uuid4().hex[:8]}"
+        try:
+            aside.parent.mkdir(exist_ok=True)
+            os.replace(path, aside)
+        except OSError:
+            return None
+        return str(aside)
 
     def missing_blobs(self, keys: Iterable[str]) -> set[str]:
         return {k for k in keys if not (self.root / blob_path(k)).exists()}

@@ -11,6 +11,7 @@ loaded unchecked.
 from __future__ import annotations
 
 import hashlib
+import os
 from typing import Any
 
 from ..errors import StoreError
@@ -76,9 +77,21 @@ def _new(algorithm: str, size_hint: int) -> Any:
             "here, so it cannot be checked",
             hint="pip install blake3 (jupyter-flow depends on it; add it to the task's image)",
         )
-    if size_hint >= PARALLEL_MIN:
+    if size_hint >= PARALLEL_MIN and _pool_usable():
         return blake3(max_threads=blake3.AUTO)
     return blake3()
+
+
+_pool_pid: list[int] = []  # the process whose blake3 thread pool exists (started lazily)
+
+
+def _pool_usable() -> bool:
+    """blake3's thread pool does not survive ``os.fork`` (a forked local worker): its
+    threads exist only in the process that started them, and a child that uses it waits
+    forever. A child of a process that started it hashes on one thread instead."""
+    if not _pool_pid:
+        _pool_pid.append(os.getpid())
+    return _pool_pid[0] == os.getpid()
 
 
 def _blake3() -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import os
 import shutil
@@ -15,7 +16,7 @@ import pytest
 from jupyter_flow.errors import StoreError
 from jupyter_flow.runtime import cli_package
 from jupyter_flow.runtime.package import build_package, ensure_package, fetch_package
-from jupyter_flow.store.blobs import LocalBlobs
+from jupyter_flow.store.blobs import LocalBlobs, blob_path
 
 FLOW = """
     import numpy
@@ -128,9 +129,9 @@ def test_ensure_uploads_once_and_fetch_unpacks_once(project, tmp_path):
     class Counting(LocalBlobs):
         puts = 0
 
-        def put_blob(self, chunks):
+        def put(self, path, data):
             Counting.puts += 1
-            return super().put_blob(chunks)
+            return super().put(path, data)
 
     store = Counting(tmp_path / "store")
     ref = ensure_package(store, project)
@@ -151,14 +152,15 @@ def test_fetch_refuses_corrupt_or_escaping_packages(tmp_path):
         info = tarfile.TarInfo("../escape.py")
         info.size = 1
         tar.addfile(info, io.BytesIO(b"x"))
-    key = store.put_blob([raw.getvalue()])
+    key = hashlib.sha256(raw.getvalue()).hexdigest()  # packages are named by SHA-256
+    store.put(blob_path(key), raw.getvalue())
     with pytest.raises(StoreError, match="not a plain relative file"):
         fetch_package(store, key, tmp_path / "code")
     assert not (tmp_path / "escape.py").exists()
 
-    good = store.put_blob([b"not a tarball"])
-    blob = tmp_path / "store" / "blobs" / good[:2] / good
-    blob.write_bytes(b"tampered")
+    good = hashlib.sha256(b"not a tarball").hexdigest()
+    store.put(blob_path(good), b"not a tarball")
+    (tmp_path / "store" / blob_path(good)).write_bytes(b"tampered")
     with pytest.raises(StoreError, match="corrupt"):
         fetch_package(store, good, tmp_path / "code")
 

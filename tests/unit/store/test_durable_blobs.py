@@ -4,7 +4,6 @@ truncated blob already under the right name."""
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from jupyter_flow.errors import StoreFull
 from jupyter_flow.store.blobs import LocalBlobs, blob_path
+from jupyter_flow.store.hashing import key_of
 
 BIG = os.urandom(3 << 20)  # above the 1 MiB threshold: the large-blob path
 SMALL = b"small value" * 10
@@ -50,7 +50,7 @@ def test_short_writes_still_store_every_byte(tmp_path, monkeypatch, value):
     store = LocalBlobs(tmp_path)
     _short_writes(monkeypatch)
     key = store.put_blob([value[:1000], memoryview(value)[1000:]])
-    assert key == hashlib.sha256(value).hexdigest()
+    assert key == key_of(value)
     assert bytes(store.open_blob(key)) == value
 
 
@@ -70,7 +70,7 @@ def test_a_failed_write_names_the_store_and_leaves_nothing(tmp_path, monkeypatch
         store.put_blob([BIG])
     assert f"the store at {tmp_path} {words}" in str(caught.value)
     assert _leftovers(tmp_path) == []
-    assert store.missing_blobs([hashlib.sha256(BIG).hexdigest()])
+    assert store.missing_blobs([key_of(BIG)])
     monkeypatch.undo()  # space is back: the same put now succeeds (resumable)
     assert bytes(store.open_blob(store.put_blob([BIG]))) == BIG
 
@@ -87,7 +87,7 @@ def test_a_full_disk_on_a_document_write_is_a_store_error(tmp_path, monkeypatch)
 @pytest.mark.parametrize("value", [BIG, SMALL])
 def test_a_truncated_blob_under_its_name_is_replaced_on_dedup(tmp_path, value):
     store = LocalBlobs(tmp_path)
-    key = hashlib.sha256(value).hexdigest()
+    key = key_of(value)
     bad = tmp_path / blob_path(key)
     bad.parent.mkdir(parents=True, exist_ok=True)
     bad.write_bytes(value[: len(value) // 2])
