@@ -1,11 +1,13 @@
 """The S3 backend of the byte store: ``s3://bucket/prefix``.
 
-Blobs are named by the SHA-256 of their bytes (the same key ``LocalBlobs`` computes), so a
-value already in the bucket is never uploaded again. Large blobs are uploaded as parallel
-multipart transfers straight from the encoder's memoryviews, one part copied at a time,
-without joining them into one buffer. Downloads
-are parallel ranged GETs written straight into a memory map of a file in a local,
-content-addressed cache, then opened as copy-on-write maps like local blobs. Documents are
+Blobs are named by the SHA-256 of their bytes, so a value already in the bucket (with the
+right size) is never uploaded again. Large blobs are uploaded as parallel multipart
+transfers straight from the encoder's memoryviews, one part copied at a time, without
+joining them into one buffer. Downloads are parallel ranged GETs written straight into a
+memory map of a file in a local, content-addressed cache, hashed range by range as they
+arrive, then opened as copy-on-write maps like local blobs. Every read is verified against
+the key (SHA-256, or BLAKE3 for keys named so): a damaged cached copy is fetched again, and
+a damaged object is set aside and raises ``CorruptBlob``, never loads. Documents are
 single PUTs, which S3 applies atomically: readers see the old or the new record, never a
 torn one.
 
@@ -24,6 +26,7 @@ import io
 import mmap
 import os
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,11 +36,16 @@ from typing import Any
 
 from ..errors import ConfigError, MissingExtraError, StoreError
 from .blobs import BLOBS, BlobStore, blob_path
-from .s3_errors import boto_errors, missing_blob
+from .hashing import KeyHasher, algorithm_of, matches
+from .s3_errors import boto_errors, corrupt_blob, missing_blob
 
 MB = 1 << 20
 DOWNLOAD_RANGE = 32 * MB  # fewer, longer GETs: less per-request cost on both ends
 _HEAD_BATCH = 64  # up to this many keys: parallel HEADs; more: list the key's shards
+CORRUPT = f"{BLOBS}-corrupt"  # objects that failed their check, kept for a post-mortem
+# cache file -> (inode, size, mtime_ns) of the copy already checked in this process
+_checked: dict[str, tuple[int, int, int]] = {}
+_checked_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -130,6 +138,9 @@ class ChunkReader(io.RawIOBase):
         self._pos = 0
 
     def sha256(self) -> str:
+        """The key of new S3 blobs. They keep SHA-256 names (not BLAKE3): code packages and
+        the task bootstrap check their keys as SHA-256 with the stdlib only
+        (runtime/package.py, runtime/bootstrap.py). Reads verify either kind of key."""
         digest = hashlib.sha256()
         for view in self._views:
             for start in range(0, view.nbytes, 64 * MB):  # big updates release the GIL
@@ -210,7 +221,7 @@ class S3Blobs(BlobStore):
         reader = ChunkReader(chunks)
         key = reader.sha256()
         s3_key = self._key(blob_path(key))
-        if self._exists(s3_key):
+        if self._stored_size(s3_key) == reader.size:  # dedup; a truncated object is replaced
             return key
         with boto_errors(self, "upload an artifact"):
             if reader.size < self._part_size(reader.size):
@@ -260,17 +271,75 @@ class S3Blobs(BlobStore):
             raise
 
     def open_blob(self, key: str) -> Any:
+        """The blob's bytes, checked against its key. A download is hashed range by range
+        as the ranges arrive and enters the cache only if it matches; a cached copy is
+        trusted only if this process has checked that very file (same inode, size and
+        mtime), else it is hashed once. A bad cached copy is deleted and fetched again; an
+        object that fails the check on two downloads is set aside and ``CorruptBlob``
+        raised: its bytes are never returned."""
+        algorithm_of(key)  # refuse text that is not a key before touching the cache
         path = self._cache / key[:2] / key
-        if not path.is_file():
-            path = self._download(key, path)
-        with open(path, "rb") as fh:
-            if os.fstat(fh.fileno()).st_size == 0:
-                return b""
-            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY)
+        buffer = self._open_checked(key, path)
+        if buffer is not None:
+            return buffer
+        size = 0
+        for _ in range(2):  # a download that fails its check is fetched once more
+            size, buffer = self._download(key, path)
+            if buffer is not None:
+                return buffer
+        raise corrupt_blob(self, key, self._set_aside(key, size))
 
-    def _download(self, key: str, path: Path) -> Path:
-        """Fetch a blob into the cache (written under a temporary name, then renamed, so a
-        crash never leaves a torn blob); returns where it landed."""
+    def _open_checked(self, key: str, path: Path) -> Any:
+        """A copy-on-write map of the cache file if it exists and its bytes match ``key``;
+        else None (a file that does not match is deleted)."""
+        try:
+            fh = open(path, "rb")  # noqa: SIM115 -- closed by the with below
+        except FileNotFoundError:
+            return None
+        with fh:
+            st = os.fstat(fh.fileno())
+            stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+            with _checked_lock:
+                known = _checked.get(str(path)) == stamp
+            buffer = _map(fh.fileno(), st.st_size)
+            good = known or matches(key, buffer)
+        with _checked_lock:
+            if good:
+                _checked[str(path)] = stamp
+            else:
+                _checked.pop(str(path), None)
+        if good:
+            return buffer
+        if isinstance(buffer, mmap.mmap):
+            buffer.close()
+        path.unlink(missing_ok=True)
+        return None
+
+    def _set_aside(self, key: str, size: int) -> str | None:
+        """Move a corrupt object to ``blobs-corrupt/<key>`` (a server-side copy, then the
+        original deleted), so the blob counts as missing and ``resume`` recomputes it.
+        Returns where it went, or None if it could not be moved."""
+        source = self._key(blob_path(key))
+        target = self._key(f"{CORRUPT}/{key}")
+        client, bucket = self._client, self.bucket
+        try:
+            with boto_errors(self, f"set aside corrupt blob {key[:12]}"):
+                if size < 5 << 30:  # one CopyObject copies up to 5 GB
+                    client.copy_object(
+                        Bucket=bucket, Key=target, CopySource={"Bucket": bucket, "Key": source}
+                    )
+                else:
+                    client.copy({"Bucket": bucket, "Key": source}, bucket, target)
+                client.delete_object(Bucket=bucket, Key=source)
+        except StoreError:
+            return None
+        return f"s3://{bucket}/{target}"
+
+    def _download(self, key: str, path: Path) -> tuple[int, Any]:
+        """Fetch a blob into the cache, checking its bytes as they arrive. Returns its size
+        and a copy-on-write map of it, or None for the map if the bytes do not match the
+        key (nothing then enters the cache). The file is written under a temporary name and
+        renamed once checked, so the cache never holds a torn or unchecked blob."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError:  # e.g. a read-only home in a container: fall back to /tmp
@@ -281,38 +350,47 @@ class S3Blobs(BlobStore):
         action = f"download artifact blob {key[:12]}"
         with boto_errors(self, action, missing=missing_blob(self, key)):
             size = int(self._client.head_object(Bucket=self.bucket, Key=s3_key)["ContentLength"])
+            hasher = KeyHasher(algorithm_of(key), size_hint=size)
             tmp = path.with_name(f".{key}.{uuid.uuid4().hex}.tmp")
             try:
-                self._download_ranges(s3_key, size, tmp)
+                with open(tmp, "wb+") as fh:
+                    self._download_ranges(s3_key, size, fh.fileno(), hasher)
+                    if hasher.key() != key:
+                        return size, None
+                    st = os.fstat(fh.fileno())
+                    buffer = _map(fh.fileno(), size)
                 os.replace(tmp, path)
             finally:
                 tmp.unlink(missing_ok=True)
-        return path
+        with _checked_lock:
+            _checked[str(path)] = (st.st_ino, st.st_size, st.st_mtime_ns)
+        return size, buffer
 
-    def _download_ranges(self, s3_key: str, size: int, file: Path) -> None:
-        """Parallel ranged GETs straight into a memory map of the file: no temporary
-        buffers, queues or writer thread (half boto3 ``download_file``'s CPU per byte)."""
+    def _download_ranges(self, s3_key: str, size: int, fd: int, hasher: KeyHasher) -> None:
+        """Parallel ranged GETs straight into a memory map of the file ``fd``: no temporary
+        buffers, queues or writer thread (half boto3 ``download_file``'s CPU per byte).
+        Each range is fed to ``hasher`` (in order) as soon as it and those before it have
+        arrived, while later ranges are still in flight."""
+        if size == 0:
+            return
         # every connection busy for mid-size blobs; long ranges for big ones
         part = min(DOWNLOAD_RANGE, max(4 * MB, -(-size // self.options.concurrency)))
-        with open(file, "wb+") as fh:
-            if size == 0:
-                return
-            fh.truncate(size)
-            with mmap.mmap(fh.fileno(), size) as mapped:
-                view = memoryview(mapped)
-                try:
-                    starts = range(0, size, part)
-                    workers = max(1, min(self.options.concurrency, len(starts)))
-                    with ThreadPoolExecutor(workers) as pool:
-                        for _ in pool.map(
-                            lambda a: self._get_range(s3_key, view, a, min(size, a + part)),
-                            starts,
-                        ):
-                            pass
-                finally:
-                    view.release()
+        os.ftruncate(fd, size)
+        with mmap.mmap(fd, size) as mapped:
+            view = memoryview(mapped)
+            try:
+                starts = range(0, size, part)
+                workers = max(1, min(self.options.concurrency, len(starts)))
+                with ThreadPoolExecutor(workers) as pool:
+                    for start in pool.map(
+                        lambda a: self._get_range(s3_key, view, a, min(size, a + part)), starts
+                    ):
+                        hasher.update(view[start : min(size, start + part)])
+            finally:
+                view.release()
 
-    def _get_range(self, s3_key: str, view: memoryview, start: int, end: int) -> None:
+    def _get_range(self, s3_key: str, view: memoryview, start: int, end: int) -> int:
+        """Fetch bytes ``start:end`` into ``view[start:end]``; returns ``start``."""
         from http.client import HTTPException
 
         from botocore.exceptions import IncompleteReadError, ResponseStreamingError
@@ -326,7 +404,7 @@ class S3Blobs(BlobStore):
                 if int(response.get("ContentLength", -1)) != end - start:
                     raise StoreError(f"S3 ignored the byte range of a GET of {s3_key}")
                 if _read_body_into(response, view[start:end]) == end - start:
-                    return
+                    return start
             except cut_off:
                 if attempt == 2:
                     raise
@@ -345,6 +423,13 @@ class S3Blobs(BlobStore):
             listed = pool.map(lambda s: self.list(f"{BLOBS}/{s}"), shards)
             present = {p.rsplit("/", 1)[-1] for paths in listed for p in paths}
         return wanted - present
+
+    def _stored_size(self, s3_key: str) -> int | None:
+        """The size of the object at ``s3_key``, or None when there is none."""
+        with boto_errors(self, "check for an artifact", missing=None):
+            answer = self._client.head_object(Bucket=self.bucket, Key=s3_key)
+            return int(answer["ContentLength"])
+        return None
 
     def _exists(self, s3_key: str) -> bool:
         with boto_errors(self, "check for an artifact", missing=False):
@@ -387,6 +472,11 @@ class S3Blobs(BlobStore):
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self._client.close()
+
+
+def _map(fd: int, size: int) -> Any:
+    """A copy-on-write map of a whole file (b"" when empty: an empty file cannot be mapped)."""
+    return mmap.mmap(fd, 0, access=mmap.ACCESS_COPY) if size else b""
 
 
 def _read_body_into(response: Mapping[str, Any], view: memoryview) -> int:

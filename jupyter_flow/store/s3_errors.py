@@ -9,7 +9,8 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..errors import StoreError
+from ..errors import CorruptBlob, StoreError
+from .blobs import blob_path
 
 if TYPE_CHECKING:
     from .s3 import S3Blobs
@@ -114,3 +115,22 @@ def _client_error(err: Any, store: S3Blobs, action: str) -> StoreError:
             "JUPYTER_FLOW_S3_MAX_ATTEMPTS",
         )
     return StoreError(f"S3 failed to {action} in {store.url} ({code}: {message})")
+
+
+def corrupt_blob(store: S3Blobs, key: str, set_aside: str | None) -> CorruptBlob:
+    """The error for an object whose bytes do not match its key (fetched twice)."""
+    headline = (
+        f"artifact blob {key} in {store.url} is corrupt: its bytes do not match its key "
+        "(checked on two downloads); the value was not loaded"
+    )
+    if set_aside is not None:
+        hint = (
+            f"the damaged object was moved to {set_aside}; resume the run: the task that "
+            "made it is recomputed"
+        )
+    else:
+        hint = (
+            f"it could not be moved aside: delete s3://{store.bucket}/{store._key(blob_path(key))}"
+            " and resume the run: the task that made it is recomputed"
+        )
+    return CorruptBlob(headline, key=key, set_aside=set_aside, hint=hint)
