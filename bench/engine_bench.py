@@ -74,6 +74,27 @@ if __name__ == "__main__":
 """
 
 
+OURS_ITEMS = """
+import random
+from jupyter_flow import Flow
+flow = Flow("BenchItems", parameters={"n": 100})
+
+@flow.step(outputs="chunks")
+def make(n):
+    return [random.Random(i).randbytes(100 << 10) for i in range(n)]
+
+@flow.step(foreach="chunk in chunks", outputs="size")
+def each(chunk):
+    return len(chunk)
+
+@flow.step(outputs="total")
+def join(size):
+    return sum(size)
+
+if __name__ == "__main__":
+    flow.main()
+"""
+
 CHAINS = (2, 5, 12)  # linear flows; 12 minus 2 gives the marginal cost of a step
 
 
@@ -157,6 +178,20 @@ def bench_startup(work: Path, repeats: int) -> None:
             f"{f'1/{m / o:.1f}':>10}"
         )
     print("(goal: 5 steps <= 1/20 of Metaflow; spawned: JUPYTER_FLOW_WORKER_START=spawn)")
+
+
+def bench_items(work: Path, repeats: int) -> None:
+    """A foreach over N items of 100 KiB: whole run per item as N grows (flat when each
+    task reads only its own item; it grew with N when every task loaded the whole list)."""
+    env = bench_env(work)
+    (work / "ours_items.py").write_text(OURS_ITEMS)
+    timed([sys.executable, "ours_items.py", "run", "-q", "--param", "n=10"], work, env)
+    print(f"\nforeach over N items of 100 KiB, median of {repeats}")
+    print(f"{'N':>6}{'run (s)':>10}{'ms per item':>13}")
+    for n in (100, 400, 800):
+        cmd = [sys.executable, "ours_items.py", "run", "-q", "--param", f"n={n}"]
+        seconds = median_of(repeats, lambda cmd=cmd: timed(cmd, work, env))
+        print(f"{n:>6}{seconds:>10.2f}{1000 * seconds / n:>13.1f}")
 
 
 def bench_runtimes(work: Path, full: bool, repeats: int) -> None:
@@ -299,7 +334,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--full", action="store_true", help="Metaflow foreach 1000 too")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--only", choices=["runtime", "startup", "artifacts", "memory"])
+    parser.add_argument("--only", choices=["runtime", "startup", "items", "artifacts", "memory"])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="jf-bench-") as tmp:
         work = Path(tmp)
@@ -307,6 +342,8 @@ def main() -> None:
             bench_runtimes(work, args.full, args.repeats)
         if args.only in (None, "startup"):
             bench_startup(work, args.repeats)
+        if args.only in (None, "items"):
+            bench_items(work, args.repeats)
         if args.only in (None, "artifacts"):
             bench_artifacts(work, args.repeats)
         if args.only in (None, "memory"):

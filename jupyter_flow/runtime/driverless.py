@@ -49,7 +49,7 @@ from .bootstrap import (
     install_packages,
     record_start_failure,
 )
-from .inputs import foreach_count, step_input, step_inputs, task_inputs
+from .inputs import foreach_count, split_outputs, step_input, step_inputs, task_inputs
 from .loader import module_name_for
 from .taskspec import CodeRef, TaskSpec
 
@@ -352,6 +352,7 @@ def _step(args: argparse.Namespace, store: BlobStore) -> int:
             code=CodeRef(flow.module_file or args.module, module_name_for(args.module)),
             inputs=task_inputs(step, inputs, args.index),
             outputs=step.outputs,
+            split=split_outputs(flow, dag, step),
             resources=step.resources,
             timeout=step.timeout,
             image=step.image,

@@ -83,6 +83,17 @@ def foreach_count(step: StepSpec, source: Input) -> int:
     return artifact.length
 
 
+def split_outputs(flow: Flow, dag: Dag, step: StepSpec) -> tuple[str, ...]:
+    """The outputs of ``step`` that a later step's foreach iterates: saved item by item so
+    that each foreach task loads only its own item."""
+    iterated = {
+        other.foreach.items
+        for other in flow.steps.values()
+        if other.foreach and dag.sources[other.name].get(other.foreach.items) == step.name
+    }
+    return tuple(name for name in step.outputs if name in iterated)
+
+
 def task_inputs(step: StepSpec, inputs: Mapping[str, Input], index: int) -> tuple[Input, ...]:
     """The inputs of task ``index`` of ``step``: its reads plus, for a foreach, its item."""
     result = [inputs[n] for n in step.inputs if n in inputs]

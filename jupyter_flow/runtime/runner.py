@@ -29,7 +29,7 @@ from ..store.records import (
     TaskRecord,
 )
 from .executors.base import Executor, TaskEvent
-from .inputs import foreach_count, step_inputs, task_inputs
+from .inputs import foreach_count, split_outputs, step_inputs, task_inputs
 from .observer import RunObserver
 from .task import record_caught
 from .taskspec import CodeRef, TaskSpec
@@ -275,6 +275,7 @@ class Runner:
                     code=code,
                     inputs=task_inputs(step, inputs, index),
                     outputs=step.outputs,
+                    split=split_outputs(self.flow, self.dag, step),
                     resources=step.resources,
                     timeout=step.timeout,
                     image=step.image,
@@ -299,13 +300,13 @@ class Runner:
             origin = self.records.read_task(flow, resume.run.run_id, step, index)
             if origin is not None:
                 origins[index] = origin
-        keys = {k for t in origins.values() for a in t.artifacts for k in (a.key, a.group) if k}
-        missing = self.store.missing_blobs(keys) if keys else set()
-        return {
-            index: task
+        needs = {
+            index: {k for a in task.artifacts for k in artifacts.blob_keys(self.store, a)}
             for index, task in origins.items()
-            if not any(k in missing for a in task.artifacts for k in (a.key, a.group))
         }
+        keys = set().union(*needs.values())
+        missing = self.store.missing_blobs(keys) if keys else set()
+        return {index: task for index, task in origins.items() if not needs[index] & missing}
 
     # -- events ---------------------------------------------------------------------------
     def _on_event(

@@ -61,21 +61,29 @@ def load_inputs(store: BlobStore, spec: TaskSpec) -> dict[str, Any]:
             if inp.join:
                 values[inp.name] = [artifacts.load(store, a, groups) for a in inp.artifacts]
                 continue
-            value = artifacts.load(store, inp.artifacts[0], groups)
+            source = inp.artifacts[0]
+            if inp.item is not None and source.items is not None:
+                values[inp.name] = artifacts.load_item(store, source, inp.item)
+                continue
+            value = artifacts.load(store, source, groups)
         except CorruptBlob as err:
-            raise _corrupt_input(store, spec, inp.name, err) from None
+            manifests = {a.items for a in inp.artifacts if a.items}
+            raise _corrupt_input(store, spec, inp.name, err, manifests) from None
         if inp.item is not None:
             value = foreach_item(value, inp.item, spec)
         values[inp.name] = value
     return values
 
 
-def _corrupt_input(store: BlobStore, spec: TaskSpec, name: str, err: CorruptBlob) -> CorruptBlob:
+def _corrupt_input(
+    store: BlobStore, spec: TaskSpec, name: str, err: CorruptBlob, manifests: set[str]
+) -> CorruptBlob:
     """The error for an input whose blob is damaged, naming the task that wrote it (found
     in the run's records: only paid when this happens)."""
     made_by = "an earlier task"
+    wanted = {err.key, *manifests}  # an item's blob is listed in its list's manifest
     for task in Records(store).tasks(spec.flow, spec.run_id):
-        if any(err.key in (a.key, a.group) for a in task.artifacts):
+        if any(wanted & {a.key, a.group, a.items} for a in task.artifacts):
             made_by = f"task {spec.flow}/{task.origin_run or spec.run_id}/{task.step}/{task.index}"
             break
     aside = f"; the damaged copy was moved to {err.set_aside}" if err.set_aside else ""
@@ -219,7 +227,7 @@ def run_task(spec: TaskSpec, store: BlobStore | None = None, *, echo: bool = Fal
             kwargs = load_inputs(store, spec)
             result = step.func(**kwargs)
             saved = artifacts.save_outputs(
-                store, _outputs(spec, result), task=spec.task_id, location=loc
+                store, _outputs(spec, result), task=spec.task_id, location=loc, split=spec.split
             )
         except PreludeFailed as err:
             error = err.info(spec.code.module_path)

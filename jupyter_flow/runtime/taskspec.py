@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from ..flow.resources import Resources
 from ..store.records import Artifact, from_json
 
-GROUP_FIELDS = ("group", "group_id")
+GROUP_FIELDS = ("group", "group_id", "items")
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,7 @@ class TaskSpec:
     image: str | None = None
     packages: tuple[str, ...] = ()
     foreach_count: int | None = None  # how many tasks the step has (foreach)
+    split: tuple[str, ...] = ()  # outputs a later foreach iterates: saved item by item
 
     @property
     def task_id(self) -> str:
@@ -67,6 +68,8 @@ class TaskSpec:
                 for key in GROUP_FIELDS:
                     if artifact[key] is None:
                         del artifact[key]
+        if not raw["split"]:
+            del raw["split"]
         return json.dumps(raw, separators=(",", ":"), sort_keys=True)
 
     @classmethod
@@ -85,4 +88,5 @@ class TaskSpec:
         )
         raw["outputs"] = tuple(raw["outputs"])
         raw["packages"] = tuple(raw["packages"])
+        raw["split"] = tuple(raw.get("split", ()))
         return cls(**raw)

@@ -6,17 +6,23 @@ Loading a member decodes its group once per ``Groups`` cache, so members loaded 
 same cache are the same objects they were in the task (``data[0] is train_df``). A caller
 scopes one cache to what the kernel would have seen as one namespace: a task's inputs, or
 a run read back through the client. Unshared outputs are saved one per blob, as ever.
+
+A list or tuple that a later foreach iterates is saved item by item (``split``): each item
+an artifact of its own (inline when tiny), listed in a small manifest blob, so each of N
+foreach tasks loads one item instead of the whole list (which made a foreach quadratic).
+Loading the whole list reads every item back. A list whose items share objects is saved
+whole, or loading it whole would give copies where the kernel had one object.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 from typing import Any
 
 from ..errors import ArtifactError, Location
-from . import serialize, sharing
+from . import itemlists, serialize, sharing
 from .blobs import BlobStore
 from .records import Artifact
 
@@ -39,9 +45,11 @@ def save_outputs(
     *,
     task: str,
     location: Location | None = None,
+    split: Collection[str] = (),
 ) -> tuple[Artifact, ...]:
-    """Save a task's outputs, those that share objects together. ``task`` (the attempt's
-    id) makes each group's id unique across tasks: two tasks never share a loaded object."""
+    """Save a task's outputs, those that share objects together, those named in ``split``
+    item by item. ``task`` (the attempt's id) makes each group's id unique across tasks:
+    two tasks never share a loaded object."""
     saved: dict[str, Artifact] = {}
     for number, names in enumerate(sharing.shared_groups(values)):
         members = {name: values[name] for name in names}
@@ -51,9 +59,42 @@ def save_outputs(
             meta = _meta(name, values[name], encoded.size)
             saved[name] = replace(meta, group=key, group_id=f"{task}#{number}")
     for name, value in values.items():
-        if name not in saved:
+        if name in saved:
+            continue
+        if name in split and _splittable(value):
+            saved[name] = _save_items(store, name, value, location)
+        else:
             saved[name] = save(store, name, value, location=location)
     return tuple(saved[name] for name in values)
+
+
+def _splittable(value: Any) -> bool:
+    if type(value) not in (list, tuple) or len(value) < 2:
+        return False
+    return not sharing.shared_groups({str(i): item for i, item in enumerate(value)})
+
+
+def _save_items(
+    store: BlobStore, name: str, value: list[Any] | tuple[Any, ...], location: Location | None
+) -> Artifact:
+    manifest, size = itemlists.save(
+        store, value, lambda item: _encode(name, item, location), INLINE_MAX
+    )
+    return replace(_meta(name, value, size), items=manifest)
+
+
+def load_item(store: BlobStore, artifact: Artifact, index: int) -> Any:
+    """Item ``index`` of a list saved item by item: reads that item only."""
+    return itemlists.load_item(store, artifact.items or "", index)
+
+
+def blob_keys(store: BlobStore, artifact: Artifact) -> Collection[str]:
+    """Every blob the artifact's value needs (its items' too); what resume checks."""
+    if artifact.items is None:
+        return {k for k in (artifact.key, artifact.group) if k}
+    if store.missing_blobs([artifact.items]):
+        return {artifact.items}
+    return {artifact.items, *itemlists.blob_keys(store, artifact.items)}
 
 
 def load(store: BlobStore, artifact: Artifact, groups: Groups | None = None) -> Any:
@@ -67,6 +108,9 @@ def load(store: BlobStore, artifact: Artifact, groups: Groups | None = None) -> 
             if groups is not None:
                 groups[gid] = members
         return members[artifact.name]
+    if artifact.items is not None:
+        whole = itemlists.load_all(store, artifact.items)
+        return tuple(whole) if artifact.type == "tuple" else whole
     if artifact.inline is not None:
         return serialize.decode(base64.b64decode(artifact.inline))
     if artifact.key is None:

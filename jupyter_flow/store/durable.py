@@ -57,14 +57,17 @@ def write_all(fd: int, chunks: Sequence[memoryview | bytes]) -> int:
     return written
 
 
-def write_file(path: Path, chunks: Sequence[memoryview | bytes], expected: int) -> None:
-    """Create ``path`` with ``chunks``, fsync it, and check its on-disk size is ``expected``.
-    On any failure the file is removed."""
+def write_file(
+    path: Path, chunks: Sequence[memoryview | bytes], expected: int, *, sync: bool = True
+) -> None:
+    """Create ``path`` with ``chunks``, fsync it (unless ``sync`` is False), and check its
+    on-disk size is ``expected``. On any failure the file is removed."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         try:
             write_all(fd, chunks)
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
             size = os.fstat(fd).st_size
         finally:
             os.close(fd)

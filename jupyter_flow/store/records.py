@@ -88,6 +88,10 @@ class Artifact:
     # member's ``size`` is the group blob's (what loading it reads), not its own share.
     group: str | None = None
     group_id: str | None = None
+    # A list or tuple that a later step's foreach iterates is saved item by item: ``items``
+    # is the key of a manifest blob (``artifacts.py``) naming each item's own artifact, so a
+    # foreach task loads only its item (``key`` and ``inline`` are then None, as for groups).
+    items: str | None = None
 
 
 @dataclass(frozen=True)
