@@ -6,8 +6,8 @@
 Side by side, in the same run against the same server:
 
 - ours: ``artifacts.save`` (encode, SHA-256, parallel multipart upload from the array's
-  memory) and ``artifacts.load`` from a cold local cache (parallel ranged download, then a
-  zero-copy memory map);
+  memory) and ``artifacts.load`` from a cold local cache (parallel ranged download, each
+  range hashed as it arrives to verify the read, then a zero-copy memory map);
 - boto3 ``upload_file`` / ``download_file`` with default settings, transfer only (the
   ``.npy`` file already written / not yet loaded);
 - what a user would otherwise write: ``np.save`` + ``upload_file``, ``download_file`` +

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,11 +21,14 @@ from typing import Any
 import numpy as np
 import pytest
 
+from jupyter_flow.client import Run, latest_run
 from jupyter_flow.errors import CorruptBlob, StoreError
+from jupyter_flow.runtime.loader import load_flow
 from jupyter_flow.store import artifacts, hashing
 from jupyter_flow.store import s3 as s3_module
 from jupyter_flow.store.blobs import blob_path
 from jupyter_flow.store.s3 import S3Blobs, S3Options
+from tests.conftest import REPO
 
 MB = 1 << 20
 SIZE = 10 * MB  # three download ranges, two upload parts (8 MB parts)
@@ -275,3 +280,67 @@ def test_threads_reading_one_blob_at_once_all_get_it(open_store):
         got = list(pool.map(lambda _: bytes(store.open_blob(key)), range(12)))
     assert got == [data] * 12
     assert cache_file(store, key).read_bytes() == data
+
+
+RUN_FLOW = """
+import numpy as np
+from jupyter_flow import Flow
+
+flow = Flow("DamagedS3")
+
+
+@flow.step(outputs="weights")
+def fit():
+    return np.arange(500_000, dtype="float64")  # 4 MB, a blob of its own
+
+
+@flow.step(outputs="total")
+def score(weights):
+    return float(weights.sum())
+
+
+if __name__ == "__main__":
+    flow.main()
+"""
+
+
+def test_a_run_whose_value_is_damaged_in_the_bucket_is_refused_then_recomputed_by_resume(
+    s3_env, raw, write_flow, tmp_path, monkeypatch
+):
+    root = s3_env.fresh_url()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))  # the client's run index
+    path = write_flow(RUN_FLOW)
+    first = load_flow(path).run(root=root)
+    key = first["fit"].task.record.artifact("weights").key
+    assert key is not None
+    bucket, _, prefix = root[len("s3://") :].partition("/")
+    name = f"{prefix}/{blob_path(key)}"
+    good = raw.get_object(Bucket=bucket, Key=name)["Body"].read()
+    raw.put_object(Bucket=bucket, Key=name, Body=flip(good))
+    # read on another machine: a cold cache
+    shutil.rmtree(os.environ["JUPYTER_FLOW_BLOB_CACHE"], ignore_errors=True)
+
+    with pytest.raises(CorruptBlob) as caught:
+        _ = Run(first.pathspec, root=root).data.weights
+    assert f"artifact 'weights' of task {first.pathspec}/fit/0 is corrupt" in str(caught.value)
+    assert caught.value.set_aside == f"{root}/blobs-corrupt/{key}"
+
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p),
+    }
+    done = subprocess.run(
+        [sys.executable, str(path), "resume", first.id, "--from", "score", "--root", root],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr + done.stdout
+    latest = latest_run("DamagedS3", root=root)
+    assert latest.id != first.id and latest.status == "done"
+    assert latest.data.total == float(sum(range(500_000)))
+    assert latest["fit"].task.record.origin_run is None  # computed again, not reused
+    assert raw.get_object(Bucket=bucket, Key=name)["Body"].read() == good
