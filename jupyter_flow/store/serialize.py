@@ -3,8 +3,10 @@
 A blob is ``header | pickle stream | buffer 0 | buffer 1 ...`` with each buffer aligned to
 64 bytes. Large contiguous buffers (numpy arrays, pandas blocks) are written straight from
 the object's memory and loaded as views of a copy-on-write memory map: no extra copies
-either way, and loaded arrays stay writable. The pickle stream alone is compressed, and
-only when a sample shows it pays.
+either way, and loaded arrays stay writable. Nothing is compressed: zlib, the codec at
+hand, runs at ~150 MB/s (compress) and ~340 MB/s (decompress) on a string DataFrame's pickle
+stream, slower than the disk it would spare; without it save+load of a 2M-row mixed frame
+went from 75% to 92% of raw pickle-5. Blobs written compressed (flag 1) still load.
 """
 
 from __future__ import annotations
@@ -21,8 +23,7 @@ from typing import Any
 MAGIC = b"JFA1"
 ALIGN = 64
 OOB_MIN = 64 * 1024  # smaller buffers stay in the pickle stream
-COMPRESS_MIN = 64 * 1024
-_FLAG_ZLIB = 1
+_FLAG_ZLIB = 1  # written by earlier versions: the pickle stream is zlib-compressed
 _HEAD = struct.Struct("<4sBxxxIQ")  # magic, flags, n buffers, pickle length
 _BUF = struct.Struct("<QQ")  # offset, length
 
@@ -64,9 +65,6 @@ def encode(value: Any) -> Encoded:
 
     stream = pickle.dumps(value, protocol=5, buffer_callback=keep)
     flags = 0
-    if len(stream) >= COMPRESS_MIN and _pays(stream):
-        stream = zlib.compress(stream, 1)
-        flags |= _FLAG_ZLIB
     raws = [b.raw() for b in buffers]
     head_len = _align(_HEAD.size + _BUF.size * len(raws))
     offset = _align(head_len + len(stream))
@@ -109,11 +107,6 @@ def decode(data: bytes | bytearray | memoryview | Any) -> Any:
 
 def _align(n: int) -> int:
     return (n + ALIGN - 1) // ALIGN * ALIGN
-
-
-def _pays(stream: bytes) -> bool:
-    sample = stream[:COMPRESS_MIN]
-    return len(zlib.compress(sample, 1)) < 0.7 * len(sample)
 
 
 # -- bookkeeping on user objects --------------------------------------------------------

@@ -1,5 +1,6 @@
 import pickle
 import threading
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -46,12 +47,22 @@ def test_small_values_are_inline(tmp_path):
     assert not list((tmp_path / "blobs").rglob("??/*"))
 
 
-def test_compression_only_where_it_pays():
-    text = ["the same words again"] * 50_000
-    assert serialize.encode(text).size < len(pickle.dumps(text, protocol=5)) / 3
+def test_streams_are_stored_uncompressed_and_older_compressed_blobs_still_load():
+    text = [f"row {i} of a string column" for i in range(50_000)]
+    enc = serialize.encode(text)
+    assert enc.size >= len(pickle.dumps(text, protocol=5))  # zlib cost more than it saved
+    assert serialize.decode(enc.to_bytes()) == text
+
+    # a blob an earlier version wrote: flag 1, the pickle stream zlib-compressed
+    stream = pickle.dumps(text, protocol=5)
+    packed = zlib.compress(stream, 1)
+    head = serialize._HEAD.pack(serialize.MAGIC, serialize._FLAG_ZLIB, 0, len(packed))
+    old = head + bytes(serialize._align(len(head)) - len(head)) + packed
+    assert serialize.decode(old) == text
+
     noise = np.random.default_rng(0).random(100_000)
     enc = serialize.encode(noise)
-    assert enc.size >= noise.nbytes  # out-of-band, uncompressed
+    assert enc.size >= noise.nbytes  # out-of-band
     np.testing.assert_array_equal(serialize.decode(enc.to_bytes()), noise)
 
 
