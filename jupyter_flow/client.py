@@ -383,6 +383,9 @@ def list_runs(
     whose record is damaged or gone is skipped.
     """
     engine = _engine_for(root)
+    # a long-lived process (a kernel, the server) must see runs made since it opened the
+    # store; for a local root this is one directory listing when nothing changed
+    engine.index.sync(engine.records)
     # only "running" is derived (a dead driver's run reads "lost"): the rest filter in SQL
     stored: RunStatus | None = "running" if status == "lost" else status
     runs: list[Run] = []

@@ -169,10 +169,14 @@ class Runner:
     def _finish_or_report(self, record: RunRecord, err: FlowError) -> None:
         """End the run ``failed`` for ``err``; if even that write fails (the store is full
         or read-only), the caller's error already names the store and is what the user sees."""
-        try:
-            self._finish(record, "failed", error=ErrorInfo("infrastructure", err.format()))
-        except StoreFull:
-            pass
+        for _ in range(2):
+            try:
+                self._finish(record, "failed", error=ErrorInfo("infrastructure", err.format()))
+                return
+            except StoreFull:
+                # The heartbeat is of no use to an ended run: removing it frees the room
+                # the final record needs on a disk that filled up during the run.
+                self.records.drop_heartbeat(record.flow, record.run_id)
 
     def _finish(self, record: RunRecord, status: RunStatus, **changes: Any) -> RunRecord:
         record = self.records.set_run_status(record, status, **changes)

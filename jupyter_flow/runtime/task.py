@@ -6,6 +6,7 @@ container (one task per process). The task record is written last, after every b
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
@@ -244,20 +245,26 @@ def run_task(spec: TaskSpec, store: BlobStore | None = None, *, echo: bool = Fal
         except StoreFull:  # the store is still full: the worker's reply carries the error
             return TaskOutcome(False, error, recorded=False)
         return TaskOutcome(False, error)
-    records.write_task(
-        TaskRecord(
-            flow=spec.flow,
-            run_id=spec.run_id,
-            step=spec.step,
-            index=spec.index,
-            status="done",
-            attempt=spec.attempt,
-            started=started,
-            finished=finished,
-            artifacts=saved,
-        )
+    task = TaskRecord(
+        flow=spec.flow,
+        run_id=spec.run_id,
+        step=spec.step,
+        index=spec.index,
+        status="done",
+        attempt=spec.attempt,
+        started=started,
+        finished=finished,
+        artifacts=saved,
     )
-    records.write_attempt(_finish(attempt, "done", finished, None))
+    try:
+        records.write_task(task)
+    except StoreFull as err:  # every output is stored, but not the record that says so
+        info = ErrorInfo("infrastructure", err.format(), type(err).__name__)
+        with contextlib.suppress(StoreFull):
+            records.write_attempt(_finish(attempt, "failed", finished, info))
+        return TaskOutcome(False, info, recorded=False)
+    with contextlib.suppress(StoreFull):  # the task record, written, is what counts
+        records.write_attempt(_finish(attempt, "done", finished, None))
     return TaskOutcome(True)
 
 

@@ -273,6 +273,9 @@ class Records:
         self.write_run(updated)
         return updated
 
+    def drop_heartbeat(self, flow: str, run_id: str) -> None:
+        self.store.delete(f"{run_dir(flow, run_id)}/heartbeat.json")
+
     def heartbeat(self, flow: str, run_id: str, host: str, pid: int) -> None:
         beat = {"time": time.time(), "host": host, "pid": pid}
         self.store.put(f"{run_dir(flow, run_id)}/heartbeat.json", json.dumps(beat).encode())
