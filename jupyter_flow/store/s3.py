@@ -36,7 +36,7 @@ from typing import Any
 
 from ..errors import ConfigError, MissingExtraError, StoreError
 from .blobs import BLOBS, BlobStore, blob_path
-from .hashing import KeyHasher, algorithm_of, matches
+from .hashing import KeyHasher, algorithm_of, hex_part, matches
 from .s3_errors import boto_errors, corrupt_blob, missing_blob
 
 MB = 1 << 20
@@ -278,7 +278,7 @@ class S3Blobs(BlobStore):
         object that fails the check on two downloads is set aside and ``CorruptBlob``
         raised: its bytes are never returned."""
         algorithm_of(key)  # refuse text that is not a key before touching the cache
-        path = self._cache / key[:2] / key
+        path = self._cache / hex_part(key)[:2] / key
         buffer = self._open_checked(key, path)
         if buffer is not None:
             return buffer
@@ -344,7 +344,7 @@ class S3Blobs(BlobStore):
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError:  # e.g. a read-only home in a container: fall back to /tmp
             self._cache = Path(tempfile.gettempdir()) / "jupyter_flow-blobs"
-            path = self._cache / key[:2] / key
+            path = self._cache / hex_part(key)[:2] / key
             path.parent.mkdir(parents=True, exist_ok=True)
         s3_key = self._key(blob_path(key))
         action = f"download artifact blob {key[:12]}"

@@ -82,7 +82,7 @@ def object_key(store: S3Blobs, key: str) -> str:
 
 
 def cache_file(store: S3Blobs, key: str) -> Path:
-    return store.options.blob_cache() / key[:2] / key
+    return store.options.blob_cache() / hashing.hex_part(key)[:2] / key
 
 
 def damage_object(raw: Any, store: S3Blobs, key: str, how: Callable[[bytes], bytes]) -> bytes:
@@ -260,6 +260,8 @@ def test_blake3_keys_are_verified_too(open_store, raw):
     key = hasher.key()
     raw.put_object(Bucket=store.bucket, Key=object_key(store, key), Body=data)
     assert bytes(store.open_blob(key)) == data
+    # cached under its digest's shard, as the store shards it, not all under "b3"
+    assert cache_file(store, key).parent.name == key[3:5]
 
     damage_object(raw, store, key, flip)
     with pytest.raises(CorruptBlob):
