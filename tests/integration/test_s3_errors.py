@@ -10,6 +10,8 @@ import textwrap
 import pytest
 
 from jupyter_flow.errors import StoreError
+from jupyter_flow.store.blobs import blob_path
+from jupyter_flow.store.hashing import hex_part
 from jupyter_flow.store.s3 import S3Blobs, S3Options
 from tests.conftest import REPO
 from tests.fakes.seaweed import free_ports
@@ -150,11 +152,11 @@ def test_a_multipart_blob_round_trips_through_moto_too(aws_env, moto_server, tmp
     )
 
     art = artifacts.save(store, "value", value)
-    (tmp_path / art.key[:2] / art.key).unlink(missing_ok=True)  # really download it
+    (tmp_path / hex_part(art.key)[:2] / art.key).unlink(missing_ok=True)  # really download it
 
     np.testing.assert_array_equal(artifacts.load(store, art), value)
     head = client.head_object(
-        Bucket="multipart", Key=f"flows/blobs/{art.key[:2]}/{art.key}", ChecksumMode="ENABLED"
+        Bucket="multipart", Key=f"flows/{blob_path(art.key)}", ChecksumMode="ENABLED"
     )
     assert len(parts) == 4 and head["ContentLength"] >= value.nbytes
     assert "ChecksumCRC32" in head

@@ -18,7 +18,7 @@ from jupyter_flow.runtime.task import run_task
 from jupyter_flow.runtime.taskspec import CodeRef, TaskSpec
 from jupyter_flow.store import artifacts
 from jupyter_flow.store.blobs import BlobStore, LocalBlobs, blob_path
-from jupyter_flow.store.hashing import matches
+from jupyter_flow.store.hashing import hex_part, matches
 from jupyter_flow.store.records import Records
 from jupyter_flow.store.s3 import S3Blobs, S3Options
 
@@ -174,4 +174,4 @@ class TestS3Blobs(StoreConformance):
     def test_downloads_are_cached_locally(self, store, tmp_path):
         art = artifacts.save(store, "arr", np.arange(1_000_000))
         artifacts.load(store, art)
-        assert (tmp_path / "cache" / art.key[:2] / art.key).is_file()
+        assert (tmp_path / "cache" / hex_part(art.key)[:2] / art.key).is_file()
