@@ -7,6 +7,7 @@ the root.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path, PurePosixPath
 
 from .errors import BadRequest, NotFound, PathRefused
@@ -66,3 +67,28 @@ def require_inside(root: str | Path, path: str | Path, what: str) -> Path:
             hint="choose a folder inside the server root, or an s3:// URL",
         )
     return real
+
+
+ALLOWED_ROOTS = "JUPYTER_FLOW_ALLOWED_ROOTS"  # remote store URLs a request may choose
+
+
+def store_location(root: str | Path, notebook_dir: Path, requested: str, configured: str) -> str:
+    """The store a request may use for ``requested``: a folder (or ``file://`` URL) inside
+    the server root, as an absolute path; a remote URL only if it is the store the settings
+    already name for this notebook (``configured``) or is listed in the server's
+    ``JUPYTER_FLOW_ALLOWED_ROOTS``: a request never picks a bucket of its own."""
+    if "\x00" in requested:
+        raise BadRequest("the store location contains a NUL byte")
+    scheme, sep, rest = requested.partition("://")
+    if not sep or scheme.lower() == "file":
+        local = rest if sep else requested
+        return str(require_inside(root, notebook_dir / Path(local).expanduser(), "store"))
+    allowed = {u.strip().rstrip("/") for u in os.environ.get(ALLOWED_ROOTS, "").split(",")}
+    wanted = requested.rstrip("/")
+    if wanted == configured.rstrip("/") or wanted in allowed - {""}:
+        return requested
+    raise PathRefused(
+        f"store {requested!r} is not one this server's settings name",
+        hint=f"put it in jupyter_flow.toml beside the notebook, or list it in {ALLOWED_ROOTS} "
+        "where the server starts",
+    )

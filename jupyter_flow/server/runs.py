@@ -28,13 +28,15 @@ class RunsBase(FlowHandler):
 
     async def store_root(self, notebook_dir: Path, root: object = None) -> str:
         """The configured store root, or the one the user chose (the frontend's "store
-        location" setting): an URL, or a folder that must stay inside the server root."""
+        location" setting). A folder (also as ``file://``) must stay inside the server
+        root; a remote URL is taken only if the server's settings name it (``paths.py``)."""
         if root is None:
             root = self.get_query_argument("root", None)
         if root is not None and not isinstance(root, str):
             raise BadRequest("'root' must be a string")
-        if root and "://" not in root:
-            paths.require_inside(self.root, notebook_dir / Path(root).expanduser(), "store")
+        if root:
+            configured = await in_thread(services.store_root, notebook_dir, None)
+            root = paths.store_location(self.root, notebook_dir, root, configured)
         return str(await in_thread(services.store_root, notebook_dir, root or None))
 
 
@@ -108,8 +110,8 @@ class StartRunHandler(RunsBase):
         if backend not in known:
             raise BadRequest(f"unknown backend {backend!r}", hint=f"one of: {', '.join(known)}")
         params = _parameters(body.get("parameters"))
+        root = await self.store_root(nb_path.parent, body.get("root"))  # before any write
         result = await in_thread(services.export_notebook, str(nb_path))
-        root = await self.store_root(nb_path.parent, body.get("root"))
         run_id = await in_thread(services.new_run_id)
         module = Path(result.module_path)
         if not module.is_absolute():
