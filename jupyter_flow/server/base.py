@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -18,12 +19,23 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from . import paths
-from .errors import BadRequest, json_errors
+from .errors import BadRequest, TooLarge, json_errors
 from .launcher import Launcher
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 LAUNCHER_KEY = "jupyter_flow_launcher"
+MB = 1 << 20
+MAX_BODY_ENV = "JUPYTER_FLOW_MAX_BODY_MB"
+MAX_BODY_MB = 64  # a notebook with plots is a few MB; more is a mistake or an attack
+
+
+def max_body_bytes() -> int:
+    """The largest request body read (``JUPYTER_FLOW_MAX_BODY_MB``, default 64)."""
+    try:
+        return int(float(os.environ.get(MAX_BODY_ENV, MAX_BODY_MB)) * MB)
+    except ValueError:
+        return MAX_BODY_MB * MB
 
 
 def endpoint(resource: str, action: str | None = None) -> Callable[[F], F]:
@@ -53,11 +65,22 @@ class FlowHandler(APIHandler):
 
     def body(self) -> dict[str, Any]:
         raw = self.request.body or b""
+        limit = max_body_bytes()
+        if len(raw) > limit:
+            raise TooLarge(
+                f"the request body is {len(raw) / MB:.1f} MB, over this server's limit of "
+                f"{limit / MB:.0f} MB",
+                hint=f"raise {MAX_BODY_ENV} where the server starts, or send less",
+            )
         try:
             data = json.loads(raw or b"{}")
         except (ValueError, UnicodeDecodeError) as err:
             raise BadRequest(
                 f"the request body is not valid JSON: {err}", hint="send a JSON object"
+            ) from None
+        except RecursionError:
+            raise BadRequest(
+                "the request body nests too deeply to be read", hint="send a flatter JSON object"
             ) from None
         if not isinstance(data, dict):
             raise BadRequest("the request body must be a JSON object")

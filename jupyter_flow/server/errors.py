@@ -26,6 +26,10 @@ class BadRequest(FlowError):
     """The request body or query is not what the endpoint expects."""
 
 
+class TooLarge(BadRequest):
+    """A request body over the server's limit (``JUPYTER_FLOW_MAX_BODY_MB``)."""
+
+
 class PathRefused(FlowError):
     """A path points outside the server root (``..``, absolute, or a symlink out)."""
 
@@ -48,6 +52,7 @@ STATUS: dict[type[FlowError], int] = {
     FlowDefinitionError: 422,
     ParameterError: 400,
     ConfigError: 400,
+    TooLarge: 413,
     BadRequest: 400,
     FlowError: 400,
 }

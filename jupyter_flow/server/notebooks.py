@@ -56,6 +56,11 @@ class GraphHandler(FlowHandler):
             nb_path = self._content_path(body.get("path"))
             if not isinstance(content, dict) or not isinstance(content.get("cells"), list):
                 raise BadRequest("'content' must be a notebook (a JSON object with a 'cells' list)")
+            for cell in content["cells"]:  # the graph reads sources; plots cost memory
+                if isinstance(cell, dict):
+                    cell.pop("attachments", None)
+                    if cell.get("outputs"):
+                        cell["outputs"] = []
         self.reply(await self._graph(content, nb_path))
 
     def _content_path(self, api_path: object) -> Any:

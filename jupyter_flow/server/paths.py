@@ -19,6 +19,8 @@ def confine(root: str | Path, api_path: object) -> Path:
         raise BadRequest(
             "a notebook 'path' is required", hint="send the path relative to the server root"
         )
+    if "\x00" in api_path:
+        raise BadRequest(f"path {api_path!r} contains a NUL byte", hint="send a plain file path")
     text = api_path.replace("\\", "/")
     pure = PurePosixPath(text)
     if pure.is_absolute() or (len(text) > 1 and text[1] == ":"):
