@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..flow.spec import Parameter
 from ..store.records import new_run_id
+from ..tempdirs import private_tmp
 from . import preflight, session
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ def module_source(
 def write_module(source: str, step: str, folder: str | None = None) -> Path:
     """Content-addressed, so re-running an unchanged cell reuses the module file."""
     digest = hashlib.sha256(source.encode()).hexdigest()[:10]
-    base = Path(folder) if folder else Path(tempfile.gettempdir()) / CELLS_DIR
+    base = Path(folder) if folder else private_tmp(CELLS_DIR)
     base.mkdir(parents=True, exist_ok=True)
     path = base / f"{step}_cell_{digest}.py"
     if not path.exists():

@@ -23,7 +23,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -31,10 +30,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from ..errors import FlowError
+from ..errors import ConfigError, FlowError
 from ..store import open_store
 from ..store.blobs import BlobStore
 from ..store.records import AttemptRecord, ErrorInfo, Records
+from ..tempdirs import private_tmp
 from .taskspec import TaskSpec
 
 EXIT_OK, EXIT_STEP_FAILED, EXIT_BOOTSTRAP = 0, 1, 2
@@ -104,7 +104,6 @@ def cache_dir(kind: str, env: Mapping[str, str] | None = None) -> Path:
     candidates.append(
         str(Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "jupyter_flow")
     )
-    candidates.append(str(Path(tempfile.gettempdir()) / "jupyter_flow"))
     for base in filter(None, candidates):
         folder = Path(base) / kind
         try:
@@ -113,7 +112,12 @@ def cache_dir(kind: str, env: Mapping[str, str] | None = None) -> Path:
             continue
         if os.access(folder, os.W_OK):
             return folder
-    raise BootstrapError(f"no writable cache folder for {kind}", hint="set JUPYTER_FLOW_CACHE")
+    try:
+        return private_tmp(kind)  # the temp folder, but this user's own
+    except ConfigError:
+        raise BootstrapError(
+            f"no writable cache folder for {kind}", hint="set JUPYTER_FLOW_CACHE"
+        ) from None
 
 
 def prepare_code(store: BlobStore, spec: TaskSpec, code_cache: Path) -> TaskSpec:

@@ -14,12 +14,13 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ..tempdirs import private_tmp
 
 LAUNCH_DIR = "launches"
 # A server started in the background (``jupyter lab &`` in a script, some service managers)
@@ -150,7 +151,10 @@ class Launcher:
 
 
 def _log_dir(root: str) -> Path:
-    base = Path(tempfile.gettempdir()) / "jupyter_flow" if "://" in root else Path(root)
-    path = base / LAUNCH_DIR
+    """Launch logs of a local store live in it; of a remote one, in this user's private
+    temp folder (never a folder every local user can read)."""
+    if "://" in root:
+        return private_tmp(LAUNCH_DIR)
+    path = Path(root) / LAUNCH_DIR
     path.mkdir(parents=True, exist_ok=True)
     return path

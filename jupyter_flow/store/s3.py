@@ -24,7 +24,6 @@ import contextlib
 import io
 import mmap
 import os
-import tempfile
 import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, MissingExtraError, StoreError
+from ..tempdirs import private_tmp
 from .blobs import BLOBS, BlobStore, blob_path
 from .hashing import KeyHasher, algorithm_of, hex_part, matches
 from .s3_errors import boto_errors, corrupt_blob, missing_blob
@@ -342,7 +342,7 @@ class S3Blobs(BlobStore):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError:  # e.g. a read-only home in a container: fall back to /tmp
-            self._cache = Path(tempfile.gettempdir()) / "jupyter_flow-blobs"
+            self._cache = private_tmp("blobs")
             path = self._cache / hex_part(key)[:2] / key
             path.parent.mkdir(parents=True, exist_ok=True)
         s3_key = self._key(blob_path(key))
