@@ -97,6 +97,10 @@ class NotebookError(FlowError):
     """A notebook cannot be exported (located at a cell)."""
 
 
+class ExportRefused(FlowError):
+    """Export would overwrite a file it did not write, or one edited since it wrote it."""
+
+
 class ArtifactError(FlowError):
     """An output cannot be saved or an artifact cannot be loaded."""
 

@@ -288,14 +288,18 @@ def _steps(magics: FlowMagics, args: str) -> Any:
     return StepTable(tuple(magics.session.steps.values()))
 
 
-@register_verb("export", "export the notebook to a flow module: %flow export [NOTEBOOK] [-o OUT]")
+@register_verb(
+    "export", "export the notebook to a flow module: %flow export [NOTEBOOK] [-o OUT] [--force]"
+)
 def _export(magics: FlowMagics, args: str) -> Any:
     from ..notebook.api import export_notebook
 
     words = shlex.split(args)
     output = take_option(words, "-o", "a path")
+    force = "--force" in words
+    words = [w for w in words if w != "--force"]
     path = words[0] if words else _session_notebook()
-    result = export_notebook(path, output, observed=magics.observations)
+    result = export_notebook(path, output, observed=magics.observations, force=force)
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"wrote {result.module_path} ({len(result.steps)} steps) from {path}")

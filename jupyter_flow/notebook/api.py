@@ -6,9 +6,7 @@ cells); ``export_notebook`` raises the first problem and then writes nothing.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CellLocation, NotebookError
-from . import observations
+from . import observations, overwrite
 from .cells import Cell, CodeCell, ParsedCell, StepCell, parse_cell
 from .codegen import generate
 from .formatting import format_module
@@ -346,18 +344,6 @@ def export_source(
     return graph, source
 
 
-def _write_atomic(path: str, text: str) -> None:
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def export_notebook(
     notebook_path: str,
     output: str | None = None,
@@ -365,9 +351,11 @@ def export_notebook(
     check: bool = False,
     flow_name: str | None = None,
     observed: Mapping[str, Observation] | None = None,
+    force: bool = False,
 ) -> ExportResult:
     """Export a saved notebook to its flow module (written atomically, or not at all).
-    ``observed``: the kernel's observations it could not write beside the notebook."""
+    ``observed``: the kernel's observations it could not write beside the notebook.
+    A module export did not write, or edited since, is not overwritten unless ``force``."""
     module_path = output or module_path_for(notebook_path)
     nb = read_notebook(notebook_path)
     graph, source, notes = export_checked(
@@ -379,5 +367,6 @@ def export_notebook(
         observed=observed,
     )
     if not check:
-        _write_atomic(module_path, source)
+        overwrite.check_target(module_path, source, force=force)
+        overwrite.write(module_path, source)
     return ExportResult(module_path, source, step_table(graph), graph.flow_name, notes)

@@ -24,6 +24,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--check", action="store_true", help="validate and print the step table; write nothing"
     )
     parser.add_argument("--name", help="flow name (default: CamelCase of the notebook + Flow)")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite the module even if export did not write it or it was edited since",
+    )
     parser.set_defaults(func=run_export)
     return parser
 
@@ -59,7 +64,9 @@ def format_table(steps: Sequence[dict[str, Any]]) -> str:
 def run_export(args: argparse.Namespace) -> int:
     from .api import export_notebook
 
-    result = export_notebook(args.notebook, args.output, check=args.check, flow_name=args.name)
+    result = export_notebook(
+        args.notebook, args.output, check=args.check, flow_name=args.name, force=args.force
+    )
     print(format_table(result.steps))
     for note in result.notes:  # what export could not check: stderr, beside the verdict
         print(f"note: {note}", file=sys.stderr)

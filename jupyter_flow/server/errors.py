@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from jupyter_flow.errors import (
     ConfigError,
+    ExportRefused,
     FlowDefinitionError,
     FlowError,
     NotebookError,
@@ -48,6 +49,7 @@ STATUS: dict[type[FlowError], int] = {
     NotFound: 404,
     RunNotFound: 404,
     Conflict: 409,
+    ExportRefused: 409,
     NotebookError: 422,
     FlowDefinitionError: 422,
     ParameterError: 400,
