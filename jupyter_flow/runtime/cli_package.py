@@ -12,13 +12,17 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="show the code package remote steps run from (size and files)",
         description=(
             "Build the code package a Kubernetes or AWS Batch step downloads: the flow "
-            "module, the project modules it imports and jupyter_flow itself. Secrets, "
-            "virtualenvs and VCS folders are never included; files over 1 MB only with "
-            "--include-large. Nothing is uploaded."
+            "module, the project modules it imports (a package with its data files) and "
+            "jupyter_flow itself. Never: credential-like files (by name, or by content: "
+            "private keys, AWS key ids, tokens), notebooks, symlinks out of the project, "
+            "virtualenvs and VCS folders; files over 1 MB only with --include-large. A "
+            "module that holds a credential is refused, naming it. Nothing is uploaded."
         ),
     )
     parser.add_argument("flow", metavar="FLOW", help="the flow module (path to a .py file)")
-    parser.add_argument("--list", action="store_true", help="list every file with its size")
+    parser.add_argument(
+        "--list", action="store_true", help="list every file with its size and why it is in"
+    )
     parser.add_argument("--include-large", action="store_true", help="also package files over 1 MB")
     parser.set_defaults(func=run_package)
     return parser
@@ -44,8 +48,10 @@ def run_package(args: argparse.Namespace) -> int:
         f"{len(project)} from the project, {own} of jupyter_flow"
     )
     shown = package.files if args.list else project
+    reasons = dict(package.reasons)
     for path, size in shown:
-        print(f"  {human(size):>9}  {path}")
+        why = f"  ({reasons[path]})" if args.list and reasons.get(path) else ""
+        print(f"  {human(size):>9}  {path}{why}")
     if not args.list and own:
         print(f"  (and {own} jupyter_flow files: --list shows them)")
     for path, why in package.skipped:

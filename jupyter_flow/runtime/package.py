@@ -19,6 +19,7 @@ import gzip
 import hashlib
 import io
 import os
+import re
 import shutil
 import tarfile
 import uuid
@@ -39,10 +40,22 @@ SKIP_DIRS = frozenset(
     }
 )  # fmt: skip
 SECRET_FILES = (
-    ".env", ".env.*", "*.env", "*.pem", "*.key", "*.p12", "*.pfx", "*.jks", "id_rsa*",
-    "id_dsa*", "id_ecdsa*", "id_ed25519*", "credentials*", ".netrc", ".pypirc",
-    ".git-credentials", "kubeconfig*", "*.kubeconfig", ".npmrc", "secrets.*",
+    ".env", ".env.*", "*.env", ".envrc", "*.pem", "*.key", "*.p12", "*.pfx", "*.jks",
+    "id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*", "credentials*", ".netrc", ".pypirc",
+    ".git-credentials", "kubeconfig*", "*.kubeconfig", ".npmrc", "secrets.*", "secret.*",
+    "*secret*.json", ".pgpass", ".s3cfg", ".boto", ".htpasswd", "*service-account*.json",
+    "*service_account*.json", "client_secret*", "token", "token.*", "*.token", "*token*.txt",
+    "*.tfstate", "*.tfstate.*", "*.tfvars", ".terraformrc", "*.keystore", "*.ovpn",
 )  # fmt: skip
+# What a credential looks like inside a file: (why, pattern)
+SECRET_CONTENT = (
+    ("a private key", re.compile(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----")),
+    ("an AWS access key id", re.compile(rb"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("an AWS secret key", re.compile(rb"aws_secret_access_key\s*[=:]\s*\S{20,}", re.I)),
+    ("a GitHub token", re.compile(rb"\b(?:ghp|gho|ghs|ghu|github_pat)_[A-Za-z0-9_]{20,}")),
+    ("a Slack token", re.compile(rb"\bxox[abprs]-[A-Za-z0-9-]{10,}")),
+    ("a service-account key", re.compile(rb'"private_key"\s*:\s*"-----BEGIN')),
+)
 _SELF = Path(__file__).resolve().parents[1]  # the jupyter_flow package folder
 _SELF_SKIP = frozenset({"labextension"})  # browser assets: not needed to run a step
 
@@ -56,6 +69,7 @@ class Package:
     files: tuple[tuple[str, int], ...]  # (path inside the package, size), sorted
     module_path: str  # the flow module's path inside the package
     skipped: tuple[tuple[str, str], ...] = ()  # (path, why) of files left out
+    reasons: tuple[tuple[str, str], ...] = ()  # (path, why it is in), sorted
 
     @property
     def size(self) -> int:
@@ -68,10 +82,24 @@ def excluded(path: Path) -> str | None:
         if part in SKIP_DIRS or part.endswith(".egg-info"):
             return f"{part}/ is never packaged"
     name = path.name
-    if any(fnmatch.fnmatch(name, pattern) for pattern in SECRET_FILES):
+    if any(fnmatch.fnmatch(name.lower(), pattern) for pattern in SECRET_FILES):
         return "looks like a secret"
     if name.endswith((".pyc", ".pyo")):
         return "compiled bytecode"
+    if name.endswith(".ipynb"):
+        return "a notebook (its outputs may hold data; a task runs the flow module)"
+    return None
+
+
+def secret_content(file: Path) -> str | None:
+    """What credential ``file`` seems to hold (a private key, an AWS key id, a token...)."""
+    try:
+        data = file.read_bytes()
+    except OSError:
+        return None
+    for why, pattern in SECRET_CONTENT:
+        if pattern.search(data):
+            return why
     return None
 
 
@@ -115,21 +143,48 @@ def _resolve(base: Path, dotted: str) -> Path | None:
 class _Collector:
     def __init__(self, base: Path, include_large: bool) -> None:
         self.base = base
+        self.real_base = base.resolve()
         self.include_large = include_large
         self.files: dict[str, Path] = {}  # archive path -> file
+        self.reasons: dict[str, str] = {}  # archive path -> why it is in the package
         self.skipped: dict[str, str] = {}
         self._seen: set[Path] = set()
 
-    def add_file(self, file: Path, arcname: str) -> None:
+    def add_file(self, file: Path, arcname: str, reason: str = "", *, ours: bool = False) -> None:
+        """``ours``: a file of jupyter_flow itself, which lives outside the project."""
         why = excluded(Path(arcname))
-        if why is None and not self.include_large and file.stat().st_size > LARGE:
+        real = file.resolve()
+        inside = real == self.real_base or self.real_base in real.parents
+        if why is None and not inside and not ours:
+            why = "a symlink to outside the project"
+        if why is None and not self.include_large and real.stat().st_size > LARGE:
             why = "larger than 1 MB (use --include-large)"
+        if why is None and not ours:
+            why = self._check_content(real, arcname)
         if why:
             self.skipped[arcname] = why
         else:
-            self.files[arcname] = file
+            self.files[arcname] = real
+            self.reasons[arcname] = reason
 
-    def add_tree(self, folder: Path, prefix: str, only_python: bool = False) -> None:
+    def _check_content(self, file: Path, arcname: str) -> str | None:
+        """A data file holding a credential is left out; a module is needed, so the
+        package is refused, naming it."""
+        found = secret_content(file)
+        if found is None:
+            return None
+        if file.suffix == ".py":
+            raise FlowDefinitionError(
+                f"{arcname} seems to contain {found}: it would be shipped to every container "
+                "that runs a step",
+                hint="read the credential from the environment or a secret (env of a "
+                "Kubernetes Secret, Batch secrets) instead of writing it in the code",
+            )
+        return f"seems to contain {found}"
+
+    def add_tree(
+        self, folder: Path, prefix: str, only_python: bool = False, *, ours: bool = False
+    ) -> None:
         for dirpath, dirnames, filenames in os.walk(folder):
             here = Path(dirpath)
             dirnames[:] = sorted(
@@ -140,9 +195,10 @@ class _Collector:
                 if only_python and file.suffix not in (".py", ".typed"):
                     continue
                 rel = file.relative_to(folder).as_posix()
-                self.add_file(file, f"{prefix}/{rel}" if prefix else rel)
+                reason = f"in package {prefix}" if prefix else "in the project"
+                self.add_file(file, f"{prefix}/{rel}" if prefix else rel, reason, ours=ours)
 
-    def follow(self, target: Path) -> None:
+    def follow(self, target: Path, reason: str = "the flow module") -> None:
         """Add a project module or package and, transitively, the project code it imports."""
         if target in self._seen:
             return
@@ -150,17 +206,18 @@ class _Collector:
         rel = target.relative_to(self.base).as_posix()
         sources = [target] if target.is_file() else sorted(target.rglob("*.py"))
         if target.is_file():
-            self.add_file(target, rel)
+            self.add_file(target, rel, reason)
         else:
             self.add_tree(target, rel)
         for source in sources:
-            if excluded(source.relative_to(self.base)):
+            arcname = source.relative_to(self.base).as_posix()
+            if excluded(Path(arcname)) or arcname not in self.files:
                 continue
             text = source.read_text(encoding="utf-8", errors="replace")
             for name in sorted(_imports(text, str(source))):
                 found = _resolve(self.base, name)
                 if found is not None:
-                    self.follow(found)
+                    self.follow(found, f"imported by {arcname}")
 
 
 def build_package(module_path: str | os.PathLike[str], *, include_large: bool = False) -> Package:
@@ -183,9 +240,12 @@ def build_package(module_path: str | os.PathLike[str], *, include_large: bool = 
         if child.name in _SELF_SKIP or child.name == "__pycache__":
             continue
         if child.is_dir():
-            collector.add_tree(child, f"jupyter_flow/{child.name}", only_python=True)
+            collector.add_tree(child, f"jupyter_flow/{child.name}", only_python=True, ours=True)
         elif child.suffix == ".py" or child.name == "py.typed":
             collector.files[f"jupyter_flow/{child.name}"] = child
+    for name in collector.files:
+        if name.startswith("jupyter_flow/"):
+            collector.reasons[name] = "jupyter_flow, the runtime"
     data = _archive(collector.files)
     return Package(
         key=hashlib.sha256(data).hexdigest(),
@@ -195,6 +255,7 @@ def build_package(module_path: str | os.PathLike[str], *, include_large: bool = 
         ),
         module_path=module.name,
         skipped=tuple(sorted(collector.skipped.items())),
+        reasons=tuple(sorted((n, collector.reasons.get(n, "")) for n in collector.files)),
     )
 
 

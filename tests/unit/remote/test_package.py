@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_flow.errors import StoreError
+from jupyter_flow.errors import FlowDefinitionError, StoreError
 from jupyter_flow.runtime import cli_package
 from jupyter_flow.runtime.package import build_package, ensure_package, fetch_package
 from jupyter_flow.store.blobs import LocalBlobs, blob_path
@@ -179,3 +179,60 @@ def test_cli_shows_size_files_and_what_was_skipped(project, capsys):
     args.func(args)
     out = capsys.readouterr().out
     assert "jupyter_flow/cli.py" in out and "mylib/big.bin" in out and "2.1 MB" in out
+
+
+CREDENTIALS = {
+    ".pgpass": "db:5432:*:me:hunter2",
+    ".s3cfg": "[default]\naccess_key = x",
+    ".boto": "[Credentials]",
+    ".envrc": "export TOKEN=x",
+    ".htpasswd": "me:$apr1$x",
+    "service-account.json": "{}",
+    "client_secret_123.apps.json": "{}",
+    "secret.json": "{}",
+    "token.txt": "abc",
+    "terraform.tfstate": "{}",
+    "analysis.ipynb": '{"cells": [], "metadata": {}}',
+    "settings.yaml": "aws_access_key_id: AKIAIOSFODNN7EXAMPLE\n",
+    "deploy.txt": "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n",
+    "gcp.json": '{"type": "x", "private_key": "-----BEGIN PRIVATE KEY-----\\n"}',
+    "notes.md": "ci token ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+}
+
+
+def test_credential_shaped_files_and_symlinks_out_are_never_packaged(project, tmp_path):
+    lib = project.parent / "mylib"
+    for name, text in CREDENTIALS.items():
+        write(lib / name, text)
+    outside = tmp_path / "outside.yaml"
+    write(outside, "a: 1\n")
+    (lib / "linked.yaml").symlink_to(outside)
+    package = build_package(project)
+    names = project_files(package)
+    for name in (*CREDENTIALS, "linked.yaml"):
+        assert f"mylib/{name}" not in names, name
+    skipped = dict(package.skipped)
+    assert skipped["mylib/settings.yaml"] == "seems to contain an AWS access key id"
+    assert skipped["mylib/deploy.txt"] == "seems to contain a private key"
+    assert skipped["mylib/gcp.json"].startswith(("looks like", "seems to contain"))
+    assert skipped["mylib/notes.md"] == "seems to contain a GitHub token"
+    assert skipped["mylib/linked.yaml"] == "a symlink to outside the project"
+    assert "mylib/data.yaml" in names  # ordinary data still goes in
+
+
+def test_a_module_holding_a_credential_is_refused_naming_it(project):
+    write(project.parent / "deep.py", 'KEY = "AKIAIOSFODNN7EXAMPLE"\n')
+    with pytest.raises(FlowDefinitionError, match=r"deep\.py seems to contain an AWS access"):
+        build_package(project)
+
+
+def test_list_shows_why_each_file_is_in(project, capsys):
+    parser = argparse.ArgumentParser()
+    cli_package.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["package", str(project), "--list"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "flow.py  (the flow module)" in out
+    assert "deep.py  (imported by helpers.py)" in out
+    assert "mylib/data.yaml  (in package mylib)" in out
+    assert "(jupyter_flow, the runtime)" in out
