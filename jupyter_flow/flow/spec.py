@@ -335,7 +335,7 @@ class Flow:
     ) -> Run:
         """Continue a run (default: the latest), reusing its finished tasks; with
         ``from_step``, recompute that step and everything downstream of it."""
-        from ..runtime.api import run_flow
+        from ..runtime.api import LATEST, run_flow
 
         return run_flow(
             self,
@@ -343,7 +343,7 @@ class Flow:
             executor=executor,
             max_workers=max_workers,
             echo=echo,
-            resume=run_id,
+            resume=run_id or LATEST,
             resume_step=from_step,
         )
 

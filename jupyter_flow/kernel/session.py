@@ -326,8 +326,8 @@ def run(
     path = notebook or find_notebook(shell)
     flow = load_notebook_flow(path, check=check, shell=shell)
     settings = settings_for(root, on, max_workers)
-    if resume is True or resume == "latest":
-        resume = latest_run_id(flow.name, settings.root)
+    if resume is True:
+        resume = "latest"  # run_flow: the latest run, refused when it finished
     handle = RunHandle(flow, settings, new_run_id(), make_view(settings, shell))
     LAST["run"] = handle
     show = getattr(handle.view, "show", None)
@@ -341,13 +341,3 @@ def run(
     if handle.error is not None:
         raise handle.error
     return handle
-
-
-def latest_run_id(flow: str, root: str) -> str:
-    from ..client import list_runs
-    from ..errors import RunNotFound
-
-    runs = list_runs(flow, root=root, limit=1)
-    if not runs:
-        raise RunNotFound(f"{flow} has no run to resume", hint="start one with %flow run")
-    return runs[0].id

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from .. import plugins
 from ..config import Settings
-from ..errors import FlowDefinitionError, RunNotFound
+from ..errors import FlowDefinitionError, ParameterError, RunNotFound
 from ..store.engine import Engine
 from ..store.records import RunRecord, new_run_id
 from .observer import RunObserver, TerminalProgress
@@ -25,6 +25,9 @@ def settings_for(
     root: str | None = None, executor: str | None = None, max_workers: int | None = None
 ) -> Settings:
     return Settings.load(root=root, executor=executor, max_workers=max_workers)
+
+
+LATEST = "latest"  # resume=LATEST: the latest run of the flow, if it did not finish
 
 
 def run_flow(
@@ -58,7 +61,14 @@ def run_flow(
     engine = Engine.open(settings)
     origin = None
     if resume is not None or resume_step is not None:
-        origin = _origin_run(engine, flow.name, resume, resume_step)
+        origin = _origin_run(engine, flow.name, None if resume == LATEST else resume, resume_step)
+        if params:
+            raise ParameterError(
+                f"a resumed run keeps the parameters of {origin.pathspec}: "
+                f"--param {', '.join(params)} would not be applied",
+                hint="start a new run with these parameters (run --param ...), or resume "
+                "without --param",
+            )
         if resume_step is not None and resume_step not in flow.steps:
             raise FlowDefinitionError(
                 f"--from {resume_step!r} is not a step of {flow.name}",
@@ -92,6 +102,13 @@ def _origin_run(engine: Engine, flow: str, run_id: str | None, from_step: str | 
             raise RunNotFound(
                 f"the latest run {record.pathspec} finished: nothing to resume",
                 hint="name a step to recompute from with --from STEP",
+            )
+        from ..client import Run
+
+        if Run(record.pathspec, _engine=engine, _record=record).status == "running":
+            raise RunNotFound(
+                f"the latest run {record.pathspec} is still running: nothing to resume",
+                hint="wait for it, or stop it first (Ctrl-C in its terminal, Stop in Lab)",
             )
         return record
     found = engine.records.read_run(flow, run_id.split("/")[-1])

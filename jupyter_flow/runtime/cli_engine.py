@@ -196,7 +196,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    return _run(args, resume=args.run, from_step=args.from_step)
+    from .api import LATEST
+
+    return _run(args, resume=args.run or LATEST, from_step=args.from_step)
 
 
 def _get_run(args: argparse.Namespace) -> Any:

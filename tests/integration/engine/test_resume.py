@@ -124,7 +124,8 @@ def test_ctrl_c_cancels_the_run_and_keeps_finished_tasks(write_flow, root, cli_e
         if attempt.status == "running":
             with pytest.raises(ProcessLookupError):
                 os.kill(attempt.pid, 0)
-    resumed = subprocess.run(
+    # a resumed run keeps the run's parameters: --param is refused, not silently dropped
+    refused = subprocess.run(
         [sys.executable, "-m", "jupyter_flow", "resume", str(path), "--param", "delay=0.01"],
         env=cli_env,
         capture_output=True,
@@ -132,8 +133,29 @@ def test_ctrl_c_cancels_the_run_and_keeps_finished_tasks(write_flow, root, cli_e
         timeout=60,
         check=False,
     )
+    assert refused.returncode != 0 and "--param delay would not be applied" in refused.stderr
+    resumed = subprocess.run(  # bare resume: the latest unfinished run, with its parameters
+        [sys.executable, "-m", "jupyter_flow", "resume", str(path)],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert resumed.returncode == 0, resumed.stderr
-    assert latest_run("Sweep", root=root).data.result == EXPECTED_SWEEP
+    assert f"resuming {run.id}" in resumed.stdout
+    again = latest_run("Sweep", root=root)
+    assert again.data.result == EXPECTED_SWEEP and again.record.origin_run == run.id
+    assert again.data.delay == 0.5
+    nothing = subprocess.run(
+        [sys.executable, "-m", "jupyter_flow", "resume", str(path)],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert nothing.returncode != 0 and "finished: nothing to resume" in nothing.stderr
 
 
 @pytest.mark.slow
