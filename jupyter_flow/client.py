@@ -24,6 +24,7 @@ from .store.records import (
     Records,
     RunRecord,
     RunStatus,
+    StepInfo,
     TaskRecord,
     TaskStatus,
     new_run_id,
@@ -32,7 +33,15 @@ from .store.records import (
 if TYPE_CHECKING:
     from .store.engine import Engine
 
-__all__ = ["Run", "Step", "Task", "latest_run", "list_runs", "new_run_id"]
+__all__ = [
+    "Run",
+    "Step",
+    "Task",
+    "latest_run",
+    "latest_successful_run",
+    "list_runs",
+    "new_run_id",
+]
 
 LOST_AFTER = 30.0  # seconds without a driver heartbeat
 
@@ -240,6 +249,7 @@ class Run:
         info = next(s for s in self.record.steps if s.name == step)
         tasks = Step(self, step).tasks
         if info.foreach:
+            self._check_complete(info, name, tasks)
             return [t.data[name] for t in tasks]
         if not tasks:
             raise RunNotFound(
@@ -247,6 +257,34 @@ class Run:
                 hint="resume the run to compute it",
             )
         return tasks[0].data[name]
+
+    def _check_complete(self, info: StepInfo, name: str, tasks: list[Task]) -> None:
+        """A foreach output of a run that did not finish may lack items: never hand back a
+        shorter list as if it were the whole one."""
+        if self.record.status == "done" or not info.foreach:
+            return
+        items = info.foreach.split(" in ", 1)[-1].strip()
+        expected = self._length_of(items)
+        have = {t.index for t in tasks}
+        if expected is None or len(have) >= expected:
+            return
+        missing = [i for i in range(expected) if i not in have]
+        shown = ", ".join(map(str, missing[:10])) + (", ..." if len(missing) > 10 else "")
+        raise RunNotFound(
+            f"{name!r} of foreach step {info.name!r} has {len(have)} of {expected} items in "
+            f"{self.pathspec} ({self.status}): items {shown} did not finish",
+            hint=f"resume the run to compute them; run[{info.name!r}].tasks has the "
+            "finished ones, or use latest_successful_run()",
+        )
+
+    def _length_of(self, items: str) -> int | None:
+        """The length of the foreach list ``items`` as its writer recorded it."""
+        step = self.record.final.get(items, PARAMS)
+        for task in Step(self, step).tasks:
+            artifact = task.record.artifact(items)
+            if artifact is not None:
+                return artifact.length
+        return None
 
     def logs(self, step: str | None = None, tail: int = 200) -> str:
         """The last ``tail`` lines of every attempt's stdout and stderr, labelled."""
@@ -405,6 +443,11 @@ def list_runs(
         if batch is None or len(rows) < batch:
             return runs
         offset += len(rows)
+
+
+def latest_successful_run(flow: str, *, root: str | None = None) -> Run:
+    """The newest run of ``flow`` that finished (``done``): where a value is wanted."""
+    return latest_run(flow, status="done", root=root)
 
 
 def latest_run(flow: str, *, status: RunStatus | None = None, root: str | None = None) -> Run:

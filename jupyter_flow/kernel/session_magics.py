@@ -105,13 +105,26 @@ def _flow_name(root: str | None) -> str:
 
 
 def resolve_run(spec: str | None, root: str | None = None) -> Run:
-    """``Flow/ID``, a bare ``ID`` of this notebook's flow, or the latest run of it."""
-    from ..client import Run, latest_run
+    """``Flow/ID``, a bare ``ID`` of this notebook's flow, or the latest successful run of
+    it (a failed run's values would be missing or partial)."""
+    from ..client import Run, latest_successful_run
 
     if spec and "/" in spec:
         return Run(spec, root=root)
     flow = _flow_name(root)
-    return Run(f"{flow}/{spec}", root=root) if spec else latest_run(flow, root=root)
+    if spec:
+        return Run(f"{flow}/{spec}", root=root)
+    return latest_successful_run(flow, root=root)
+
+
+def _newer_unsuccessful(run: Run) -> str:
+    """A note naming the newest run when it is not ``run`` (it did not finish)."""
+    from ..client import latest_run
+
+    newest = latest_run(run.flow, root=run._engine.settings.root)
+    if newest.id == run.id:
+        return ""
+    return f" (the newest run, {newest.id}, is {newest.status}: pull it by id to see it)"
 
 
 def pull(run: Run, names: list[str], step: str | None = None) -> dict[str, Any]:
@@ -160,12 +173,13 @@ def pull_verb(magics: FlowMagics, args: str) -> Any:
         spec = words.pop(0)
     run = resolve_run(None if spec == "latest" else spec)
     values = pull(run, words, step)
+    newer = _newer_unsuccessful(run) if spec in (None, "latest") else ""
     shell: Any = magics.shell
     shell.user_ns.update(values)
     bound = ", ".join(f"{n} ({type(v).__name__})" for n, v in values.items()) or "nothing"
     skipped = sorted(set(run.record.final) - set(values)) if not words and step is None else []
     note = f"; not computed in this run: {', '.join(skipped)}" if skipped else ""
-    print(f"bound from {run.pathspec} ({run.status}): {bound}{note}")
+    print(f"bound from {run.pathspec} ({run.status}){newer}: {bound}{note}")
     return None
 
 
