@@ -120,6 +120,12 @@ def cache_dir(kind: str, env: Mapping[str, str] | None = None) -> Path:
         ) from None
 
 
+def _terminate(signum: int, _frame: object) -> None:
+    from .task import Terminated
+
+    raise Terminated(128 + signum)
+
+
 def prepare_code(store: BlobStore, spec: TaskSpec, code_cache: Path) -> TaskSpec:
     """Unpack the code package first on ``sys.path``; the spec with the module's real path."""
     from .package import fetch_package
@@ -244,7 +250,7 @@ def record_start_failure(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the task named by ``argv[0]`` (or the environment); returns the exit code."""
-    from .task import run_task
+    from .task import Terminated, run_task
 
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in ("start", "step", "finish"):  # an engine that owns the DAG
@@ -269,9 +275,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             record_start_failure(Records(store), where, message)
         return EXIT_BOOTSTRAP
     # SIGTERM (pod deleted, job terminated) unwinds normally, so the logs are uploaded
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         outcome = run_task(spec, store, echo=True)
+    except Terminated as stop:
+        return stop.code
     except Exception as err:  # the store failed while recording: not the user's step
         detail = err.format() if isinstance(err, FlowError) else traceback.format_exc()
         print(f"jupyter_flow: the task failed to run: {detail}", file=sys.stderr)

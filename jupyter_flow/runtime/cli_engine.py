@@ -22,13 +22,32 @@ EXAMPLES = {
 }
 
 
+def _examples(name: str, bound: Any) -> str | None:
+    """The examples of a verb; ``jupyter flow VERB`` needs the flow file first."""
+    text = EXAMPLES.get(name)
+    if text is None or bound is not None:
+        return text
+    return text.replace("%(prog)s", "%(prog)s my_flow.py")
+
+
+def _workers(text: str) -> int:
+    """``--max-workers``: a positive count (it silently became the CPU count before)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number of workers")
+    return value
+
+
 def add_parsers(sub: Any, *, bound: Any) -> None:
     def verb(name: str, help_text: str, with_flow: bool = True) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = sub.add_parser(
             name,
             help=help_text,
             description=help_text,
-            epilog=EXAMPLES.get(name),
+            epilog=_examples(name, bound),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
         if bound is None and with_flow:
@@ -47,7 +66,9 @@ def add_parsers(sub: Any, *, bound: Any) -> None:
             metavar="NAME=VALUE",
             help="override a parameter (repeatable); lists and dicts as JSON",
         )
-        parser.add_argument("--max-workers", type=int, help="parallel tasks (default: CPUs)")
+        parser.add_argument(
+            "--max-workers", type=_workers, metavar="N", help="parallel tasks (default: CPUs)"
+        )
         parser.add_argument(
             "--on",
             dest="executor",
@@ -289,6 +310,13 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_logs(args: argparse.Namespace) -> int:
     run = _get_run(args)
+    steps = [s.name for s in run.record.steps]
+    if args.step is not None and args.step not in steps:
+        from ..errors import RunNotFound
+
+        raise RunNotFound(
+            f"{run.pathspec} has no step {args.step!r}", hint=f"steps: {', '.join(steps)}"
+        )
     text = run.logs(args.step, tail=args.tail)
     print(text if text else "(no output)")
     return 0

@@ -37,6 +37,15 @@ from .taskspec import TaskSpec
 _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 
 
+class Terminated(BaseException):
+    """Raised by a container's SIGTERM handler: unwinds the task (its logs still reach the
+    store) without being taken for the step's own ``sys.exit``."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 @dataclass(frozen=True)
 class TaskOutcome:
     ok: bool
@@ -234,7 +243,9 @@ def run_task(spec: TaskSpec, store: BlobStore | None = None, *, echo: bool = Fal
             error = err.info(spec.code.module_path)
         except FlowError as err:
             error = ErrorInfo(_kind_of(err), err.format(), type(err).__name__)
-        except Exception as err:
+        except (Exception, SystemExit, KeyboardInterrupt) as err:
+            # sys.exit() or a KeyboardInterrupt raised by the step's code end the step, not
+            # the worker: located like any error (they said only "worker exited with code 3")
             from .tracemap import exception_info  # where in the notebook it failed
 
             error = exception_info(err, user_traceback(err), spec.code.module_path)

@@ -220,7 +220,15 @@ class LocalExecutor(Executor):
             if spec is None:
                 return []
             reason = _signal_name(worker.proc.returncode)
-            hint = " (out of memory?)" if worker.proc.returncode == -signal.SIGKILL else ""
+            if worker.proc.returncode == -signal.SIGKILL:
+                hint = " (out of memory?)"
+            elif (worker.proc.returncode or 0) > 0:
+                hint = (
+                    " while running the step (os._exit, or a crash in native code); "
+                    "its log has its last output"
+                )
+            else:
+                hint = ""
             return [
                 TaskEvent(
                     spec.task_id,
