@@ -67,8 +67,11 @@ def track_steps(shell: Any) -> None:
 
 
 def find_notebook(shell: Any = None) -> str:
-    """The notebook this kernel belongs to, as the frontend told the kernel."""
-    names = [os.environ.get("JPY_SESSION_NAME")]
+    """The notebook this kernel belongs to: as the server knows it now (it follows renames
+    and moves), else as the frontend told the kernel when it started."""
+    from .whereami import current_notebook
+
+    names = [current_notebook(), os.environ.get("JPY_SESSION_NAME")]
     if shell is not None:
         names.append(shell.user_ns.get("__session__"))
     for name in filter(None, names):
