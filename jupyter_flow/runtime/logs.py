@@ -74,7 +74,9 @@ def capture_output(store: BlobStore, spec: TaskSpec, *, echo: bool = False) -> I
 
         def upload() -> None:
             for stream in STREAMS:
-                store.put(keys[stream], files[stream].read_bytes())
+                data = files[stream].read_bytes()
+                if data:  # an empty log is no document (readers see "" either way)
+                    store.put(keys[stream], data)
 
         def loop() -> None:
             while not stop.wait(UPLOAD_EVERY):
@@ -97,6 +99,11 @@ def capture_output(store: BlobStore, spec: TaskSpec, *, echo: bool = False) -> I
                 os.close(fd)
             for handle in handles.values():
                 handle.close()
+            if tmpdir is None:  # a task that printed nothing leaves no empty log files
+                for file in files.values():
+                    with contextlib.suppress(OSError):
+                        if file.stat().st_size == 0:
+                            file.unlink()
         if tmpdir is not None:
             stop.set()
             if uploader is not None:
