@@ -34,9 +34,10 @@ class LabExtensionHook(BuildHookInterface):
                 "extension (labextension/); install them, or run labextension/ci.sh build first"
             )
         source = root / "labextension"
-        env_note = "npm ci && npm run build in labextension/"
+        env_note = "npm ci, clean and build in labextension/"
         self.app.display_info(f"building the JupyterLab extension ({env_note})")
-        for args in (["ci", "--no-audit", "--no-fund"], ["run", "build"]):
+        # clean: a stale tsconfig.tsbuildinfo would make `tsc -b` skip emitting lib/
+        for args in (["ci", "--no-audit", "--no-fund"], ["run", "clean"], ["run", "build"]):
             subprocess.run([npm, *args], cwd=source, check=True)
         if not (root / BUILT).is_file():
             raise RuntimeError(f"the extension build did not produce {BUILT}")

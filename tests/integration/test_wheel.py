@@ -15,7 +15,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 NOT_IN_A_CHECKOUT = shutil.ignore_patterns(
     ".git", ".venv", "node_modules", "lib", "__pycache__", "test-results", "playwright-report",
-    "dist", "build", ".jupyter_flow", "*.egg-info",
+    "dist", "build", ".jupyter_flow", "*.egg-info", "*.tsbuildinfo",
 )  # fmt: skip
 
 
