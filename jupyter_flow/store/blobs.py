@@ -9,7 +9,6 @@ written whole and atomically: a reader sees the old version or the new one, neve
 
 from __future__ import annotations
 
-import mmap
 import os
 import threading
 import uuid
@@ -19,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CorruptBlob, StoreError
+from .checked import CheckedFiles
 from .durable import clean_stale_tmp, fsync_dir, store_write_error, write_file
-from .hashing import KeyHasher, algorithm_of, hex_part, matches
+from .hashing import KeyHasher, algorithm_of, hex_part
 
 BLOBS = "blobs"
 CORRUPT = "corrupt"  # blobs/corrupt/: blobs whose bytes did not match their key, set aside
@@ -84,8 +84,7 @@ class LocalBlobs(BlobStore):
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self.url = str(self.root)
-        self._checked: dict[str, tuple[int, int, int]] = {}
-        self._lock = threading.Lock()
+        self._checked = CheckedFiles()  # per store object: another reader checks again
         try:
             (self.root / BLOBS / "tmp").mkdir(parents=True, exist_ok=True)
             clean_stale_tmp(self.root / BLOBS / "tmp")
@@ -126,7 +125,7 @@ class LocalBlobs(BlobStore):
             with open(final, "rb") as fh:
                 if os.fstat(fh.fileno()).st_size != size:
                     return False
-                return self._map_checked(key, final, fh) is not None
+                return self._checked.open(key, key, fh.fileno()) is not None
         except FileNotFoundError:
             return False
 
@@ -188,7 +187,7 @@ class LocalBlobs(BlobStore):
         path = self.root / blob_path(key)
         try:
             with open(path, "rb") as fh:
-                buffer = self._map_checked(key, path, fh)
+                buffer = self._checked.open(key, key, fh.fileno())
         except FileNotFoundError:
             raise StoreError(
                 f"artifact blob {key[:12]} is missing from {self.root}",
@@ -205,28 +204,10 @@ class LocalBlobs(BlobStore):
             )
         return buffer
 
-    def _map_checked(self, key: str, path: Path, fh: Any) -> Any:
-        """A copy-on-write map of ``fh`` if its bytes are the blob ``key`` (hashed once per
-        process and file version), else None."""
-        st = os.fstat(fh.fileno())
-        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
-        if st.st_size == 0:
-            return b"" if matches(key, b"") else None
-        buffer = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY)
-        with self._lock:
-            known = self._checked.get(key) == stamp
-        if known or matches(key, buffer):
-            with self._lock:
-                self._checked[key] = stamp
-            return buffer
-        buffer.close()
-        return None
-
     def _set_aside(self, key: str, path: Path) -> str | None:
         """Move a damaged blob to blobs/corrupt/ (kept for inspection): the key then counts
         as missing, so resume recomputes the task that made it. None if it cannot be moved."""
-        with self._lock:
-            self._checked.pop(key, None)
+        self._checked.forget(key)
         aside = self.root / BLOBS / CORRUPT / f"{key}.{uuid.uuid4().hex[:8]}"
         try:
             aside.parent.mkdir(exist_ok=True)

@@ -1,15 +1,15 @@
 """The S3 backend of the byte store: ``s3://bucket/prefix``.
 
-Blobs are named by the SHA-256 of their bytes, so a value already in the bucket (with the
-right size) is never uploaded again. Large blobs are uploaded as parallel multipart
-transfers straight from the encoder's memoryviews, one part copied at a time, without
-joining them into one buffer. Downloads are parallel ranged GETs written straight into a
-memory map of a file in a local, content-addressed cache, hashed range by range as they
-arrive, then opened as copy-on-write maps like local blobs. Every read is verified against
-the key (SHA-256, or BLAKE3 for keys named so): a damaged cached copy is fetched again, and
-a damaged object is set aside and raises ``CorruptBlob``, never loads. Documents are
-single PUTs, which S3 applies atomically: readers see the old or the new record, never a
-torn one.
+Blobs are named by the hash of their bytes (``hashing.py``: BLAKE3), so a value already in
+the bucket (with the right size) is never uploaded again. Large blobs are uploaded as
+parallel multipart transfers straight from the encoder's memoryviews, one part copied at a
+time, without joining them into one buffer. Downloads are parallel ranged GETs written
+straight into a memory map of a file in a local, content-addressed cache, hashed range by
+range as they arrive, then opened as copy-on-write maps like local blobs. Every read is
+checked against the key (``checked.py``; SHA-256 keys of older stores too): a damaged
+cached copy is fetched again, and a damaged object is set aside and raises
+``CorruptBlob``, never loads. Documents are single PUTs, which S3 applies atomically:
+readers see the old or the new record, never a torn one.
 
 boto3 is imported only here, when an ``s3://`` root is opened. Credentials come from the
 standard AWS chain; the endpoint (MinIO, SeaweedFS, ...) from ``JUPYTER_FLOW_S3_ENDPOINT_URL``
@@ -24,7 +24,6 @@ import contextlib
 import io
 import mmap
 import os
-import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -35,16 +34,15 @@ from typing import Any
 from ..errors import ConfigError, MissingExtraError, StoreError
 from ..tempdirs import private_tmp
 from .blobs import BLOBS, BlobStore, blob_path
-from .hashing import KeyHasher, algorithm_of, hex_part, matches
+from .checked import CheckedFiles, map_file, stamp_of
+from .hashing import KeyHasher, algorithm_of, hex_part
 from .s3_errors import boto_errors, corrupt_blob, missing_blob
 
 MB = 1 << 20
 DOWNLOAD_RANGE = 32 * MB  # fewer, longer GETs: less per-request cost on both ends
 _HEAD_BATCH = 64  # up to this many keys: parallel HEADs; more: list the key's shards
 CORRUPT = f"{BLOBS}-corrupt"  # objects that failed their check, kept for a post-mortem
-# cache file -> (inode, size, mtime_ns) of the copy already checked in this process
-_checked: dict[str, tuple[int, int, int]] = {}
-_checked_lock = threading.Lock()
+_cache_checks = CheckedFiles()  # by cache path: one check per process, whichever store reads
 
 
 @dataclass(frozen=True)
@@ -296,23 +294,10 @@ class S3Blobs(BlobStore):
         except FileNotFoundError:
             return None
         with fh:
-            st = os.fstat(fh.fileno())
-            stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
-            with _checked_lock:
-                known = _checked.get(str(path)) == stamp
-            buffer = _map(fh.fileno(), st.st_size)
-            good = known or matches(key, buffer)
-        with _checked_lock:
-            if good:
-                _checked[str(path)] = stamp
-            else:
-                _checked.pop(str(path), None)
-        if good:
-            return buffer
-        if isinstance(buffer, mmap.mmap):
-            buffer.close()
-        path.unlink(missing_ok=True)
-        return None
+            buffer = _cache_checks.open(str(path), key, fh.fileno())
+        if buffer is None:
+            path.unlink(missing_ok=True)
+        return buffer
 
     def _set_aside(self, key: str, size: int) -> str | None:
         """Move a corrupt object to ``blobs-corrupt/<key>`` (a server-side copy, then the
@@ -356,13 +341,12 @@ class S3Blobs(BlobStore):
                     self._download_ranges(s3_key, size, fh.fileno(), hasher)
                     if hasher.key() != key:
                         return size, None
-                    st = os.fstat(fh.fileno())
-                    buffer = _map(fh.fileno(), size)
+                    stamp = stamp_of(fh.fileno())
+                    buffer = map_file(fh.fileno(), size)
                 os.replace(tmp, path)
             finally:
                 tmp.unlink(missing_ok=True)
-        with _checked_lock:
-            _checked[str(path)] = (st.st_ino, st.st_size, st.st_mtime_ns)
+        _cache_checks.remember(str(path), stamp)
         return size, buffer
 
     def _download_ranges(self, s3_key: str, size: int, fd: int, hasher: KeyHasher) -> None:
@@ -471,11 +455,6 @@ class S3Blobs(BlobStore):
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self._client.close()
-
-
-def _map(fd: int, size: int) -> Any:
-    """A copy-on-write map of a whole file (b"" when empty: an empty file cannot be mapped)."""
-    return mmap.mmap(fd, 0, access=mmap.ACCESS_COPY) if size else b""
 
 
 def _read_body_into(response: Mapping[str, Any], view: memoryview) -> int:

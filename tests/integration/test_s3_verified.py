@@ -24,6 +24,7 @@ from jupyter_flow.client import Run, latest_run
 from jupyter_flow.errors import CorruptBlob, StoreError
 from jupyter_flow.runtime.loader import load_flow
 from jupyter_flow.store import artifacts, hashing
+from jupyter_flow.store import checked as checked_module
 from jupyter_flow.store import s3 as s3_module
 from jupyter_flow.store.blobs import blob_path
 from jupyter_flow.store.s3 import S3Blobs, S3Options
@@ -183,7 +184,7 @@ class Hashes:
             return hashing.matches(key, data)
 
         monkeypatch.setattr(s3_module, "KeyHasher", CountingHasher)
-        monkeypatch.setattr(s3_module, "matches", counting_matches)
+        monkeypatch.setattr(checked_module, "matches", counting_matches)
 
     @property
     def total(self) -> int:

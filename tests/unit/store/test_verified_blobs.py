@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_flow.errors import CorruptBlob
-from jupyter_flow.store import blobs as blobs_module
+from jupyter_flow.store import checked as checked_module
 from jupyter_flow.store.blobs import LocalBlobs, blob_path
 
 BIG = os.urandom(3 << 20)
@@ -71,8 +71,8 @@ def test_a_good_blob_is_hashed_once_per_process_and_file(tmp_path, monkeypatch):
     store = LocalBlobs(tmp_path)
     key = store.put_blob([BIG])
     calls = []
-    real = blobs_module.matches
-    monkeypatch.setattr(blobs_module, "matches", lambda k, d: calls.append(k) or real(k, d))
+    real = checked_module.matches
+    monkeypatch.setattr(checked_module, "matches", lambda k, d: calls.append(k) or real(k, d))
     for _ in range(3):
         assert bytes(store.open_blob(key)) == BIG
     assert calls == [key]
