@@ -114,14 +114,10 @@ class Task:
         try:
             return _load(self.run._engine, artifact, self.run.record.module_path, self.run._groups)
         except CorruptBlob as err:
-            aside = f"; the damaged copy was moved to {err.set_aside}" if err.set_aside else ""
-            raise CorruptBlob(
-                f"artifact {name!r} of task {self.run.pathspec}/{self.step}/{self.index} is "
-                f"corrupt in the store (blob {err.key} does not match its key): it was not "
-                f"loaded{aside}",
-                key=err.key,
-                set_aside=err.set_aside,
-                hint=f"resume the run ({self.run.id}): the task that wrote it is recomputed",
+            raise err.about(
+                f"artifact {name!r} of task {self.run.pathspec}/{self.step}/{self.index}",
+                store=self.run._engine.store.url,
+                run_id=self.run.id,
             ) from None
 
     def _log(self, stream: str) -> str:

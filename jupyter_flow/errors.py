@@ -127,6 +127,21 @@ class CorruptBlob(StoreError):
         self.set_aside = set_aside
         super().__init__(headline, location=location, hint=hint)
 
+    def about(
+        self, what: str, *, store: str, run_id: str, location: Location | None = None
+    ) -> CorruptBlob:
+        """This error told in the user's terms: ``what`` (an input and the task that wrote
+        it, an artifact of a task) and the run to resume."""
+        aside = f"; the damaged copy was moved to {self.set_aside}" if self.set_aside else ""
+        return CorruptBlob(
+            f"{what} is corrupt in the store {store} (blob {self.key} does not match its "
+            f"key): it was not loaded{aside}",
+            key=self.key,
+            set_aside=self.set_aside,
+            location=location,
+            hint=f"resume the run ({run_id}): the task that wrote it is recomputed",
+        )
+
 
 class RunNotFound(FlowError):
     """A run id or flow name that the store does not know."""

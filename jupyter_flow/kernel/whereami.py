@@ -9,7 +9,6 @@ the kernel looks itself up there: its kernel id (from its connection file) in
 from __future__ import annotations
 
 import json
-import os
 import re
 import urllib.request
 from pathlib import Path
@@ -56,21 +55,16 @@ def _servers(runtime_dir: str | None) -> list[dict[str, Any]]:
             info = json.loads(file.read_text())
         except (OSError, ValueError):
             continue
-        if isinstance(info, dict) and info.get("url") and _alive(info.get("pid")):
+        if isinstance(info, dict) and info.get("url") and _running(info.get("pid")):
             servers.append(info)
     return servers
 
 
-def _alive(pid: object) -> bool:
-    if not isinstance(pid, int):
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _running(pid: object) -> bool:
+    """A server file whose process is gone is stale (a server killed with -9 leaves it)."""
+    from ..client import _alive
+
+    return not isinstance(pid, int) or _alive(pid)
 
 
 def _sessions(server: dict[str, Any]) -> list[dict[str, Any]]:

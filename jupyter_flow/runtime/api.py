@@ -103,9 +103,9 @@ def _origin_run(engine: Engine, flow: str, run_id: str | None, from_step: str | 
                 f"the latest run {record.pathspec} finished: nothing to resume",
                 hint="name a step to recompute from with --from STEP",
             )
-        from ..client import Run
+        from ..client import run_status
 
-        if Run(record.pathspec, _engine=engine, _record=record).status == "running":
+        if run_status(engine.records, record) == "running":
             raise RunNotFound(
                 f"the latest run {record.pathspec} is still running: nothing to resume",
                 hint="wait for it, or stop it first (Ctrl-C in its terminal, Stop in Lab)",

@@ -96,14 +96,11 @@ def _corrupt_input(
         if any(wanted & {a.key, a.group, a.items} for a in task.artifacts):
             made_by = f"task {spec.flow}/{task.origin_run or spec.run_id}/{task.step}/{task.index}"
             break
-    aside = f"; the damaged copy was moved to {err.set_aside}" if err.set_aside else ""
-    return CorruptBlob(
-        f"input {name!r}, written by {made_by}, is corrupt in the store {store.url} (blob "
-        f"{err.key} does not match its key): it was not loaded{aside}",
-        key=err.key,
-        set_aside=err.set_aside,
+    return err.about(
+        f"input {name!r}, written by {made_by},",
+        store=store.url,
+        run_id=spec.run_id,
         location=StepLocation(spec.step, spec.index if spec.foreach_count is not None else None),
-        hint=f"resume the run ({spec.run_id}): the task that wrote it is recomputed",
     )
 
 
