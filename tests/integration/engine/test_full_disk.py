@@ -4,12 +4,11 @@ once there is space again it resumes to the right answer."""
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import subprocess
 import sys
 import textwrap
+
+from .mounts import in_mount_namespace
 
 FLOW = """
 import os
@@ -73,9 +72,6 @@ def test_a_store_that_fills_up_fails_the_run_cleanly_and_resumes(write_flow, tmp
     module = write_flow(FLOW)
     root = tmp_path / "small"
     root.mkdir()
-    unshare = shutil.which("unshare")
-    assert unshare, "util-linux unshare is needed for the full-disk test"
-    prefix = [unshare, "--mount"] if os.geteuid() == 0 else [unshare, "-rm"]
     shell = (
         f'mount -t tmpfs -o size=8m tmpfs "{root}" && '
         f'exec "{sys.executable}" -c "$SCRIPT" "{root}" "{module}"'
@@ -86,16 +82,7 @@ def test_a_store_that_fills_up_fails_the_run_cleanly_and_resumes(write_flow, tmp
         "JUPYTER_FLOW_ROOT": str(root),
         "JUPYTER_FLOW_RETRY_BACKOFF": "0",
     }
-    done = subprocess.run(
-        [*prefix, "sh", "-c", shell],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = in_mount_namespace(shell, env)
     rc, stdout, stderr = out["run"]
     assert rc != 0, stdout
     assert f"the store at {root} is full" in stdout + stderr

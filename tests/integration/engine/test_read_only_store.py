@@ -5,8 +5,6 @@ memory), and a new run is refused with a message naming the store, never a trace
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -14,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from jupyter_flow.runtime.loader import load_flow
+
+from .mounts import in_mount_namespace
 
 FLOW = """
 import numpy as np
@@ -57,14 +57,6 @@ print(json.dumps(out))
 """
 
 
-def _read_only_namespace() -> list[str]:
-    """A command prefix giving the child its own mount namespace (root: directly; else
-    as root of a new user namespace)."""
-    unshare = shutil.which("unshare")
-    assert unshare, "util-linux unshare is needed for the read-only store test"
-    return [unshare, "--mount"] if os.geteuid() == 0 else [unshare, "-rm"]
-
-
 @pytest.mark.parametrize("index", ["kept", "missing"])
 def test_a_read_only_store_still_reads_and_refuses_a_run_clearly(write_flow, root, index):
     module = write_flow(FLOW)
@@ -77,18 +69,7 @@ def test_a_read_only_store_still_reads_and_refuses_a_run_clearly(write_flow, roo
         f'exec "{sys.executable}" -c "$READER" "{root}" "{module}"'
     )
     env = {**os.environ, "READER": script, "JUPYTER_FLOW_ROOT": root}
-    done = subprocess.run(
-        [*_read_only_namespace(), "sh", "-c", shell],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=180,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    import json
-
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = in_mount_namespace(shell, env)
     assert out["runs"] == [first.id]
     assert out["total"] == out["weights"] == float(sum(range(300_000)))
     for name in ("cli_runs", "cli_show"):
