@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from .flow.secrets import Secret, secret
 from .flow.spec import Flow
 
 __version__ = "0.1.0"
-__all__ = ["Flow", "__version__", "load_ipython_extension", "run"]
+__all__ = ["Flow", "Secret", "__version__", "load_ipython_extension", "run", "secret"]
 
 
 def run(*args: Any, **kwargs: Any) -> Any:

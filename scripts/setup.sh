@@ -17,7 +17,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 spec="."
 [ -n "${EXTRAS:-}" ] && spec=".[${EXTRAS}]"
-pip_install -e "$spec"
+pip_install -c scripts/constraints.txt -e "$spec"
 rm -f "$pip_log"
 # shellcheck disable=SC1091
 source "$VENV/bin/activate"

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import FlowDefinitionError, ParameterError, StepLocation
 from .resources import Resources, make_resources, parse_duration
+from .secrets import WHERE_FROM, Secret
 
 if TYPE_CHECKING:
     from ..client import Run
@@ -61,11 +62,27 @@ class Parameter:
 
     @property
     def type_name(self) -> str:
-        return type(self.default).__name__
+        return "secret" if self.secret else type(self.default).__name__
+
+    @property
+    def secret(self) -> Secret | None:
+        return self.default if isinstance(self.default, Secret) else None
+
+    def refuse_value(self) -> ParameterError:
+        """A secret's value is never given: it would be stored (and on a command line,
+        shown by ``ps`` to every user of the machine)."""
+        env = self.default.env if isinstance(self.default, Secret) else "?"
+        return ParameterError(
+            f"parameter {self.name!r} is a secret: its value is read from ${env} in each "
+            "task and is never given as a parameter (it would be stored in plain text)",
+            hint=f"set {env} instead: {WHERE_FROM}",
+        )
 
     def convert(self, text: str) -> Any:
         """Convert a command-line string to this parameter's type."""
         default = self.default
+        if self.secret:
+            raise self.refuse_value()
         try:
             if isinstance(default, bool):
                 lowered = text.strip().lower()
@@ -300,6 +317,8 @@ class Flow:
                 raise ParameterError(
                     f"unknown parameter {key!r}", hint=f"this flow's parameters: {known}"
                 )
+            if self.parameters[key].secret:
+                raise self.parameters[key].refuse_value()
             values[key] = self.parameters[key].convert(value) if isinstance(value, str) else value
         return values
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from ..errors import CellLocation, FlowError, NotebookError
+from ..errors import CellLocation, FlowError, NotebookError, ParameterError
 from ..flow.resources import Resources, make_resources, parse_duration
+from ..flow.secrets import Secret
 from ..flow.spec import Foreach
 from .ipysyntax import clean_step_body, parse_python, to_python
 
@@ -245,14 +246,40 @@ def _parse(code: str, cell: Cell, body_line: int) -> ast.Module:
         ) from None
 
 
+def _secret_call(node: ast.expr) -> Secret | None:
+    """``secret("ENV")`` (or ``jupyter_flow.secret("ENV")``): a secret parameter."""
+    if not isinstance(node, ast.Call):
+        return None
+    func = node.func
+    name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+    if name != "secret" or node.keywords or len(node.args) != 1:
+        return None
+    arg = node.args[0]
+    if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+        return None
+    return Secret(arg.value)
+
+
+def _imports_secret(stmt: ast.stmt) -> bool:
+    """``from jupyter_flow import secret`` may sit in the parameters cell that uses it."""
+    return (
+        isinstance(stmt, ast.ImportFrom)
+        and stmt.module == "jupyter_flow"
+        and all(a.name == "secret" for a in stmt.names)
+    ) or (isinstance(stmt, ast.Import) and all(a.name == "jupyter_flow" for a in stmt.names))
+
+
 def parse_params(code: str, cell: Cell, body_line: int) -> ParamsCell:
-    """Parameters are simple assignments of literals, so the module can list them."""
+    """Parameters are simple assignments of literals (or of ``secret("ENV")``), so the
+    module can list them."""
     tree = _parse(code, cell, body_line)
     values: dict[str, Any] = {}
     for stmt in tree.body:
         line = stmt.lineno + body_line - 1
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
             continue  # a docstring or a stray literal
+        if _imports_secret(stmt):
+            continue
         target = (
             stmt.targets[0] if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 else None
         )
@@ -267,12 +294,20 @@ def parse_params(code: str, cell: Cell, body_line: int) -> ParamsCell:
         value_node = stmt.value  # type: ignore[attr-defined]
         assert value_node is not None
         try:
+            ref = _secret_call(value_node)
+        except ParameterError as err:
+            raise cell.error(err.headline, line=line, hint=err.hint) from None
+        if ref is not None:
+            values[target.id] = ref
+            continue
+        try:
             values[target.id] = ast.literal_eval(value_node)
         except ValueError:
             raise cell.error(
                 f"parameter {target.id!r} must be a literal (number, string, bool, list, dict)",
                 line=line,
-                hint="compute derived values in a step",
+                hint="compute derived values in a step; a password or token is read with "
+                'secret("ENV_VAR") (from jupyter_flow import secret)',
             ) from None
     return ParamsCell(cell, tuple(values.items()))
 

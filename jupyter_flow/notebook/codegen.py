@@ -14,6 +14,7 @@ import tokenize
 from dataclasses import dataclass
 from typing import Any
 
+from ..flow.secrets import Secret
 from .definitions import Definition
 from .stepgraph import GraphStep, StepGraph
 
@@ -82,6 +83,8 @@ def literal(value: Any, prefix: str = "") -> Node:
     if isinstance(value, dict):
         pairs = tuple(literal(v, flat(literal(k)) + ": ") for k, v in value.items())
         return Group(prefix, pairs, "{", "}")
+    if isinstance(value, Secret):
+        return prefix + f"Secret({quote(value.env)})"
     return prefix + repr(value)
 
 
@@ -258,11 +261,28 @@ def step_source(step: GraphStep) -> list[str]:
     return lines
 
 
-def _definitions(defs: tuple[Definition, ...]) -> list[list[str]]:
+def _own_import(source: str) -> bool:
+    """``from jupyter_flow import secret`` in the notebook: the module imports what it
+    uses from jupyter_flow itself (``secret()`` calls become ``Secret`` defaults)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return False
+    stmt = tree.body[0] if len(tree.body) == 1 else None
+    return (
+        isinstance(stmt, ast.ImportFrom)
+        and stmt.module == "jupyter_flow"
+        and all(a.name in ("secret", "Secret", "Flow") and a.asname is None for a in stmt.names)
+    )
+
+
+def _definitions(defs: tuple[Definition, ...], secrets: bool) -> list[list[str]]:
     """Blocks of module-level code; imports first (ruff/isort expect them at the top)."""
-    imports = [normalize_quotes(d.source) for d in defs if d.kind == "import"]
+    imports = [
+        normalize_quotes(d.source) for d in defs if d.kind == "import" and not _own_import(d.source)
+    ]
     blocks = [imports] if imports else []
-    blocks.append(["from jupyter_flow import Flow"])
+    blocks.append([f"from jupyter_flow import Flow{', Secret' if secrets else ''}"])
     consts: list[str] = []
     for d in defs:
         if d.kind == "const":
@@ -302,7 +322,8 @@ def generate(graph: StepGraph, module_name: str) -> str:
         "",
     ]
     previous_def = False
-    for block in _definitions(graph.definitions):
+    secrets = any(isinstance(v, Secret) for _, v in graph.parameters)
+    for block in _definitions(graph.definitions, secrets):
         is_def = block[-1] == ""
         if is_def or previous_def:
             out.append("")

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from ..flow.secrets import mask
 from ..store.records import log_path
 
 if TYPE_CHECKING:
@@ -26,9 +27,11 @@ UPLOAD_EVERY = 5.0
 STREAMS = ("stdout", "stderr")
 
 
-def _tee(source: int, handle: BinaryIO, echo: int) -> None:
-    """Copy a pipe into the log file and to the process's original stream."""
+def _tee(source: int, handle: BinaryIO, echo: int, masks: list[bytes]) -> None:
+    """Copy a pipe into the log file and to the process's original stream, secret
+    parameter values masked (a value split across two reads is not: a known limit)."""
     while data := os.read(source, 1 << 16):
+        data = mask(data, tuple(masks))
         handle.write(data)
         with contextlib.suppress(OSError):
             view = memoryview(data)
@@ -38,9 +41,13 @@ def _tee(source: int, handle: BinaryIO, echo: int) -> None:
 
 
 @contextlib.contextmanager
-def capture_output(store: BlobStore, spec: TaskSpec, *, echo: bool = False) -> Iterator[None]:
+def capture_output(
+    store: BlobStore, spec: TaskSpec, *, echo: bool = False, masks: list[bytes] | None = None
+) -> Iterator[None]:
     """Send fds 1 and 2 to the attempt's log files; with ``echo``, also to where they went
-    before (a container's stdout, so ``kubectl logs`` shows the task)."""
+    before (a container's stdout, so ``kubectl logs`` shows the task). ``masks``, filled
+    once the task has read its secret parameters, are masked in what is kept."""
+    masks = [] if masks is None else masks
     keys = {
         s: log_path(spec.flow, spec.run_id, spec.step, spec.index, spec.attempt, s) for s in STREAMS
     }
@@ -64,7 +71,7 @@ def capture_output(store: BlobStore, spec: TaskSpec, *, echo: bool = False) -> I
         os.dup2(write_end, fd)
         os.close(write_end)
         tee = threading.Thread(
-            target=_tee, args=(read_end, handles[stream], saved[fd]), daemon=True
+            target=_tee, args=(read_end, handles[stream], saved[fd], masks), daemon=True
         )
         tee.start()
         tees.append(tee)
@@ -74,7 +81,7 @@ def capture_output(store: BlobStore, spec: TaskSpec, *, echo: bool = False) -> I
 
         def upload() -> None:
             for stream in STREAMS:
-                data = files[stream].read_bytes()
+                data = mask(files[stream].read_bytes(), tuple(masks))
                 if data:  # an empty log is no document (readers see "" either way)
                     store.put(keys[stream], data)
 
@@ -104,9 +111,22 @@ def capture_output(store: BlobStore, spec: TaskSpec, *, echo: bool = False) -> I
                     with contextlib.suppress(OSError):
                         if file.stat().st_size == 0:
                             file.unlink()
+                        elif masks:
+                            _mask_file(file, tuple(masks))
         if tmpdir is not None:
             stop.set()
             if uploader is not None:
                 uploader.join()
             upload()
             tmpdir.cleanup()
+
+
+def _mask_file(path: Path, masks: tuple[bytes, ...]) -> None:
+    """Rewrite a finished local log with secret values masked (written aside, then renamed
+    over it, so a reader never sees half a log)."""
+    data = path.read_bytes()
+    masked = mask(data, masks)
+    if masked != data:
+        aside = path.with_name(path.name + ".masking")
+        aside.write_bytes(masked)
+        os.replace(aside, path)

@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import FlowError, RunCancelled, RunFailed, StoreFull
+from ..errors import FlowError, ParameterError, RunCancelled, RunFailed, StoreFull
 from ..flow.dag import PARAMS, Dag
+from ..flow.secrets import WHERE_FROM
 from ..flow.spec import Flow, StepSpec
 from ..store import artifacts
 from ..store.blobs import BlobStore
@@ -124,6 +125,7 @@ class Runner:
             for name in self.dag.order
         )
         values = self.flow.resolve_parameters(params) if resume is None else {}
+        self._check_secrets()
         record = RunRecord(
             flow=self.flow.name,
             run_id=run_id,
@@ -160,6 +162,19 @@ class Runner:
             self._finish_or_report(record, err)
             raise
         return record
+
+    def _check_secrets(self) -> None:
+        """Refuse, before anything is recorded, a run whose tasks could not read a secret
+        parameter here (a run that would fail at its first step, or store a secret plain)."""
+        secrets = {p.name: p.secret for p in self.flow.parameters.values() if p.secret}
+        why = self.executor.unreachable_secrets(secrets) if secrets else {}
+        if why:
+            lines = "; ".join(f"{name!r}: {reason}" for name, reason in why.items())
+            raise ParameterError(
+                f"secret parameters of {self.flow.name} cannot reach its tasks on "
+                f"{self.executor.name}: {lines}",
+                hint=WHERE_FROM,
+            )
 
     def _params_task(self, run_id: str, values: Mapping[str, Any]) -> TaskRecord:
         now = time.time()

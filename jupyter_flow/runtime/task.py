@@ -32,6 +32,7 @@ from ..store.serialize import safe_str
 from .displays import capture_displays
 from .loader import load_flow
 from .logs import capture_output
+from .secret_values import masked_error, refuse_leaks, reveal
 from .taskspec import TaskSpec
 
 _PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
@@ -220,7 +221,8 @@ def run_task(spec: TaskSpec, store: BlobStore | None = None, *, echo: bool = Fal
     records.write_attempt(attempt)
     loc = StepLocation(spec.step, spec.index if spec.foreach_count is not None else None)
     error: ErrorInfo | None = None
-    with capture_output(store, spec, echo=echo), capture_displays(store, spec):
+    masks: list[bytes] = []  # secret values this task read, masked in its logs and error
+    with capture_output(store, spec, echo=echo, masks=masks), capture_displays(store, spec):
         try:
             flow = load_flow(spec.code.module_path)
             step = flow.steps.get(spec.step)
@@ -231,10 +233,12 @@ def run_task(spec: TaskSpec, store: BlobStore | None = None, *, echo: bool = Fal
                     hint="the module changed since the run started; start a new run",
                 )
             run_prelude(flow, loc)
-            kwargs = load_inputs(store, spec)
+            kwargs, masks[:] = reveal(load_inputs(store, spec), loc)
             result = step.func(**kwargs)
+            outputs = _outputs(spec, result)
+            refuse_leaks(outputs, masks, loc)
             saved = artifacts.save_outputs(
-                store, _outputs(spec, result), task=spec.task_id, location=loc, split=spec.split
+                store, outputs, task=spec.task_id, location=loc, split=spec.split
             )
         except PreludeFailed as err:
             error = err.info(spec.code.module_path)
@@ -248,6 +252,7 @@ def run_task(spec: TaskSpec, store: BlobStore | None = None, *, echo: bool = Fal
             error = exception_info(err, user_traceback(err), spec.code.module_path)
     finished = time.time()
     if error is not None:
+        error = masked_error(error, masks)
         try:
             records.write_attempt(_finish(attempt, "failed", finished, error))
         except StoreFull:  # the store is still full: the worker's reply carries the error

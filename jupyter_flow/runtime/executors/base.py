@@ -9,12 +9,13 @@ executor reports the same things the same way.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from ...config import Settings
+    from ...flow.secrets import Secret
     from ...store.blobs import BlobStore
     from ...store.records import ErrorInfo
     from ..taskspec import CodeRef, TaskSpec
@@ -44,6 +45,11 @@ class Executor(ABC):
     def prepare(self, code: CodeRef) -> CodeRef:
         """Make the flow's code reachable by tasks (remote executors upload a package)."""
         return code
+
+    def unreachable_secrets(self, secrets: Mapping[str, Secret]) -> dict[str, str]:
+        """Secret parameters (name -> why) a task here could not read, checked before a run
+        starts; empty when each is reachable or only the task itself can tell."""
+        return {}
 
     @property
     def capacity(self) -> int:

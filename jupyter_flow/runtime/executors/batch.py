@@ -53,6 +53,17 @@ class BatchExecutor(RemoteExecutor):
         self._jobs: dict[str, str] = {}  # task id -> job id, for logs
         self._next_poll = 0.0
 
+    def unreachable_secrets(self, secrets):  # type: ignore[no-untyped-def]
+        """A Batch job reads a secret from the Secrets Manager ARN ``[batch] secrets`` maps
+        to its variable; a value in plain ``env`` would sit in every job definition."""
+        why = {}
+        for name, ref in secrets.items():
+            if ref.env in self.options.env:
+                why[name] = f"${ref.env} is in [batch] env, in plain text in every job"
+            elif ref.env not in self.options.secrets:
+                why[name] = f"[batch] secrets maps no Secrets Manager ARN to {ref.env}"
+        return why
+
     @property
     def client(self) -> BatchClient:
         if self._client is None:

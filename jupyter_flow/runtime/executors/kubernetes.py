@@ -113,6 +113,17 @@ class KubernetesExecutor(RemoteExecutor):
         self._watchers: dict[str, list[_Watcher]] = {}
         self._names: dict[str, str] = {}  # task id -> Job name, for logs
 
+    def unreachable_secrets(self, secrets):  # type: ignore[no-untyped-def]
+        """A pod reads secrets from the Secrets in ``[kubernetes] secrets`` (their keys are
+        not read here); a value in plain ``env`` would sit in every Job's manifest."""
+        why = {}
+        for name, ref in secrets.items():
+            if ref.env in self.options.env:
+                why[name] = f"${ref.env} is in [kubernetes] env, in plain text in every Job"
+            elif not self.options.secrets:
+                why[name] = "[kubernetes] secrets names no Secret to read it from"
+        return why
+
     @property
     def client(self) -> KubeClient:
         if self._client is None:

@@ -113,6 +113,14 @@ class LocalExecutor(Executor):
         self._queue: deque[TaskSpec] = deque()
         self._selector = selectors.DefaultSelector()
 
+    def unreachable_secrets(self, secrets):  # type: ignore[no-untyped-def]
+        """Workers inherit the driver's environment: each variable must be set here."""
+        return {
+            name: f"${ref.env} is not set in the environment that started the run"
+            for name, ref in secrets.items()
+            if ref.env not in os.environ
+        }
+
     # -- workers ------------------------------------------------------------------------
     def _spawn(self, preload: str | None) -> _Worker:
         parent, child = socket.socketpair()
