@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .flow.secrets import Secret, secret
+from .flow.secret_params import Secret, secret
 from .flow.spec import Flow
 
 __version__ = "0.1.0"

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import FlowDefinitionError, ParameterError, StepLocation
 from .resources import Resources, make_resources, parse_duration
-from .secrets import WHERE_FROM, Secret
+from .secret_params import WHERE_FROM, Secret
 
 if TYPE_CHECKING:
     from ..client import Run

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import CellLocation, FlowError, NotebookError, ParameterError
 from ..flow.resources import Resources, make_resources, parse_duration
-from ..flow.secrets import Secret
+from ..flow.secret_params import Secret
 from ..flow.spec import Foreach
 from .ipysyntax import clean_step_body, parse_python, to_python
 

@@ -14,7 +14,7 @@ import tokenize
 from dataclasses import dataclass
 from typing import Any
 
-from ..flow.secrets import Secret
+from ..flow.secret_params import Secret
 from .definitions import Definition
 from .stepgraph import GraphStep, StepGraph
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from ..flow.secrets import mask
+from ..flow.secret_params import mask
 from ..store.records import log_path
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import FlowError, ParameterError, RunCancelled, RunFailed, StoreFull
 from ..flow.dag import PARAMS, Dag
-from ..flow.secrets import WHERE_FROM
+from ..flow.secret_params import WHERE_FROM
 from ..flow.spec import Flow, StepSpec
 from ..store import artifacts
 from ..store.blobs import BlobStore

@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..errors import ArtifactError, StepLocation
-from ..flow.secrets import Secret, mask_text, masked_values
+from ..flow.secret_params import Secret, mask_text, masked_values
 from ..store.records import ErrorInfo
 
 _MAX_VISITED = 10_000  # how much of an output is searched for a secret value

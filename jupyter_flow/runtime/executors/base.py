@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from ...config import Settings
-    from ...flow.secrets import Secret
+    from ...flow.secret_params import Secret
     from ...store.blobs import BlobStore
     from ...store.records import ErrorInfo
     from ..taskspec import CodeRef, TaskSpec

@@ -1,5 +1,7 @@
 """Secret parameters: a value a task reads from its environment, never from the store.
 
+(Not named secrets.py: the code package leaves out files named like credentials.)
+
 A parameter declared ``Secret("HF_TOKEN")`` is recorded as that reference only: the run
 record, the index and the ``_parameters`` task hold the variable's name, not its value.
 Each task reads the value from its own environment, which the executor fills through its
