@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..flow.dag import PARAMS
 from ..runtime.displays import displays_key, read_displays
-from ..runtime.observer import RunObserver
+from ..runtime.observer import (
+    SYMBOL,
+    CancelWatch,
+    RunObserver,
+    caught_note,
+    caught_summary,
+)
 from ..runtime.tracemap import error_text, short_traceback
 from ..store.records import log_path
 
@@ -66,7 +72,9 @@ class StepState:
     name: str
     upstream: tuple[str, ...] = ()
     foreach: str | None = None
-    status: str = "waiting"  # waiting | running | retrying | done | failed | cancelled
+    # waiting | running | retrying | done | caught (done, some task's failure caught) |
+    # failed | cancelled
+    status: str = "waiting"
     total: int = 0
     done: int = 0
     reused: int = 0
@@ -78,6 +86,12 @@ class StepState:
     error: str = ""
     where: str = ""  # of a failure: "cell 6, line 3" (or the module file and line)
     displays: list[dict[str, Any]] = field(default_factory=list)
+    caught: list[str] = field(default_factory=list)  # what its caught tasks failed with
+
+    @property
+    def note(self) -> str:
+        """Why a ``caught`` step is not a plain success: "timed out after 2s"."""
+        return caught_summary(self.caught, self.total)
 
     def elapsed(self, now: float | None = None) -> float:
         if self.started is None:
@@ -93,16 +107,6 @@ def fmt_seconds(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.1f}s"
     return f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
-
-
-SYMBOL = {
-    "waiting": "·",
-    "running": "▶",
-    "retrying": "↻",
-    "done": "✓",
-    "failed": "✗",
-    "cancelled": "■",
-}
 
 
 class RunState(RunObserver):
@@ -124,10 +128,12 @@ class RunState(RunObserver):
         self.version = 0
         self._last_logs = 0.0
         self._displays_read: dict[str, int] = {}  # attempt -> bytes of its displays read
+        self.watch = CancelWatch(store)  # ``jupyter flow cancel RUN`` from a terminal
 
     # -- observer events (driver thread)
     def run_started(self, record: RunRecord, dag: Dag) -> None:
         self.pathspec, self.run_id = record.pathspec, record.run_id
+        self.watch.started(record)
         self.status = "running"
         self.origin = record.origin_run or ""
         self.steps = {
@@ -174,10 +180,13 @@ class RunState(RunObserver):
                 )
         elif task is not None:
             state.done += 1
-            if task.status == "caught" and error is not None:
-                state.tail.append(f"[{spec.label}] failed, caught: {error.message}")
+            if task.status == "caught":
+                note = caught_note(error or task.error)
+                state.caught.append(note)
+                state.tail.append(f"[{spec.label}] ⚠ caught: {note}; its outputs are None")
             if state.done >= state.total:
-                state.status, state.finished = "done", time.monotonic()
+                state.status = "caught" if state.caught else "done"
+                state.finished = time.monotonic()
             elif not state.running and not state.retrying:
                 state.status = "running"
         elif error is not None:
@@ -187,6 +196,7 @@ class RunState(RunObserver):
         self.version += 1
 
     def poll(self) -> None:
+        self.watch.check()
         now = time.monotonic()
         if now - self._last_logs < LOG_EVERY:
             return
@@ -268,8 +278,10 @@ class RunState(RunObserver):
             if state.reused:
                 extra += f" ({state.reused} reused)"
             seconds = f" {fmt_seconds(state.elapsed())}" if state.started is not None else ""
+            note = f" — {state.note}" if state.note else ""
             lines.append(
                 f"  {SYMBOL[state.status]} {state.name:<{width}} {state.status}{extra}{seconds}"
+                + note
             )
         failed = next((s for s in self.steps.values() if s.status == "failed"), None)
         if failed is not None and failed.error:
@@ -288,9 +300,10 @@ class RunState(RunObserver):
             rows.append(
                 f"<tr class='jp-Flow-step-{s.status}'><td>{SYMBOL[s.status]}</td>"
                 f"<td>{html.escape(s.name)}</td><td>{s.status}</td>"
-                f"<td>{s.progress if s.foreach else ''}</td><td>{seconds}</td></tr>"
+                f"<td>{s.progress if s.foreach else ''}</td><td>{seconds}</td>"
+                f"<td>{html.escape(s.note)}</td></tr>"
             )
-        head = "<tr><th></th><th>step</th><th>status</th><th>tasks</th><th>time</th></tr>"
+        head = "<tr><th></th><th>step</th><th>status</th><th>tasks</th><th>time</th><th></th></tr>"
         return f"<table class='jp-Flow-steps'>{head}{''.join(rows)}</table>"
 
     def html(self, *, outputs: bool = False) -> str:

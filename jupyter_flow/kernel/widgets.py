@@ -148,6 +148,7 @@ class RunView(RunState):
             f"{SYMBOL[s.status]} {s.name} — {s.status}"
             + (f" {s.progress}" if s.foreach else "")
             + (f" at {s.where}" if s.status == "failed" and s.where else "")
+            + (f" — {s.note}" if s.note else "")
             for s in self.steps.values()
         )
         for name, panel in self._panels.items():

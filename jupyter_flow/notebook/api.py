@@ -259,35 +259,37 @@ def analyze(nb: Mapping[str, Any], *, notebook_path: str) -> dict[str, Any]:
 
 
 def read_notebook(notebook_path: str) -> Any:
-    """The notebook as plain JSON when it is well formed (fast); otherwise nbformat reads
-    it, to say precisely what is wrong."""
+    """The notebook as plain JSON when it is well formed (fast); a file that is not JSON
+    is described by ``unreadable`` (where, and how to restore it); valid JSON that is not
+    a notebook goes through nbformat, to say precisely what is wrong."""
     import json
+
+    from .unreadable import unreadable
 
     try:
         with open(notebook_path, "rb") as fh:
-            nb = json.loads(fh.read())
+            data = fh.read()
     except FileNotFoundError:
         raise NotebookError(f"no notebook at {notebook_path}") from None
-    except (ValueError, UnicodeDecodeError):
-        nb = None  # nbformat below says what is wrong
+    except IsADirectoryError:
+        raise NotebookError(f"{notebook_path} is a folder, not a notebook") from None
+    except OSError as err:
+        raise NotebookError(f"cannot read {notebook_path}: {err.strerror or err}") from None
+    problem = unreadable(notebook_path, data)
+    if problem is not None:
+        raise problem
+    nb = json.loads(data.decode("utf-8-sig"))
     if _well_formed(nb):
         return nb
 
     import nbformat
 
     invalid: dict[str, Any] = {}
-    try:
-        with open(notebook_path, encoding="utf-8") as fh, warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # missing cell ids in old files: not our concern
-            node = nbformat.read(
-                fh, as_version=nbformat.NO_CONVERT, capture_validation_error=invalid
-            )
-    except FileNotFoundError:
-        raise NotebookError(f"no notebook at {notebook_path}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError, nbformat.reader.NotJSONError) as err:
-        raise NotebookError(
-            f"{notebook_path} is not a notebook (not JSON): {str(err).splitlines()[0][:200]}"
-        ) from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # missing cell ids in old files: not our concern
+        node = nbformat.reads(
+            json.dumps(nb), as_version=nbformat.NO_CONVERT, capture_validation_error=invalid
+        )
     if invalid.get("ValidationError") is not None:
         raise _invalid(invalid["ValidationError"])
     if node.get("nbformat") != 4:

@@ -187,15 +187,22 @@ class _Builder:
         else:
             reads = [(n, True) for n in flow.reads] + [(n, False) for n in flow.maybe_reads]
         reads += [(n, True) for n in implicit if n not in {r for r, _ in reads}]
+        unresolved = []
         for name, definite in reads:
             if name != item and name not in step.inputs:
-                self._resolve(step, name, definite)
+                try:
+                    self._resolve(step, name, definite)
+                except NotebookError as err:
+                    unresolved.append(err)
+        # the step still writes what it writes: a typo here is one error, not one more in
+        # every step below that reads this step's values
         self._writes(parsed, step, implicit)
         self._link(parsed.options.name, step)
         if trailing_display(parsed.body, parsed.tree) is not None:
             step.show_last = True
             self._need_implicit("display")
         self.steps[options.name] = step
+        self.problems += unresolved
 
     def _implicit_changes(self, parsed: StepCell, flow: CellFlow) -> list[str]:
         """In-place changes the code does not show: what the kernel observed, and objects
@@ -304,7 +311,7 @@ class _Builder:
         if not below:
             later = [c for c in self.cells if c.cell.index > cell.index]
             below = [c.cell.index for c in later if name in _bound_names(c)]
-        return undefined(cell, name, line, below, self.current)
+        return undefined(cell, name, line, below, {n: w.kind for n, w in self.current.items()})
 
     def _need(self, found: Definition, user: Cell, seen: set[str]) -> None:
         """The definition and, transitively, the module-level names its code uses."""

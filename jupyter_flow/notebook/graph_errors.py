@@ -6,9 +6,10 @@ Each names the reading cell and line, the cell that set the value, and what to d
 from __future__ import annotations
 
 import ast
+import builtins
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Mapping
 
 from ..errors import NotebookError
 from .cells import Cell, StepCell
@@ -64,10 +65,48 @@ def unexportable(
     )
 
 
+# What a step most likely meant, by the kind of the name's writer: a value first
+_RANK = {"step": 0, "param": 0, "def": 1, "lazydef": 1, "stepdef": 1, "code": 2, "hidden": 2}
+_BUILTINS = [n for n in dir(builtins) if not n.startswith("_")]
+
+
+def _distance(a: str, b: str) -> int:
+    """Edits from ``a`` to ``b``, a swap of two neighbours counting as one (``modle``)."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i]
+        for j, cb in enumerate(b, 1):
+            best = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                best = min(best, prev2[j - 2] + 1)
+            row.append(best)
+        prev2, prev = prev, row
+    return prev[-1]
+
+
+def closest(name: str, known: Mapping[str, str]) -> str | None:
+    """The name a typo most likely meant: fewest edits (a swap is one), then a value a
+    step can read before a function or an import, then the same length, then difflib's
+    likeness. (difflib alone took ``modle`` for ``mode``, not for ``model``.)"""
+    limit = max(1, len(name) // 3)
+    ranked = []
+    for other, kind in [*known.items(), *((b, "builtin") for b in _BUILTINS)]:
+        if other == name or kind not in (*_RANK, "builtin"):
+            continue  # a deleted name is no suggestion
+        edits = 0 if other.lower() == name.lower() else _distance(name, other)
+        if edits > limit:
+            continue
+        like = difflib.SequenceMatcher(None, name, other).ratio()
+        ranked.append((edits, _RANK.get(kind, 3), abs(len(other) - len(name)), -like, other))
+    return min(ranked)[-1] if ranked else None
+
+
 def undefined(
-    cell: Cell, name: str, line: int, below: list[int], known: Iterable[str]
+    cell: Cell, name: str, line: int, below: list[int], known: Mapping[str, str]
 ) -> NotebookError:
-    """A step reads a name no cell above sets; ``below``: cells further down that set it."""
+    """A step reads a name no cell above sets; ``below``: cells further down that set it;
+    ``known``: the names set above, with the kind of their writer."""
     if NOTEBOOK_ONLY.match(name):
         return cell.error(
             f"{name!r} exists only in a notebook kernel",
@@ -77,8 +116,8 @@ def undefined(
     if below:
         hint = f"it is set further down, in cell {below[0]}: move that cell above this one"
     else:
-        close = difflib.get_close_matches(name, list(known), n=1)
-        hint = f"did you mean {close[0]!r}?" if close else "define it in a cell above"
+        close = closest(name, known)
+        hint = f"did you mean {close!r}?" if close else "define it in a cell above"
     return cell.error(f"reads {name!r}, which no cell above defines", line=line, hint=hint)
 
 

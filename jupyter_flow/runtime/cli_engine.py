@@ -1,4 +1,4 @@
-"""The engine's CLI verbs: run, resume, show, graph, runs, logs.
+"""The engine's CLI verbs: run, resume, cancel, show, graph, runs, logs.
 
 Each verb works bound to a flow (``python my_flow.py run``) or with the module path first
 (``jupyter flow run my_flow.py``). Listing verbs also accept a flow name instead of a path.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,10 @@ def add_parsers(sub: Any, *, bound: Any) -> None:
     run_options(p)
     p.set_defaults(func=cmd_resume)
 
+    from .cli_cancel import add_parser as add_cancel
+
+    add_cancel(verb, bound=bound)
+
     p = verb("show", "Show a run: status, steps, tasks and final artifacts.")
     p.add_argument("run", nargs="?", metavar="RUN", help="run id or FLOW/RUN (default: latest)")
     p.set_defaults(func=cmd_show)
@@ -179,21 +184,33 @@ def _params(pairs: list[str]) -> dict[str, str]:
 
 
 def _run(args: argparse.Namespace, resume: str | None = None, from_step: str | None = None) -> int:
-    from .api import run_flow
+    from .api import run_flow, settings_for
 
     flow = _flow(args)
-    run = run_flow(
-        flow,
-        _params(args.param),
-        root=args.root,
-        executor=args.executor,
-        max_workers=args.max_workers,
-        echo=not args.quiet,
-        run_id=args.run_id,
-        resume=resume,
-        resume_step=from_step,
-        schedule=getattr(args, "schedule", ""),
-    )
+    observer = None
+    if args.quiet:  # no view, but ``cancel RUN`` from another terminal still stops it
+        from ..store import open_store
+        from .observer import CancelOnRequest
+
+        store = open_store(settings_for(args.root).root)
+        observer = CancelOnRequest(store)
+    try:
+        run = run_flow(
+            flow,
+            _params(args.param),
+            root=args.root,
+            executor=args.executor,
+            max_workers=args.max_workers,
+            echo=not args.quiet,
+            observer=observer,
+            run_id=args.run_id,
+            resume=resume,
+            resume_step=from_step,
+            schedule=getattr(args, "schedule", ""),
+        )
+    finally:
+        if observer is not None:
+            observer.watch.store.close()
     _print_results(run)
     return 0
 
@@ -237,6 +254,40 @@ def _when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "-"
 
 
+def columns(rows: Sequence[tuple[str, ...]], indent: str = "  ") -> str:
+    """Rows as aligned columns, each as wide as its widest cell (fixed widths ran long
+    names into the next column); the last column is not padded."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        (indent + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))).rstrip()
+        for r in rows
+    )
+
+
+def _caught(tasks: list[Any]) -> dict[str, list[str]]:
+    """Per step, what its caught tasks failed with (a caught step is not a plain success)."""
+    from .observer import caught_note
+
+    found: dict[str, list[str]] = {}
+    for task in tasks:
+        if task.status == "caught":
+            found.setdefault(task.step, []).append(caught_note(task.error))
+    return found
+
+
+def _step_row(step: dict[str, Any], caught: list[str]) -> tuple[str, ...]:
+    from .observer import SYMBOL, caught_summary
+
+    status = "caught" if caught and step["status"] == "done" else step["status"]
+    note = caught_summary(caught, step["tasks_total"])
+    return (
+        step["name"],
+        f"{SYMBOL.get(status, ' ')} {status}",
+        f"{step['tasks_done']}/{step['tasks_total']}",
+        note,
+    )
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     run = _get_run(args)
     summary = run.summary()
@@ -246,24 +297,24 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(f"  resumed from {summary['origin_run']}")
     if summary["params"]:
         print("  parameters: " + ", ".join(f"{k}={v}" for k, v in summary["params"].items()))
-    print(f"  {'step':<24}{'status':<10}tasks")
-    for step in summary["steps"]:
-        print(f"  {step['name']:<24}{step['status']:<10}{step['tasks_done']}/{step['tasks_total']}")
+    tasks = run._engine.records.tasks(run.flow, run.id)
+    caught = _caught(tasks)
+    rows: list[tuple[str, ...]] = [("step", "status", "tasks", "")]
+    rows += [_step_row(step, caught.get(step["name"], [])) for step in summary["steps"]]
+    print(columns(rows))
     if run.record.error:
         from .tracemap import error_text
 
         print("\n" + error_text(run.record.failed_step or "?", run.record.error))
-    tasks = run._engine.records.tasks(run.flow, run.id)
-    shown = False
-    for task in tasks:
-        for artifact in task.artifacts:
-            if task.step.startswith("_"):
-                continue
-            if not shown:
-                print("\n  artifacts:")
-                shown = True
-            where = f"{task.step}/{task.index}"
-            print(f"  {where:<20}{artifact.name:<16}{artifact.type:<28}{artifact.summary}")
+    found = [
+        (f"{t.step}/{t.index}", a.name, a.type, " ".join(a.summary.split()))
+        for t in tasks
+        if not t.step.startswith("_")
+        for a in t.artifacts
+    ]
+    if found:
+        print("\n  artifacts:")
+        print(columns([("task", "name", "type", "value"), *found]))
     return 0 if summary["status"] in ("done", "running") else 1
 
 
@@ -301,10 +352,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not runs:
         print("no runs")
         return 0
-    print(f"{'run':<40}{'status':<11}{'started':<21}duration")
+    rows = [("run", "status", "started", "duration", "")]
     for run in runs:
         duration = (run.finished or time.time()) - run.created
-        print(f"{run.pathspec:<40}{run.status:<11}{_when(run.created):<21}{duration:.1f}s")
+        caught = _caught(run._engine.records.tasks(run.flow, run.id)) if run.successful else {}
+        steps = [s.name for s in run.record.steps if s.name in caught]  # in flow order
+        note = f"⚠ caught failures in {', '.join(steps)}" if steps else ""
+        rows.append((run.pathspec, run.status, _when(run.created), f"{duration:.1f}s", note))
+    print(columns(rows, indent=""))
     return 0
 
 

@@ -2,16 +2,21 @@
 
 The kernel's widget (``kernel/widgets.py``) is another: it subclasses ``RunObserver`` and
 gets the same events, so the terminal and the notebook never disagree about a run.
+Both also honour ``cancel RUN`` from another terminal (``CancelWatch``).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import socket
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from ..store.records import ErrorInfo, RunRecord, TaskRecord, log_path
+from ..store.records import ErrorInfo, RunRecord, TaskRecord, log_path, run_dir
 
 if TYPE_CHECKING:
     from ..flow.dag import Dag
@@ -20,6 +25,16 @@ if TYPE_CHECKING:
 
 
 TAIL_AT_ONCE = 16  # in-flight tasks whose logs are followed live
+# One mark per state, the same in the terminal, ``show`` and the notebook
+SYMBOL = {
+    "waiting": "·",
+    "running": "▶",
+    "retrying": "↻",
+    "done": "✓",
+    "caught": "⚠",
+    "failed": "✗",
+    "cancelled": "■",
+}
 
 
 class RunObserver:
@@ -33,6 +48,63 @@ class RunObserver:
     ) -> None: ...
     def poll(self) -> None: ...
     def run_finished(self, record: RunRecord) -> None: ...
+
+
+def cancel_key(flow: str, run_id: str) -> str:
+    return f"{run_dir(flow, run_id)}/cancel.json"
+
+
+def request_cancel(store: BlobStore, flow: str, run_id: str) -> None:
+    """Ask the run's driver, wherever it runs, to stop (``jupyter flow cancel RUN``)."""
+    who = {"time": time.time(), "host": socket.gethostname(), "pid": os.getpid()}
+    store.put(cancel_key(flow, run_id), json.dumps(who).encode())
+
+
+class CancelWatch:
+    """The driver's side of ``cancel RUN``: a look at the store now and then for the
+    request, and then the runner's own Ctrl-C (KeyboardInterrupt from the observer's
+    ``poll``): tasks stopped, run recorded ``cancelled``, finished tasks kept. Through the
+    store, because a signal cannot reach every driver: a kernel's driver is a thread (a
+    SIGINT would interrupt the user's cell), a scheduled run's may be on another machine."""
+
+    EVERY = 1.0  # seconds between looks; a remote store is looked at less often
+    REMOTE_EVERY = 3.0
+
+    def __init__(self, store: BlobStore) -> None:
+        self.store = store
+        self.key = ""
+        self.every = self.REMOTE_EVERY if "://" in store.url else self.EVERY
+        self._last = 0.0
+
+    def started(self, record: RunRecord) -> None:
+        self.key = cancel_key(record.flow, record.run_id)
+        self._last = time.monotonic()
+
+    def check(self) -> None:
+        now = time.monotonic()
+        if not self.key or now - self._last < self.every:
+            return
+        self._last = now
+        try:
+            asked = self.store.get(self.key) is not None
+        except Exception:
+            return
+        if asked:
+            self.key = ""  # once: a second interrupt would break the runner's cancelling
+            raise KeyboardInterrupt
+
+
+class CancelOnRequest(RunObserver):
+    """Only the watch: for a run with no view (``run --quiet``, a scheduled run)."""
+
+    def __init__(self, store: BlobStore) -> None:
+        self.watch = CancelWatch(store)
+
+    def run_started(self, record: RunRecord, dag: Dag) -> None:
+        self.watch.started(record)
+
+    def poll(self) -> None:
+        self.watch.check()
 
 
 class LogTailer:
@@ -79,6 +151,32 @@ class LogTailer:
         return text + (rest.decode(errors="replace") + "\n" if rest else "")
 
 
+def caught_note(error: ErrorInfo | None) -> str:
+    """What a caught failure was, short, for every view that marks it ``⚠``: "timed out
+    after 2s", "ValueError: bad x (cell 3, line 2)". A caught step is not a success: its
+    outputs are None, and a green tick hid that."""
+    if error is None:
+        return "failed"
+    if error.kind == "timeout":
+        found = re.search(r"timeout of ([^\s(,;]+)", error.message)
+        if found:
+            limit = found[1] + ("s" if found[1][-1:].isdigit() else "")
+            return f"timed out after {limit}"
+        return "timed out"
+    where = error.where.split(": ", 1)[0] if error.where else ""  # 'cell 6, line 3'
+    return error.message + (f" ({where})" if where else "")
+
+
+def caught_summary(notes: list[str], total: int) -> str:
+    """A step's caught tasks in one phrase: "timed out after 2s; outputs None", or
+    "2 of 6 caught, outputs None; first: ValueError: odd 1"."""
+    if not notes:
+        return ""
+    if total > 1 or len(notes) > 1:
+        return f"{len(notes)} of {total} caught, outputs None; first: {notes[0]}"
+    return f"{notes[0]}; outputs None"
+
+
 def _fmt(seconds: float) -> str:
     return f"{seconds:.1f}s" if seconds < 60 else f"{int(seconds // 60)}m{int(seconds % 60):02d}s"
 
@@ -94,11 +192,14 @@ class TerminalProgress(RunObserver):
         self.running: dict[str, TaskSpec] = {}
         self.expected: dict[str, int] = {}
         self.finished: dict[str, int] = {}
+        self.caught: dict[str, list[str]] = {}  # step -> notes of its caught tasks
+        self.order: list[str] = []
         self.total_steps = 0
         self.started = time.monotonic()
         self.step_started: dict[str, float] = {}
         self._status_shown = False
         self._last_poll = 0.0
+        self.watch = CancelWatch(store)
 
     def _print(self, text: str) -> None:
         if self._status_shown:
@@ -107,6 +208,8 @@ class TerminalProgress(RunObserver):
         self.out.write(text if text.endswith("\n") else text + "\n")
 
     def run_started(self, record: RunRecord, dag: Dag) -> None:
+        self.watch.started(record)
+        self.order = list(dag.order)
         self.total_steps = len(dag.order)
         origin = f", resuming {record.origin_run}" if record.origin_run else ""
         self._print(f"Run {record.pathspec} started ({self.total_steps} steps{origin})")
@@ -142,8 +245,11 @@ class TerminalProgress(RunObserver):
             )
             return
         if task is not None:
-            if task.status == "caught" and error is not None:
-                self._print(f"  {spec.label}: failed ({error.message}); caught, continuing")
+            if task.status == "caught":
+                note = caught_note(error or task.error)
+                self.caught.setdefault(spec.step, []).append(note)
+                if self.expected.get(spec.step, 1) > 1:  # a one-task step says it on its line
+                    self._print(f"  ⚠ {spec.label} caught: {note}; its outputs are None")
             self.finished[spec.step] = self.finished.get(spec.step, 0) + 1
             if self.finished[spec.step] >= self.expected.get(spec.step, 1):
                 self._step_done(spec.step)
@@ -155,9 +261,16 @@ class TerminalProgress(RunObserver):
         count = self.expected.get(step, 1)
         tasks = f" ({count} tasks)" if count != 1 else ""
         elapsed = time.monotonic() - self.step_started.get(step, self.started)
-        self._print(f"✓ {step}{tasks} {_fmt(elapsed)}")
+        caught = self.caught.get(step)
+        if not caught:
+            self._print(f"✓ {step}{tasks} {_fmt(elapsed)}")
+        elif count == 1:
+            self._print(f"⚠ {step} {_fmt(elapsed)} caught: {caught[0]}; its outputs are None")
+        else:
+            self._print(f"⚠ {step}{tasks} {_fmt(elapsed)}: {len(caught)} caught")
 
     def poll(self) -> None:
+        self.watch.check()
         now = time.monotonic()
         if now - self._last_poll < 0.2:
             return
@@ -180,5 +293,7 @@ class TerminalProgress(RunObserver):
         for spec in list(self.running.values()):
             self._drain(spec, final=True)
         elapsed = _fmt(time.monotonic() - self.started)
-        self._print(f"Run {record.pathspec} {record.status} in {elapsed}")
+        steps = sorted(self.caught, key=lambda s: self.order.index(s) if s in self.order else 0)
+        caught = f", failures caught in {', '.join(steps)}" if steps else ""
+        self._print(f"Run {record.pathspec} {record.status} in {elapsed}{caught}")
         self.out.flush()

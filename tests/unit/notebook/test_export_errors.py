@@ -102,7 +102,7 @@ def test_invalid_nbformat(tmp_path: Path) -> None:
     assert "not a valid notebook" in result["problems"][0]["message"]
     bad = tmp_path / "bad.ipynb"
     bad.write_text("{not json")
-    with pytest.raises(NotebookError, match="not a notebook"):
+    with pytest.raises(NotebookError, match="not valid JSON"):
         export_notebook(str(bad))
 
 
