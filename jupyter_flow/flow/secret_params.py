@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,8 @@ from ..errors import ParameterError, StepLocation
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 REDACTED = "********"
+# The names a notebook or module imports from jupyter_flow to declare parameters and flows.
+API_NAMES = frozenset({"secret", "Secret", "Flow"})
 # Values shorter than this are not masked in logs: masking "1" would garble every line.
 MIN_MASKED = 4
 
@@ -93,16 +95,6 @@ def _ask(env: str) -> str | None:
         return getpass.getpass(f"{env} (kept in this kernel's environment only): ")
     except Exception:  # the front end cannot answer input requests
         return None
-
-
-def secret_names(parameters: Mapping[str, Any]) -> dict[str, Secret]:
-    """The secret parameters among ``parameters`` (name -> default or value)."""
-    return {k: v for k, v in parameters.items() if isinstance(v, Secret)}
-
-
-def resolve(values: Mapping[str, Any], location: StepLocation | None = None) -> dict[str, Any]:
-    """``values`` with each ``Secret`` replaced by its value from the environment."""
-    return {k: v.value(k, location) if isinstance(v, Secret) else v for k, v in values.items()}
 
 
 def masked_values(values: Iterable[Any]) -> tuple[bytes, ...]:

@@ -71,7 +71,7 @@ class Parameter:
     def refuse_value(self) -> ParameterError:
         """A secret's value is never given: it would be stored (and on a command line,
         shown by ``ps`` to every user of the machine)."""
-        env = self.default.env if isinstance(self.default, Secret) else "?"
+        env = self.secret.env if self.secret else "?"
         return ParameterError(
             f"parameter {self.name!r} is a secret: its value is read from ${env} in each "
             "task and is never given as a parameter (it would be stored in plain text)",
@@ -81,8 +81,6 @@ class Parameter:
     def convert(self, text: str) -> Any:
         """Convert a command-line string to this parameter's type."""
         default = self.default
-        if self.secret:
-            raise self.refuse_value()
         try:
             if isinstance(default, bool):
                 lowered = text.strip().lower()

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import CellLocation, FlowError, NotebookError, ParameterError
 from ..flow.resources import Resources, make_resources, parse_duration
-from ..flow.secret_params import Secret
+from ..flow.secret_params import API_NAMES, Secret
 from ..flow.spec import Foreach
 from .ipysyntax import clean_step_body, parse_python, to_python
 
@@ -260,13 +260,21 @@ def _secret_call(node: ast.expr) -> Secret | None:
     return Secret(arg.value)
 
 
-def _imports_secret(stmt: ast.stmt) -> bool:
-    """``from jupyter_flow import secret`` may sit in the parameters cell that uses it."""
+def imports_flow_api(stmt: ast.stmt, names: frozenset[str] = API_NAMES) -> bool:
+    """``from jupyter_flow import secret`` (only ``names``, not renamed): what a parameters
+    cell may hold, and what the module imports itself instead of copying."""
     return (
         isinstance(stmt, ast.ImportFrom)
         and stmt.module == "jupyter_flow"
-        and all(a.name == "secret" for a in stmt.names)
-    ) or (isinstance(stmt, ast.Import) and all(a.name == "jupyter_flow" for a in stmt.names))
+        and all(a.name in names and a.asname is None for a in stmt.names)
+    )
+
+
+def _imports_secret(stmt: ast.stmt) -> bool:
+    """A parameters cell may import what its ``secret(...)`` calls need."""
+    return imports_flow_api(stmt, frozenset({"secret"})) or (
+        isinstance(stmt, ast.Import) and all(a.name == "jupyter_flow" for a in stmt.names)
+    )
 
 
 def parse_params(code: str, cell: Cell, body_line: int) -> ParamsCell:

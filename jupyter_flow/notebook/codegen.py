@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..flow.secret_params import Secret
+from .cells import imports_flow_api
 from .definitions import Definition
 from .stepgraph import GraphStep, StepGraph
 
@@ -268,12 +269,7 @@ def _own_import(source: str) -> bool:
         tree = ast.parse(source)
     except SyntaxError:
         return False
-    stmt = tree.body[0] if len(tree.body) == 1 else None
-    return (
-        isinstance(stmt, ast.ImportFrom)
-        and stmt.module == "jupyter_flow"
-        and all(a.name in ("secret", "Secret", "Flow") and a.asname is None for a in stmt.names)
-    )
+    return len(tree.body) == 1 and imports_flow_api(tree.body[0])
 
 
 def _definitions(defs: tuple[Definition, ...], secrets: bool) -> list[list[str]]:

@@ -14,9 +14,9 @@ import contextlib
 import os
 import queue
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ...errors import FlowError
 from ...store.records import ErrorInfo
@@ -26,6 +26,9 @@ from .batch_client import BatchClient, TransientError
 from .batch_job import BatchOptions, build_definition, build_submit
 from .batch_status import ACTIVE, BatchJobView, failure
 from .remote import RemoteExecutor
+
+if TYPE_CHECKING:
+    from ...flow.secret_params import Secret
 
 
 @dataclass
@@ -53,10 +56,10 @@ class BatchExecutor(RemoteExecutor):
         self._jobs: dict[str, str] = {}  # task id -> job id, for logs
         self._next_poll = 0.0
 
-    def unreachable_secrets(self, secrets):  # type: ignore[no-untyped-def]
+    def unreachable_secrets(self, secrets: Mapping[str, Secret]) -> dict[str, str]:
         """A Batch job reads a secret from the Secrets Manager ARN ``[batch] secrets`` maps
         to its variable; a value in plain ``env`` would sit in every job definition."""
-        why = {}
+        why: dict[str, str] = {}
         for name, ref in secrets.items():
             if ref.env in self.options.env:
                 why[name] = f"${ref.env} is in [batch] env, in plain text in every job"

@@ -15,9 +15,9 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...errors import FlowError
 from ...store.records import ErrorInfo
@@ -27,6 +27,9 @@ from .kubernetes_client import KubeClient, NotFound, TransientError, WatchGone
 from .kubernetes_job import KubernetesOptions, build_job, run_selector
 from .kubernetes_status import JobView, PodView, failure, stuck
 from .remote import RemoteExecutor
+
+if TYPE_CHECKING:
+    from ...flow.secret_params import Secret
 
 WATCH_TIMEOUT = 300  # seconds the server keeps one watch open; we re-watch from there
 
@@ -113,10 +116,10 @@ class KubernetesExecutor(RemoteExecutor):
         self._watchers: dict[str, list[_Watcher]] = {}
         self._names: dict[str, str] = {}  # task id -> Job name, for logs
 
-    def unreachable_secrets(self, secrets):  # type: ignore[no-untyped-def]
+    def unreachable_secrets(self, secrets: Mapping[str, Secret]) -> dict[str, str]:
         """A pod reads secrets from the Secrets in ``[kubernetes] secrets`` (their keys are
         not read here); a value in plain ``env`` would sit in every Job's manifest."""
-        why = {}
+        why: dict[str, str] = {}
         for name, ref in secrets.items():
             if ref.env in self.options.env:
                 why[name] = f"${ref.env} is in [kubernetes] env, in plain text in every Job"

@@ -26,14 +26,17 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ...store.records import ErrorInfo
 from ..taskspec import TaskSpec
 from .base import Executor, TaskEvent
+
+if TYPE_CHECKING:
+    from ...flow.secret_params import Secret
 
 _SRC_ROOT = str(Path(__file__).resolve().parents[3])
 
@@ -113,7 +116,7 @@ class LocalExecutor(Executor):
         self._queue: deque[TaskSpec] = deque()
         self._selector = selectors.DefaultSelector()
 
-    def unreachable_secrets(self, secrets):  # type: ignore[no-untyped-def]
+    def unreachable_secrets(self, secrets: Mapping[str, Secret]) -> dict[str, str]:
         """Workers inherit the driver's environment: each variable must be set here."""
         return {
             name: f"${ref.env} is not set in the environment that started the run"

@@ -26,7 +26,7 @@ def login(token, n):
 
 
 @flow.step(outputs="bad")
-def leak(token):
+def leak(token, used):  # after login: its failure must not cancel login mid-task
     return {"headers": {"Authorization": "Bearer " + token}}
 
 
