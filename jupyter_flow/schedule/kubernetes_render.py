@@ -41,7 +41,9 @@ def service_account_name(schedule: Schedule, opts: KubeOptions) -> str:
 
 
 def render_rbac(schedule: Schedule, opts: KubeOptions) -> list[dict[str, Any]]:
-    """What the driver may do in its namespace: run step Jobs and follow their pods."""
+    """What the driver may do in its namespace: exactly the calls of the Kubernetes executor
+    (``runtime/executors/kubernetes_client.py``): create, watch, list and delete step Jobs,
+    ``deletecollection`` for cancel-all (its own verb), follow their pods and read logs."""
     if opts.service_account:
         return []
     name = object_name(schedule)
@@ -56,7 +58,7 @@ def render_rbac(schedule: Schedule, opts: KubeOptions) -> list[dict[str, Any]]:
                 {
                     "apiGroups": ["batch"],
                     "resources": ["jobs"],
-                    "verbs": ["create", "get", "list", "watch", "delete"],
+                    "verbs": ["create", "get", "list", "watch", "delete", "deletecollection"],
                 },
                 {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
                 {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},

@@ -6,6 +6,7 @@ objects (the client deserializes them into its models), ``?watch=true`` as chunk
 (410 Gone for compacted versions), ``follow=true`` log streams, label selectors, deletion
 with propagation. Test hooks: ``fail_next`` (429/5xx/403 answers), ``cluster.faults``
 (OOMKilled, eviction), ``drop_watches``, ``cluster.compact``; ``calls`` counts requests.
+Request bodies over the apiserver's 3 MiB answer 413 (``limits.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .k8s_cluster import Cluster
+from .limits import kube_body_refusal
+from .k8s_rbac import Rbac
 
 TOKEN = "fake-token"
 _ROUTES = [
@@ -87,6 +90,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         self._raw = self.rfile.read(length) if length else b""  # always consumed: keep-alive
+        too_large = kube_body_refusal(length)  # the apiserver's request body limit
+        if too_large is not None:
+            self._send(413, too_large)
+            return
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         srv = self.server
@@ -99,9 +106,16 @@ class _Handler(BaseHTTPRequestHandler):
                     "watch" if query.get("watch") == "true" else "",
                 )
             ] += 1
-        if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+        auth = self.headers.get("Authorization")
+        if auth != f"Bearer {TOKEN}" and not srv.rbac.knows(auth):
             self._send(401, status(401, "Unauthorized", "Unauthorized"))
             return
+        if route is not None:  # RBAC of service-account tokens (k8s_rbac.py)
+            ns_name = route[1].group(1), route[1].group(2)
+            forbidden = srv.rbac.check(auth, method, route[0], *ns_name, query)
+            if forbidden is not None:
+                self._send(403, status(403, "Forbidden", forbidden))
+                return
         injected = srv.take_failure(method, url.path)
         if injected is not None:
             code, message = injected
@@ -317,6 +331,7 @@ class _Server(ThreadingHTTPServer):
     calls: Counter[tuple[str, str, str]]
     counter_lock: threading.Lock
     failures: list[tuple[str, re.Pattern[str], int, str]]
+    rbac: Rbac
     stopping: bool = False
     watch_generation: int = 0
 
@@ -347,6 +362,7 @@ class FakeKubeAPI:
         self._httpd.calls = Counter()
         self._httpd.counter_lock = threading.Lock()
         self._httpd.failures = []
+        self.rbac = self._httpd.rbac = Rbac()  # service-account tokens: only what Roles grant
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
         self.kubeconfig = self.workdir / "kubeconfig"
         self._threads: list[threading.Thread] = []

@@ -37,8 +37,8 @@ def test_kubernetes_manifests_match_golden_and_validate(golden_schedule: Schedul
     # the init step fetches exactly the pinned package
     assert golden_schedule.flow.package_key in pod["initContainers"][0]["command"]
     role = docs[1]["rules"]
-    assert {"apiGroups": ["batch"], "resources": ["jobs"],
-            "verbs": ["create", "get", "list", "watch", "delete"]} in role  # fmt: skip
+    jobs = ["create", "get", "list", "watch", "delete", "deletecollection"]  # cancel-all
+    assert {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": jobs} in role
     assert {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]} in role
 
 
