@@ -2,7 +2,9 @@
 
 Redirecting fds 1 and 2 (not just ``sys.stdout``) also catches output of C extensions and
 subprocesses. A local store gets the log files directly; a remote store gets them uploaded
-every few seconds while the task runs, so they survive a killed container.
+every few seconds while the task runs, so they survive a killed container. Once the task
+has read a secret parameter, both fds go through a masking tee (``masking_tee.py``), so
+the value never reaches a log file, a live view or a container's stdout.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import os
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from ..flow.secret_params import mask
 from ..store.records import log_path
+from .masking_tee import MaskingTee
 
 if TYPE_CHECKING:
     from ..store.blobs import BlobStore
@@ -25,29 +28,55 @@ if TYPE_CHECKING:
 
 UPLOAD_EVERY = 5.0
 STREAMS = ("stdout", "stderr")
+_FDS = ((1, "stdout"), (2, "stderr"))
 
 
-def _tee(source: int, handle: BinaryIO, echo: int, masks: list[bytes]) -> None:
-    """Copy a pipe into the log file and to the process's original stream, secret
-    parameter values masked (a value split across two reads is not: a known limit)."""
-    while data := os.read(source, 1 << 16):
-        data = mask(data, tuple(masks))
-        handle.write(data)
-        with contextlib.suppress(OSError):
-            view = memoryview(data)
-            while view:
-                view = view[os.write(echo, view) :]
-    os.close(source)
+class CapturedOutput:
+    """The task's fds 1 and 2 while captured; ``mask`` is called once the task has read
+    its secret parameters, before the step's code runs."""
+
+    def __init__(self, handles: Mapping[str, BinaryIO], saved: dict[int, int], echo: bool):
+        self.handles = handles
+        self.saved = saved
+        self.masks: tuple[bytes, ...] = ()
+        self.tees: dict[int, MaskingTee] = {}
+        for fd, stream in _FDS:
+            if echo:  # a container: its stdout is the engine's log of the task
+                self.tees[fd] = MaskingTee(fd, handles[stream], saved[fd], ())
+            else:
+                os.dup2(handles[stream].fileno(), fd)
+
+    def mask(self, values: list[bytes]) -> None:
+        """From now on, mask ``values`` in everything fds 1 and 2 receive."""
+        if not values:
+            return
+        self.masks = tuple(sorted(set(self.masks) | set(values), key=len, reverse=True))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd, stream in _FDS:
+            tee = self.tees.get(fd)
+            if tee is not None:
+                tee.mask_also(self.masks)
+            else:  # the log file was fd's target: the pipe goes in between
+                self.tees[fd] = MaskingTee(fd, self.handles[stream], None, self.masks)
+
+    def restore(self) -> bool:
+        """Fds 1 and 2 back as they were; False when a child the task left running still
+        holds a pipe (its tee goes on copying, masked, and the log stays open)."""
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(self.saved[1], 1)
+        os.dup2(self.saved[2], 2)
+        finished = [tee.join(timeout=5) for tee in self.tees.values()]  # EOF: fds restored
+        return all(finished)
 
 
 @contextlib.contextmanager
 def capture_output(
-    store: BlobStore, spec: TaskSpec, *, echo: bool = False, masks: list[bytes] | None = None
-) -> Iterator[None]:
+    store: BlobStore, spec: TaskSpec, *, echo: bool = False
+) -> Iterator[CapturedOutput]:
     """Send fds 1 and 2 to the attempt's log files; with ``echo``, also to where they went
-    before (a container's stdout, so ``kubectl logs`` shows the task). ``masks``, filled
-    once the task has read its secret parameters, are masked in what is kept."""
-    masks = [] if masks is None else masks
+    before (a container's stdout, so ``kubectl logs`` shows the task)."""
     keys = {
         s: log_path(spec.flow, spec.run_id, spec.step, spec.index, spec.attempt, s) for s in STREAMS
     }
@@ -62,26 +91,14 @@ def capture_output(
     sys.stderr.flush()
     saved = {1: os.dup(1), 2: os.dup(2)}
     handles = {s: open(files[s], "ab", buffering=0) for s in STREAMS}  # noqa: SIM115
-    tees: list[threading.Thread] = []
-    for fd, stream in ((1, "stdout"), (2, "stderr")):
-        if not echo:
-            os.dup2(handles[stream].fileno(), fd)
-            continue
-        read_end, write_end = os.pipe()
-        os.dup2(write_end, fd)
-        os.close(write_end)
-        tee = threading.Thread(
-            target=_tee, args=(read_end, handles[stream], saved[fd], masks), daemon=True
-        )
-        tee.start()
-        tees.append(tee)
+    output = CapturedOutput(handles, saved, echo)
     stop = threading.Event()
     uploader = None
     if tmpdir is not None:
 
         def upload() -> None:
             for stream in STREAMS:
-                data = mask(files[stream].read_bytes(), tuple(masks))
+                data = mask(files[stream].read_bytes(), output.masks)
                 if data:  # an empty log is no document (readers see "" either way)
                     store.put(keys[stream], data)
 
@@ -93,15 +110,9 @@ def capture_output(
         uploader = threading.Thread(target=loop, name="jupyter-flow-log-upload", daemon=True)
         uploader.start()
     try:
-        yield
+        yield output
     finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os.dup2(saved[1], 1)
-        os.dup2(saved[2], 2)
-        for tee in tees:  # EOF once fds 1 and 2 no longer point at the pipes
-            tee.join(timeout=5)
-        if not any(tee.is_alive() for tee in tees):  # else a leftover child holds a pipe
+        if output.restore():
             for fd in saved.values():
                 os.close(fd)
             for handle in handles.values():
@@ -111,8 +122,8 @@ def capture_output(
                     with contextlib.suppress(OSError):
                         if file.stat().st_size == 0:
                             file.unlink()
-                        elif masks:
-                            _mask_file(file, tuple(masks))
+                        elif output.masks:  # what was written before the tee, if anything
+                            _mask_file(file, output.masks)
         if tmpdir is not None:
             stop.set()
             if uploader is not None:
