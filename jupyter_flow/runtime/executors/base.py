@@ -8,6 +8,7 @@ executor reports the same things the same way.
 
 from __future__ import annotations
 
+import importlib.util
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -31,11 +32,81 @@ class TaskEvent:
     error: ErrorInfo | None = None
 
 
+# What an executor may declare in ``capabilities``, and what each means to a user (the
+# Lab Run dialog shows these words; a flow needing one a backend lacks is told so).
+CAPABILITIES: dict[str, str] = {
+    "cancel": "a run can be stopped",
+    "timeout": "a step's timeout is enforced",
+    "logs": "live logs while a step runs",
+    "gpu": "a step's gpu= is given a GPU",
+    "remote": "steps run away from this machine (the code is packaged)",
+    "oom-report": "a step killed for memory says so",
+    "secret-env": "tasks inherit the environment of the process that starts the run, so a "
+    "secret given when the run starts reaches them",
+}
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A package a backend needs here: its import name and the extra that installs it."""
+
+    module: str
+    extra: str
+
+    def missing(self) -> str | None:
+        """Why it is not usable, or None. ``find_spec``, not an import: the answer is cheap
+        (importing the Kubernetes SDK costs the server a second and 60 MB)."""
+        try:
+            found = importlib.util.find_spec(self.module)
+        except (ImportError, ValueError):
+            found = None
+        if found is not None:
+            return None
+        return f"the {self.module!r} package is not installed here"
+
+    @property
+    def hint(self) -> str:
+        return f"pip install 'jupyter-flow[{self.extra}]'"
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """What a UI shows about a backend before offering it: usable here or why not."""
+
+    name: str
+    usable: bool
+    reason: str | None
+    hint: str | None
+    capabilities: tuple[str, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "usable": self.usable,
+            "reason": self.reason,
+            "hint": self.hint,
+            "capabilities": list(self.capabilities),
+        }
+
+
 class Executor(ABC):
-    """Run task attempts. Capabilities tell the UI and the pre-flight what works here."""
+    """Run task attempts. Capabilities (names in ``CAPABILITIES``) and requirements tell
+    the UI and the pre-flight what works here, without starting anything."""
 
     name: ClassVar[str]
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    requires: ClassVar[tuple[Requirement, ...]] = ()  # optional SDKs this backend imports
+
+    @classmethod
+    def describe(cls, name: str | None = None) -> BackendInfo:
+        """Usable here (every requirement importable) or the first reason it is not."""
+        for req in cls.requires:
+            why = req.missing()
+            if why is not None:
+                return BackendInfo(
+                    name or cls.name, False, why, req.hint, tuple(sorted(cls.capabilities))
+                )
+        return BackendInfo(name or cls.name, True, None, None, tuple(sorted(cls.capabilities)))
 
     def __init__(self, settings: Settings, store: BlobStore, max_workers: int) -> None:
         self.settings = settings

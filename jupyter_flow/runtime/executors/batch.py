@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, ClassVar
 from ...errors import FlowError
 from ...store.records import ErrorInfo
 from ..taskspec import TaskSpec
-from .base import TaskEvent
+from .base import Requirement, TaskEvent
 from .batch_client import BatchClient, TransientError
 from .batch_job import BatchOptions, build_definition, build_submit
 from .batch_status import ACTIVE, BatchJobView, failure
@@ -41,6 +41,7 @@ class _Tracked:
 
 class BatchExecutor(RemoteExecutor):
     name: ClassVar[str] = "batch"
+    requires: ClassVar[tuple[Requirement, ...]] = (Requirement("boto3", "aws"),)
     transient: ClassVar[tuple[type[Exception], ...]] = (TransientError,)
 
     def __init__(self, settings, store, max_workers):  # type: ignore[no-untyped-def]

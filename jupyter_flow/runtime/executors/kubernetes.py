@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ...errors import FlowError
 from ...store.records import ErrorInfo
 from ..taskspec import TaskSpec
-from .base import TaskEvent
+from .base import Requirement, TaskEvent
 from .kubernetes_client import KubeClient, NotFound, TransientError, WatchGone
 from .kubernetes_job import KubernetesOptions, build_job, run_selector
 from .kubernetes_status import JobView, PodView, failure, stuck
@@ -102,6 +102,7 @@ class _Watcher:
 
 class KubernetesExecutor(RemoteExecutor):
     name: ClassVar[str] = "kubernetes"
+    requires: ClassVar[tuple[Requirement, ...]] = (Requirement("kubernetes", "kubernetes"),)
     transient: ClassVar[tuple[type[Exception], ...]] = (TransientError,)
 
     def __init__(self, settings, store, max_workers):  # type: ignore[no-untyped-def]

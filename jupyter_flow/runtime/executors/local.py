@@ -108,7 +108,7 @@ def _kill(pid: int) -> None:
 
 class LocalExecutor(Executor):
     name: ClassVar[str] = "local"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"cancel", "timeout", "logs"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({"cancel", "timeout", "logs", "secret-env"})
 
     def __init__(self, settings, store, max_workers):  # type: ignore[no-untyped-def]
         super().__init__(settings, store, max_workers)
