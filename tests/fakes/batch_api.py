@@ -5,7 +5,8 @@ Stdlib HTTP on 127.0.0.1 (port 0) in a thread, speaking what boto3 sends: Batch'
 Logs' JSON 1.1 (GetLogEvents). A scheduler thread moves jobs SUBMITTED -> PENDING ->
 RUNNABLE -> STARTING -> RUNNING -> SUCCEEDED/FAILED, runs the container command as a local
 subprocess (``python`` is this interpreter, the repository importable), enforces
-``attemptDurationSeconds`` and writes the output, line by line, where GetLogEvents reads it.
+``attemptDurationSeconds`` and SubmitJob's size limits (``limits.py``: a ClientException, as
+real Batch answers) and writes the output, line by line, where GetLogEvents reads it.
 Test hooks: ``faults[step] = "oom" | "host-terminated"``, images containing
 ``does-not-exist`` fail to pull, ``secrets[arn] = value``, ``calls`` counts actions.
 """
@@ -27,6 +28,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from .limits import batch_submit_refusal
 
 REPO = Path(__file__).resolve().parents[2]
 REGION, ACCOUNT = "us-east-1", "123456789012"
@@ -69,7 +72,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length) or b"{}")
+        raw = self.rfile.read(length)
+        body = json.loads(raw or b"{}")
         target = self.headers.get("X-Amz-Target", "")
         api = self.server.api
         action = target.split(".")[-1] if target else self.path.rstrip("/").split("/")[-1]
@@ -81,7 +85,10 @@ class _Handler(BaseHTTPRequestHandler):
                 400, {"__type": "ClientException", "message": f"unsupported action {action}"}
             )
             return
-        code, answer = handler(body)
+        refused = batch_submit_refusal(raw, body) if action.lower() == "submitjob" else None
+        code, answer = (
+            (400, {"__type": "ClientException", "message": refused}) if refused else handler(body)
+        )
         self._send(code, answer, "application/x-amz-json-1.1" if target else "application/json")
 
 

@@ -24,8 +24,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .k8s_cluster import Cluster
-from .limits import kube_body_refusal
 from .k8s_rbac import Rbac
+from .limits import kube_body_refusal
 
 TOKEN = "fake-token"
 _ROUTES = [

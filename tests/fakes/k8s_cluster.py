@@ -4,9 +4,11 @@ The kubelet runs each pod's container command as a local subprocess (``python`` 
 interpreter, with the repository importable, as an image with jupyter_flow would have it),
 so a Job really runs its task. What a real cluster reports is reported here: pod phases,
 conditions and container states with exit codes, OOMKilled, ImagePullBackOff for images
-that cannot exist, Unschedulable for requests the node cannot hold, DeadlineExceeded,
-Evicted, TTL cleanup. Every change bumps one resourceVersion and is kept in a bounded
-history that watches replay; older versions answer 410 Gone.
+that cannot exist, Unschedulable for requests the node cannot hold, StartError for a
+process the kernel refuses to execute (an argv or env string over Linux's limit:
+``limits.py``), DeadlineExceeded, Evicted, TTL cleanup. Every change bumps one
+resourceVersion and is kept in a bounded history that watches replay; older versions
+answer 410 Gone.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from .k8s_helpers import matches, now_iso, parse_quantity
+from .limits import exec_refusal, runc_start_error
 
 REPO = Path(__file__).resolve().parents[2]
 BAD_IMAGE_MARK = "does-not-exist"
@@ -340,9 +343,42 @@ class Cluster:
             return False
         if self.paused or running >= self.slots:
             return False
+        refused = self._exec_refusal(container)
+        if refused is not None:
+            self._start_failed(pod, refused)
+            return False
         self._start(pod)
         self._emit("pods", "MODIFIED", pod.obj)
         return True
+
+    @staticmethod
+    def _exec_refusal(container: dict[str, Any]) -> str | None:
+        """The runtime's message when the container's process cannot be executed (E2BIG)."""
+        argv = list(container.get("command", [])) + list(container.get("args", []))
+        env = {e["name"]: e.get("value", "") for e in container.get("env", [])}
+        why = exec_refusal(argv, env)
+        return None if why is None else runc_start_error(argv, why)
+
+    def _start_failed(self, pod: Pod, message: str) -> None:
+        """As a kubelet reports a container that never started: terminated, StartError, 128."""
+        container = pod.obj["spec"]["containers"][0]
+        st = pod.obj["status"]
+        st.update(phase="Failed", startTime=now_iso())
+        st["conditions"] = [
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": now_iso()}
+        ]
+        term = {
+            "exitCode": 128,
+            "reason": "StartError",
+            "message": message,
+            "startedAt": "1970-01-01T00:00:00Z",
+            "finishedAt": now_iso(),
+        }
+        st["containerStatuses"] = [self._cstatus(container, {"terminated": term}, False)]
+        with open(pod.log, "ab") as log:
+            log.write(message.encode() + b"\n")
+        self._emit("pods", "MODIFIED", pod.obj)
+        self._finish_job(pod, False, None)
 
     def _terminate(
         self, pod: Pod, code: int, reason: str, pod_reason: str | None = None, message: str = ""
