@@ -72,12 +72,26 @@ def secret(env: str) -> str:
     """
     ref = Secret(env)
     if env in os.environ:
-        return os.environ[env]
+        return _revealed(env, os.environ[env])
     answer = _ask(env)
     if answer is None:
         return ref.value(env)  # raises, naming the variable
     os.environ[env] = answer
-    return answer
+    return _revealed(env, answer)
+
+
+_REVEALED: dict[str, str] = {}  # env -> value handed out by secret() in this process
+
+
+def _revealed(env: str, value: str) -> str:
+    _REVEALED[env] = value
+    return value
+
+
+def revealed_secrets() -> dict[str, str]:
+    """What ``secret()`` handed out in this kernel (env -> value), whichever cell called it
+    (``%%params``, a cell tagged ``parameters``): a cell run elsewhere ships references."""
+    return dict(_REVEALED)
 
 
 def _ask(env: str) -> str | None:
