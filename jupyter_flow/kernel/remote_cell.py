@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -149,16 +150,20 @@ def run_cell(
     root: str | None = None,
     max_workers: int | None = None,
     settings: Settings | None = None,
+    declared: Mapping[str, Any] | None = None,
 ) -> tuple[session.RunHandle, dict[str, Any]]:
     """Run the cell on ``on`` with inputs from ``ns``; bind and return its outputs.
-    ``settings`` (tests, profiles) replaces ``root``/``max_workers`` and names the executor."""
+    ``settings`` (tests, profiles) replaces ``root``/``max_workers`` and names the executor.
+    ``declared``: the session's ``%%params`` (a secret's reference ships, not its value)."""
     from IPython import get_ipython
 
     from ..runtime.api import settings_for
+    from .secret_inputs import with_secret_refs
 
     code, needs, inputs, outputs = plan(options, cell, ns, on)
+    shipped = with_secret_refs(options.name, needs.inputs, declared or {})
     source = module_source(options, code, needs, inputs, outputs)
-    flow = load_cell_flow(write_module(source, options.name), needs.inputs)
+    flow = load_cell_flow(write_module(source, options.name), shipped)
     settings = settings or settings_for(root, on, max_workers)
     shell = get_ipython()
     view = session.make_view(settings, shell)
@@ -185,7 +190,7 @@ def remote_step(magics: Any, options: StepOptions, cell: str, on: str) -> None:
     ns = magics.shell.user_ns
     started = time.perf_counter()
     try:
-        handle, values = run_cell(options, cell, ns, on=on)
+        handle, values = run_cell(options, cell, ns, on=on, declared=magics.session.params)
     except FlowError as err:
         raise UsageError(err.format()) from None
     inputs = tuple(p for p in handle.flow.parameters)

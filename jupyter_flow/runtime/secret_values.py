@@ -37,7 +37,7 @@ def refuse_leaks(outputs: Mapping[str, Any], masks: list[bytes], location: StepL
         return
     texts = [m.decode() for m in masks]
     for name, value in outputs.items():
-        if _holds(value, texts):
+        if holds_any(value, texts):
             raise ArtifactError(
                 f"output {name!r} holds the value of a secret parameter: it would be "
                 "stored in plain text",
@@ -47,7 +47,9 @@ def refuse_leaks(outputs: Mapping[str, Any], masks: list[bytes], location: StepL
             )
 
 
-def _holds(value: Any, texts: list[str]) -> bool:
+def holds_any(value: Any, texts: list[str]) -> bool:
+    """Whether ``value`` (a str, bytes, or one inside lists, tuples, sets and dicts, up to
+    a bounded number of items) contains one of ``texts``."""
     stack, visited = [value], 0
     while stack and visited < _MAX_VISITED:
         item = stack.pop()
