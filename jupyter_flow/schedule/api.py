@@ -21,6 +21,8 @@ from ..errors import ConfigError
 from .base import ScheduleTarget
 from .cron import next_fire_times as _next_fire_times
 from .cron import validate_cron, validate_timezone
+from .lease import SchedulerStatus
+from .lease import scheduler_status as _scheduler_status
 from .model import CONCURRENCY, Applied, FlowShape, HistoryEntry, Schedule
 from .pin import package_key
 from .store import ScheduleStore
@@ -36,7 +38,9 @@ __all__ = [
     "resume_schedule",
     "run_now",
     "schedule_history",
+    "scheduler_status",
     "show_schedule",
+    "unfired_warning",
 ]
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?$")
@@ -131,6 +135,7 @@ def create_schedule(
         root=engine.settings.root,
     )
     engine.validate(schedule)
+    schedule = engine.pin_settings(schedule)  # what its driver runs steps with
     if dry_run:
         return schedule
     store = ScheduleStore(engine.settings.root)
@@ -222,3 +227,21 @@ def run_now(name: str, root: str | None = None) -> str:
 
 def next_fire_times(cron: str, timezone: str = "UTC", n: int = 5) -> list[datetime]:
     return _next_fire_times(cron, timezone, n)
+
+
+def scheduler_status(root: str | None = None) -> SchedulerStatus:
+    """Whether a local scheduler (daemon or Jupyter server) is alive for this store."""
+    return _scheduler_status(_store(root).dir)
+
+
+def unfired_warning(root: str | None = None) -> str | None:
+    """The warning to show when active local schedules have nobody to fire them."""
+    store = _store(root)
+    if not any(not s.paused for s in store.all("local")):
+        return None
+    if _scheduler_status(store.dir).alive:
+        return None
+    return (
+        f"no scheduler is running for {store.root}: local schedules will not fire; start one "
+        "with `jupyter flow scheduler` or open Jupyter (its server runs one)"
+    )

@@ -160,6 +160,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     from . import api
 
     schedules = api.list_schedules(args.root)
+    warning = api.unfired_warning(args.root)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         return _print_json([s.to_json() for s in schedules])
     if not schedules:

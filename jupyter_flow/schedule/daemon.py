@@ -2,7 +2,9 @@
 
 It binds nothing: it reads schedules from SQLite every tick, fires what is due, and writes
 every fire to the history before starting its run, so it can be killed at any instant and
-restarted without losing or duplicating a schedule. One daemon per store (a PID file).
+restarted without losing or duplicating a schedule. The same loop runs inside the Jupyter
+server (``jupyter_flow.server.scheduler``). Of all the schedulers of one store only the
+holder of its lease (``lease.py``) fires; the others stand by and take over when it stops.
 
 Missed fires (the daemon was down, or the machine asleep): a fire more than ``grace``
 seconds late is *missed*. With ``missed="run-once"`` (the default) all the fires missed for
@@ -24,7 +26,8 @@ from typing import TextIO
 
 from ..errors import ConfigError
 from .cron import fire_times_between
-from .local import Launcher, _alive
+from .lease import HEARTBEAT_NAME, HolderKind, Lease, read_holder
+from .local import Launcher
 from .model import Schedule
 from .store import ScheduleStore
 
@@ -40,7 +43,8 @@ class DaemonOptions:
 
 
 def pid_file(store: ScheduleStore) -> Path:
-    return store.dir / "scheduler.pid"
+    """The lease holder's heartbeat: its pid, host and times (JSON)."""
+    return store.dir / HEARTBEAT_NAME
 
 
 class Scheduler:
@@ -51,6 +55,9 @@ class Scheduler:
         *,
         clock: Callable[[], float] = time.time,
         out: TextIO | None = None,
+        kind: HolderKind = "daemon",
+        log: Callable[[str], None] | None = None,
+        detach: bool = False,
     ) -> None:
         if options.missed not in MISSED_POLICIES:
             raise ConfigError(
@@ -61,10 +68,16 @@ class Scheduler:
         self.options = options
         self.clock = clock
         self.out = out
-        self.launcher = Launcher(store)
+        self.log = log
+        self.launcher = Launcher(store, detach=detach)
+        self.lease = Lease(store.dir, kind, tick=options.tick)
         self.stopping = threading.Event()
+        self._standing_by = False
+        self._started = False
 
     def say(self, text: str) -> None:
+        if self.log is not None:
+            self.log(text)
         if self.out is not None:
             stamp = time.strftime("%Y-%m-%d %H:%M:%S")
             print(f"[{stamp}] {text}", file=self.out, flush=True)
@@ -133,6 +146,9 @@ class Scheduler:
         entry = self.launcher.launch(
             schedule, fire_time, trigger, reason=reason, advance_to=fire_time
         )
+        if entry is None:  # another scheduler fired it first (a split lease): never twice
+            self.say(f"{schedule.name}: fire at {fire_time:.0f} already taken; not started")
+            return
         if schedule.concurrency == "replace":
             for old in active:
                 self.launcher.stop(old, replaced_by=str(entry.run_id))
@@ -141,47 +157,67 @@ class Scheduler:
 
     # -- the loop ----------------------------------------------------------------------
     def serve(self) -> None:
-        """Tick until SIGTERM/SIGINT (or ``stopping`` is set); runs keep going after it."""
-        path = pid_file(self.store)
-        self._claim(path)
+        """``run()`` until SIGTERM/SIGINT; runs it started keep going after it."""
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
         }
-        self.say(
-            f"scheduler started (pid {os.getpid()}, store {self.store.root}, "
-            f"tick {self.options.tick:g}s, missed fires: {self.options.missed})"
-        )
         try:
-            for entry in self.launcher.recover():
-                self.say(f"{entry.schedule}: started {entry.run_id}, recorded before a crash")
-            self.launcher.reconcile()
-            while not self.stopping.is_set():
-                self.tick()
-                self.stopping.wait(self.options.tick)
+            self.run()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            if path.is_file() and path.read_text().strip() == str(os.getpid()):
-                path.unlink()
+
+    def run(self) -> None:
+        """Tick until ``stopping`` is set (any thread may set it), holding the lease or
+        standing by for it."""
+        try:
+            while not self.stopping.is_set():
+                self.step()
+                self.stopping.wait(self.options.tick)
+        finally:
+            self.close()
+
+    def step(self) -> bool:
+        """One tick if this scheduler holds the store's lease (taking it when it is free);
+        else stand by. Returns whether it fired for the store."""
+        was_holding = self.lease.held
+        if not self.lease.hold():
+            if was_holding or not self._standing_by:
+                holder = read_holder(self.store.dir)
+                who = holder.describe() if holder else "another scheduler"
+                self.say(
+                    f"standing by: {who} fires the local schedules of {self.store.root}; "
+                    "this one takes over if it stops"
+                )
+            self._standing_by = True
+            return False
+        if not was_holding:
+            self._on_acquired()
+        self.tick()
+        return True
+
+    def _on_acquired(self) -> None:
+        if self._standing_by:
+            self.say(f"took over the local schedules of {self.store.root}: the other stopped")
+        else:
+            self.say(
+                f"scheduler started (pid {os.getpid()}, store {self.store.root}, "
+                f"tick {self.options.tick:g}s, missed fires: {self.options.missed})"
+            )
+        self._standing_by = False
+        self._started = True
+        for entry in self.launcher.recover():
+            self.say(f"{entry.schedule}: started {entry.run_id}, recorded before a crash")
+        self.launcher.reconcile()
+
+    def close(self) -> None:
+        """Let go of the lease (a standby takes over at its next tick)."""
+        self.lease.release()
+        if self._started or self._standing_by:
             self.say("scheduler stopped")
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.stopping.set()
-
-    def _claim(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            other = int(path.read_text().strip())
-        except (OSError, ValueError):
-            other = 0
-        if other and other != os.getpid() and _alive(other):
-            raise ConfigError(
-                f"a scheduler is already running for {self.store.root} (pid {other})",
-                hint=f"stop it first (kill {other}) or use another --root",
-            )
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(str(os.getpid()))
-        tmp.replace(path)
 
 
 def options_from_env(tick: float | None, missed: str | None, grace: float | None) -> DaemonOptions:

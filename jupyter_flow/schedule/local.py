@@ -1,4 +1,5 @@
-"""The local target: schedules kept in the store's SQLite, fired by ``jupyter flow scheduler``.
+"""The local target: schedules kept in the store's SQLite, fired by the local scheduler
+(``jupyter flow scheduler``, or the one inside a running Jupyter server).
 
 Each fire starts ``python -m jupyter_flow run <pinned copy> --root ROOT --run-id ID`` as its
 own process (in its own session, so stopping or restarting the scheduler never kills a run)
@@ -113,7 +114,9 @@ class Launcher:
         reason: str = "",
         advance_to: float | None = None,
         seen_trigger: str | None = None,
-    ) -> HistoryEntry:
+    ) -> HistoryEntry | None:
+        """Record the fire and start its run; None when ``advance_to`` was consumed already
+        (another scheduler of this store fired it)."""
         from ..client import new_run_id
 
         run_id = new_run_id()
@@ -129,6 +132,8 @@ class Launcher:
             advance_to=advance_to,
             seen_trigger=seen_trigger,
         )
+        if entry_id is None:
+            return None
         try:
             restore_local(
                 schedule.root,
@@ -237,10 +242,14 @@ class Launcher:
                 schedule.flow.package_key,
                 schedule.flow.module_file,
             )
-            proc = spawn(schedule, entry.run_id)
-            self.children[proc.pid] = proc
+            if self.detach:
+                pid = spawn_detached(schedule, entry.run_id)
+            else:
+                proc = spawn(schedule, entry.run_id)
+                pid = proc.pid
+                self.children[pid] = proc
             reason = "started late: the scheduler had stopped before starting it"
-            self.store.update_entry(entry.id, status="running", pid=proc.pid, reason=reason)
+            self.store.update_entry(entry.id, status="running", pid=pid, reason=reason)
             recovered.append(self.store.entry(entry.id))
         return recovered
 
@@ -306,7 +315,7 @@ class LocalTarget(ScheduleTarget):
         )
 
     def summary(self, schedule: Schedule) -> str:
-        return super().summary(schedule) + " (fired by `jupyter flow scheduler`)"
+        return super().summary(schedule) + " (fired by `jupyter flow scheduler` or Jupyter)"
 
     def apply(self, schedule: Schedule) -> Applied:
         pin_local(
@@ -329,6 +338,7 @@ class LocalTarget(ScheduleTarget):
     def run_now(self, schedule: Schedule) -> str:
         launcher = Launcher(ScheduleStore(schedule.root), detach=True)
         entry = launcher.launch(schedule, time.time(), "run-now")
+        assert entry is not None  # a run-now consumes no fire time
         return f"{schedule.flow.name}/{entry.run_id}"
 
     def refresh(self, store: ScheduleStore, schedule: Schedule) -> None:

@@ -140,10 +140,18 @@ class ScheduleStore:
         trigger: str = "cron",
         advance_to: float | None = None,
         seen_trigger: str | None = None,
-    ) -> int:
+    ) -> int | None:
         """Append a history row and (same transaction) move the schedule's fire clock, so a
-        fire is either recorded and consumed, or neither."""
+        fire is either recorded and consumed, or neither. A fire at or before the clock was
+        consumed already (by another scheduler of this store): nothing is written, None."""
         with self._db() as con:
+            con.execute("BEGIN IMMEDIATE")  # the check and the write as one transaction
+            if advance_to is not None:
+                row = con.execute(
+                    "SELECT last_fire FROM schedules WHERE name = ?", (name,)
+                ).fetchone()
+                if row and row[0] is not None and float(row[0]) >= advance_to:
+                    return None
             cur = con.execute(
                 "INSERT INTO history (schedule, fire_time, status, run_id, reason, started, "
                 "trigger) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -176,15 +176,27 @@ def test_on_finish_and_run_now(write_flow, root: str, daemon: Daemon, cli) -> No
     assert daemon.stop() == 0
 
 
-def test_second_daemon_on_the_same_store_refuses(
-    root: str, daemon: Daemon, cli, write_flow
+def test_a_second_daemon_stands_by_and_takes_over(
+    root: str, daemon: Daemon, tmp_path: Path, write_flow
 ) -> None:
+    path = write_flow(TICK_FLOW, name="tick_flow.py")
+    api.create_schedule(path, "0 0 1 1 *", root=root)
     daemon.start()
-    wait_for("the PID file", (Path(root) / "scheduler.pid").exists, timeout=30)
-    second = cli("scheduler", "--root", root)
-    assert second.returncode == 2
-    assert "a scheduler is already running" in second.stderr
-    assert daemon.stop() == 0
+    wait_for("the lease", lambda: api.scheduler_status(root).alive, timeout=30)
+    first = api.scheduler_status(root)
+    assert daemon.proc is not None and first.pid == daemon.proc.pid
+    second = Daemon(root, tmp_path / "second.log")
+    second.start()
+    try:
+        wait_for("the standby", lambda: "standing by" in second.log.read_text(), timeout=30)
+        assert f"pid {first.pid}" in second.log.read_text()
+        assert api.scheduler_status(root).pid == first.pid
+        daemon.stop(signal.SIGKILL)
+        wait_for("the take-over", lambda: "took over" in second.log.read_text(), timeout=30)
+        assert second.proc is not None and api.scheduler_status(root).pid == second.proc.pid
+    finally:
+        if second.proc is not None:
+            second.stop()
 
 
 def test_a_schedule_runs_the_code_it_pinned(write_flow, root: str) -> None:
