@@ -302,47 +302,13 @@ class Run:
         return "\n".join(lines[-tail:])
 
     def summary(self) -> dict[str, Any]:
-        """A JSON-able view for the CLI, the server extension and the widget."""
-        tasks = self._engine.records.tasks(self.flow, self.id)
-        attempts = self._engine.records.attempts(self.flow, self.id)
-        steps = []
-        for info in self.record.steps:
-            done = [t for t in tasks if t.step == info.name]
-            mine = [a for a in attempts if a.step == info.name]
-            running = {(a.index) for a in mine if a.status == "running"} - {t.index for t in done}
-            failed = {a.index for a in mine if a.status == "failed"} - {t.index for t in done}
-            status = "done" if done and not running and not failed else "waiting"
-            if running:
-                status = "running"
-            elif failed and info.name == self.record.failed_step:
-                status = "failed"
-            total = len(done) + len(running) + len(failed) if info.foreach else 1
-            steps.append(
-                {
-                    "name": info.name,
-                    "status": status,
-                    "foreach": info.foreach,
-                    "upstream": list(info.upstream),
-                    "tasks_total": max(total, len(done)),
-                    "tasks_done": len(done),
-                    "tasks_running": len(running),
-                    "tasks_failed": len(failed),
-                }
-            )
-        return {
-            "id": self.id,
-            "flow": self.flow,
-            "pathspec": self.pathspec,
-            "status": self.status,
-            "created": self.record.created,
-            "finished": self.record.finished,
-            "params": dict(self.record.params),
-            "origin_run": self.record.origin_run,
-            "error": self.record.error.message if self.record.error else None,
-            "failed_step": self.record.failed_step,
-            "failure": _failure(self.record),
-            "steps": steps,
-        }
+        """A JSON-able view for the CLI, the server extension and the widget
+        (``run_summary.py`` says what is in it)."""
+        from .run_summary import run_summary
+
+        records = self._engine.records
+        tasks = records.tasks(self.flow, self.id)
+        return run_summary(self.record, self.status, tasks, records.attempts(self.flow, self.id))
 
     def __repr__(self) -> str:
         return f"Run({self.pathspec!r}, status={self.status!r})"
@@ -452,19 +418,3 @@ def latest_run(flow: str, *, status: RunStatus | None = None, root: str | None =
         which = f" with status {status!r}" if status else ""
         raise RunNotFound(f"no run of {flow}{which}", hint=f"start one: python {flow}.py run")
     return runs[0]
-
-
-def _failure(record: RunRecord) -> dict[str, Any] | None:
-    """Where and why the run failed, as every viewer words it (the Lab run view shows it)."""
-    error = record.error
-    if error is None:
-        return None
-    from .runtime.tracemap import headline
-
-    return {
-        "headline": headline(record.failed_step or "?", error.message, error.where),
-        "where": error.where,
-        "cell": error.cell,
-        "cell_id": error.cell_id,
-        "line": error.line,
-    }

@@ -125,3 +125,26 @@ def test_the_notebook_view_marks_caught_steps(ran):
     assert "jp-Flow-step-caught" in view.table_html()
     assert "timed out after 1s" in view.table_html()
     assert any("⚠ caught: ValueError: two is bad" in ln for ln in view.steps["each"].tail)
+
+
+def test_the_run_summary_reports_caught_steps_with_their_error(ran):
+    """``Run.summary()`` is what the Lab's run view and the server show."""
+    from jupyter_flow.client import latest_run
+
+    _, _, root, _ = ran
+    summary = latest_run("Caught", root=root).summary()
+    assert summary["status"] == "done"
+    assert summary["caught_steps"] == ["a_step_with_a_rather_long_name", "each"]
+    steps = {s["name"]: s for s in summary["steps"]}
+    slow = steps["a_step_with_a_rather_long_name"]
+    assert slow["status"] == "caught" and slow["tasks_caught"] == 1
+    assert slow["caught_note"] == "timed out after 1s; outputs None"
+    assert slow["caught"][0]["kind"] == "timeout"
+    each = steps["each"]
+    assert each["status"] == "caught" and (each["tasks_caught"], each["tasks_done"]) == (1, 3)
+    (item,) = each["caught"]
+    assert item["index"] == 1 and item["message"] == "ValueError: two is bad"
+    assert item["type"] == "ValueError" and item["cell"] is None  # a module, not a notebook
+    assert "caught_flow.py" in item["where"]
+    assert steps["start"]["status"] == "done" and steps["start"]["caught"] == []
+    assert steps["end"]["caught_note"] == ""
