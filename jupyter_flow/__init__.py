@@ -28,8 +28,13 @@ def load_ipython_extension(ipython: Any) -> None:
     _load(ipython)
 
 
-def _jupyter_server_extension_points() -> list[dict[str, str]]:
-    return [{"module": "jupyter_flow.server"}]
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    from .server.scheduler_app import FlowSchedulerApp  # the local scheduler, stopped on exit
+
+    return [
+        {"module": "jupyter_flow.server"},
+        {"module": "jupyter_flow.server.scheduler_app", "app": FlowSchedulerApp},
+    ]
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

@@ -1,7 +1,8 @@
 """The jupyter_server extension: REST handlers under ``/jupyter-flow/``.
 
 Loaded by jupyter_server through ``jupyter_flow._jupyter_server_extension_points``; the
-``jupyter-config`` file shipped in the wheel enables it on install.
+``jupyter-config`` file shipped in the wheel enables it on install. The local scheduler is
+its second point, an ``ExtensionApp`` (``scheduler_app.py``), so that it is stopped on exit.
 """
 
 from __future__ import annotations
@@ -11,8 +12,13 @@ from typing import Any
 from .routes import setup_handlers
 
 
-def _jupyter_server_extension_points() -> list[dict[str, str]]:
-    return [{"module": "jupyter_flow.server"}]
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    from .scheduler_app import FlowSchedulerApp
+
+    return [
+        {"module": "jupyter_flow.server"},
+        {"module": "jupyter_flow.server.scheduler_app", "app": FlowSchedulerApp},
+    ]
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:

@@ -18,6 +18,7 @@ from . import services
 from .base import endpoint, in_thread
 from .errors import BadRequest, NotFound
 from .runs import AUTH_RESOURCE, NAME, RunsBase, _parameters
+from .scheduler import SCHEDULER_KEY
 
 SCHEDULE_NAME = r"[a-z0-9][-a-z0-9]*"
 MAX_FIRES = 20
@@ -42,9 +43,25 @@ def _require(api: Any, name: str, root: str) -> None:
         raise NotFound(f"no schedule named {name!r}", hint="list the schedules to see names")
 
 
+def _scheduler(api: Any, root: str, in_server: bool) -> dict[str, Any]:
+    """Who fires this store's local schedules: ``{alive, pid, host, since, kind}``, and
+    whether this server would (``in_server``)."""
+    status: dict[str, Any] = api.scheduler_status(root=root).to_json()
+    return {**status, "in_server": in_server}
+
+
 class SchedulesHandler(RunsBase):
-    """GET ?path=&flow=: schedules (of one flow) with next fire times, and the targets.
+    """GET ?path=&flow=: schedules (of one flow) with next fire times, the targets and the
+    store's scheduler (alive or not: nobody fires local schedules when it is not).
     POST {path, cron, timezone, target, parameters, name}: export, then schedule."""
+
+    def watch(self, root: str) -> bool:
+        """Have this server's scheduler fire ``root`` too; False when it runs none."""
+        scheduler = self.settings.get(SCHEDULER_KEY)
+        if scheduler is None:
+            return False
+        scheduler.watch(root)
+        return True
 
     @endpoint(AUTH_RESOURCE)
     async def get(self) -> None:
@@ -57,7 +74,8 @@ class SchedulesHandler(RunsBase):
         chosen = [s.name for s in schedules if flow in (None, s.flow.name)]
         shown = [await in_thread(_show, api, name, root) for name in chosen]
         targets = await in_thread(services.schedule_targets)
-        self.reply({"schedules": shown, "targets": targets})
+        scheduler = await in_thread(_scheduler, api, root, self.watch(root))
+        self.reply({"schedules": shown, "targets": targets, "scheduler": scheduler})
 
     @endpoint("kernels", "execute")
     async def post(self) -> None:
@@ -90,6 +108,7 @@ class SchedulesHandler(RunsBase):
             root=root,
             update=bool(body.get("update", False)),
         )
+        self.watch(root)
         self.reply(await in_thread(_show, api, schedule.name, root), status=201)
 
 

@@ -1,0 +1,94 @@
+"""The local scheduler inside the Jupyter server: while it is up, local schedules fire
+without ``jupyter flow scheduler`` (as jupyter-scheduler does).
+
+One daemon thread steps a :class:`~jupyter_flow.schedule.daemon.Scheduler` per store this
+server serves: the store its root folder's settings name, and every store a schedules
+request resolves (a notebook in a sub-folder has its own). A store is only taken up once it
+has a local schedule; of all the schedulers of a store (this one, a daemon, another server)
+only the lease holder fires, the others stand by. Work is SQLite and process starts, so it
+runs in a thread, never on the event loop. Runs are started detached: they outlive the
+server, and it has no child to reap.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from jupyter_flow.schedule.daemon import DaemonOptions, Scheduler
+from jupyter_flow.schedule.store import ScheduleStore
+
+SCHEDULER_KEY = "jupyter_flow_scheduler"
+
+
+def has_local_schedules(store: ScheduleStore) -> bool:
+    """Without creating the database where there is none."""
+    return store.path.is_file() and bool(store.all("local"))
+
+
+class ServerScheduler:
+    def __init__(self, options: DaemonOptions, log: Callable[[str], None]) -> None:
+        self.options = options
+        self.log = log
+        self._schedulers: dict[Path, Scheduler] = {}
+        self._guard = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def watch(self, root: str) -> None:
+        """Fire the local schedules of ``root`` too (idempotent, any thread)."""
+        store = ScheduleStore(root)
+        key = store.dir.resolve()
+        with self._guard:
+            if key not in self._schedulers:
+                self._schedulers[key] = Scheduler(
+                    store, self.options, kind="jupyter-server", log=self.log, detach=True
+                )
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(
+            target=self._loop, name="jupyter_flow-scheduler", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop ticking and let go of every lease (blocking: call it off the event loop)."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                for key, scheduler in self._current():
+                    if self._stopping.is_set():
+                        break
+                    self._step(key, scheduler)
+                self._stopping.wait(self.options.tick)
+        finally:
+            for _key, scheduler in self._current():
+                scheduler.close()
+
+    def _current(self) -> list[tuple[Path, Scheduler]]:
+        with self._guard:
+            return list(self._schedulers.items())
+
+    def _step(self, key: Path, scheduler: Scheduler) -> None:
+        try:
+            if not key.is_dir():  # the store was removed: forget it
+                scheduler.close()
+                with self._guard:
+                    self._schedulers.pop(key, None)
+            elif scheduler.lease.held or has_local_schedules(scheduler.store):
+                scheduler.step()
+        except Exception as err:  # one broken store must not stop the others
+            self.log(f"{scheduler.store.root}: scheduler error: {type(err).__name__}: {err}")
