@@ -184,9 +184,11 @@ def pull_verb(magics: FlowMagics, args: str) -> Any:
 
 
 class RunsTable:
-    """``%flow runs``: recent runs with their status, as text and HTML."""
+    """``%flow runs``: recent runs with their status, as text and HTML. A done run whose
+    failures ``catch=True`` let pass says where (its outputs there are None), as the
+    terminal's ``runs`` does."""
 
-    HEADER = ("run", "status", "started", "seconds", "failed step")
+    HEADER = ("run", "status", "started", "seconds", "note")
 
     def __init__(self, runs: list[Run]) -> None:
         self.rows = []
@@ -200,7 +202,7 @@ class RunsTable:
                     r.status,
                     time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created)),
                     f"{end - r.created:.1f}",
-                    r.record.failed_step or "",
+                    _run_note(r),
                 )
             )
 
@@ -221,6 +223,17 @@ class RunsTable:
             "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in self.rows
         )
         return f"<table class='jp-Flow-runs'><tr>{head}</tr>{body}</table>"
+
+
+def _run_note(run: Run) -> str:
+    if run.record.failed_step:
+        return f"failed in {run.record.failed_step}"
+    if not run.successful:
+        return ""
+    tasks = run._engine.records.tasks(run.flow, run.id)
+    caught = {t.step for t in tasks if t.status == "caught"}
+    steps = [s.name for s in run.record.steps if s.name in caught]  # in flow order
+    return f"⚠ caught failures in {', '.join(steps)}" if steps else ""
 
 
 @register_verb("runs", "list runs of this notebook's flow: %flow runs [FLOW] [--status S] [-n N]")
