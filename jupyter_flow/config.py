@@ -82,6 +82,23 @@ class Settings:
         values["extra"] = {**values.get("extra", {}), **extra}
         return cls(**values)
 
+    @classmethod
+    def from_pinned(cls, document: Mapping[str, Any], root: str) -> Settings:
+        """The settings a schedule pinned for its driver (``schedule/settings_pin.py``):
+        exactly those, with no config file or environment read."""
+        if document.get("format") != 1:
+            raise ConfigError(
+                f"pinned settings of format {document.get('format')!r} are not understood",
+                hint="re-create the schedule (--update) with this version of jupyter_flow",
+            )
+        return cls(
+            root=root,
+            executor=str(document["executor"]),
+            max_workers=int(document.get("max_workers", 0)),
+            retry_backoff=float(document.get("retry_backoff", 1.0)),
+            extra={k: dict(v) for k, v in document.get("extra", {}).items()},
+        )
+
     def backend_options(self, name: str) -> Mapping[str, Any]:
         return self.extra.get(name, {})
 
@@ -98,10 +115,19 @@ def resolve_root(root: str, base: Path) -> str:
     return str(path if path.is_absolute() else (base / path).resolve())
 
 
-def _read_config(base: Path, profile: str) -> dict[str, Any]:
+def _candidates(base: Path) -> list[Path]:
     candidates = [base / name for name in CONFIG_NAMES]
     candidates.append(Path.home() / ".config" / "jupyter_flow" / "config.toml")
-    for path in candidates:
+    return candidates
+
+
+def config_file(cwd: str | os.PathLike[str] | None = None) -> Path | None:
+    """The config file ``Settings.load`` reads (for errors that say where a setting is)."""
+    return next((p for p in _candidates(Path(cwd or Path.cwd())) if p.is_file()), None)
+
+
+def _read_config(base: Path, profile: str) -> dict[str, Any]:
+    for path in _candidates(base):
         if path.is_file():
             data = _load_toml(path)
             section = dict(data.get("default", {}))

@@ -87,6 +87,12 @@ def add_parsers(sub: Any, *, bound: Any) -> None:
         metavar="NAME",
         help="the schedule that started this run (set by schedule targets)",
     )
+    p.add_argument(
+        "--settings",
+        metavar="KEY",
+        help="run with the executor settings pinned in the store under KEY (set by schedule "
+        "targets: a scheduled driver has no config file)",
+    )
     if bound is None:
         p.add_argument(
             "--package",
@@ -207,12 +213,47 @@ def _run(args: argparse.Namespace, resume: str | None = None, from_step: str | N
             resume=resume,
             resume_step=from_step,
             schedule=getattr(args, "schedule", ""),
+            settings=_pinned_settings(args),
         )
     finally:
         if observer is not None:
             observer.watch.store.close()
     _print_results(run)
     return 0
+
+
+def _pinned_settings(args: argparse.Namespace) -> Any:
+    """``--settings KEY``: the settings a schedule pinned at create, read from the store
+    and checked against their key; None without the option."""
+    key = getattr(args, "settings", None)
+    if not key:
+        return None
+    import json
+    from dataclasses import replace
+
+    from ..config import Settings
+    from ..errors import ConfigError
+    from ..store import open_store
+    from .api import settings_for
+
+    root = settings_for(args.root).root
+    store = open_store(root)
+    try:
+        if store.missing_blobs([key]):
+            raise ConfigError(
+                f"the pinned settings {key[:12]} are not in the store {root}",
+                hint="re-create the schedule (schedule create --update) to pin them again",
+            )
+        settings = Settings.from_pinned(json.loads(bytes(store.open_blob(key))), root)
+    finally:
+        store.close()
+    if args.executor and args.executor != settings.executor:
+        raise ConfigError(
+            f"--on {args.executor} contradicts the pinned settings {key[:12]} "
+            f"(for {settings.executor})",
+            hint=f"use --on {settings.executor} or drop --settings",
+        )
+    return replace(settings, max_workers=args.max_workers or settings.max_workers)
 
 
 def _print_results(run: Any) -> None:

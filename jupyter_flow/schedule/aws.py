@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from ..errors import ConfigError, MissingExtraError
-from .aws_render import AwsOptions, render, submit_job_input
+from . import settings_pin
+from .aws_render import AwsOptions, driver_definition, pinned, render, submit_job_input
 from .base import ScheduleTarget
 from .bootstrap import object_name
 from .cron import to_aws
@@ -27,11 +29,7 @@ class AwsTarget(ScheduleTarget):
         super().validate(schedule)
         assert schedule.cron is not None
         to_aws(schedule.cron)  # AWS's day-field rules, checked before anything is created
-        missing = [
-            key
-            for key in ("scheduler_role_arn", "job_queue", "job_definition")
-            if not getattr(self.aws, key)
-        ]
+        missing = [key for key in ("scheduler_role_arn", "job_queue") if not getattr(self.aws, key)]
         if missing:
             raise ConfigError(
                 f"AWS schedules need {', '.join(missing)} in the settings",
@@ -45,8 +43,19 @@ class AwsTarget(ScheduleTarget):
                 hint="use an s3:// root (--root or JUPYTER_FLOW_ROOT) for AWS schedules",
             )
 
+    def pin_settings(self, schedule: Schedule) -> Schedule:
+        """The Batch executor settings a local ``--on batch`` run would use
+        (``[default.batch]``, ``JUPYTER_FLOW_BATCH_*``), for the driver and its steps."""
+        options = settings_pin.batch_options(
+            self.settings, self.aws.job_queue, self.aws.region, os.environ
+        )
+        return settings_pin.pin(schedule, self.settings, "batch", options)
+
     def render(self, schedule: Schedule) -> tuple[dict[str, Any], ...]:
-        return (render(schedule, self.aws),)
+        """The driver's job definition (unless ``job_definition`` names one), then the
+        EventBridge schedule."""
+        definition = driver_definition(schedule, self.aws)
+        return (*([definition] if definition else []), render(schedule, self.aws))
 
     def summary(self, schedule: Schedule) -> str:
         return (
@@ -80,12 +89,35 @@ class AwsTarget(ScheduleTarget):
 
     def apply(self, schedule: Schedule) -> Applied:
         upload_package(schedule.root, schedule.flow.source_path)
+        settings_pin.upload(schedule.root, schedule)
+        self._ensure_driver_definition(schedule)
         client = self._client("scheduler")
         request = render(schedule, self.aws)
         exists = self._exists(client, schedule)
         method = client.update_schedule if exists else client.create_schedule
         self._call(f"applying schedule {schedule.name!r}", method, **request)
         return self.describe(schedule)
+
+    def _ensure_driver_definition(self, schedule: Schedule) -> None:
+        """Register the rendered driver definition where step definitions go (the pinned
+        Batch region/endpoint); reused when one of that name is ACTIVE."""
+        definition = driver_definition(schedule, self.aws)
+        steps = pinned(schedule)
+        if definition is None or steps is None:
+            return
+        from ..runtime.executors.batch_client import BatchClient, TransientError
+        from ..runtime.executors.batch_job import BatchOptions
+
+        client = BatchClient(BatchOptions.from_settings(steps, {}))
+        try:
+            client.ensure_definition(definition)
+        except TransientError as err:
+            raise ConfigError(
+                f"registering the driver job definition of schedule {schedule.name!r}: {err}",
+                hint="nothing was scheduled; try again",
+            ) from None
+        finally:
+            client.close()
 
     def _exists(self, client: Any, schedule: Schedule) -> bool:
         try:

@@ -2,7 +2,10 @@
 
 The schedule's target is EventBridge Scheduler's universal target for Batch
 (``aws-sdk:batch:submitJob``): at each fire it submits one Batch job that fetches the
-pinned code and runs the flow's driver with steps on Batch (``--on batch``). The cron
+pinned code and runs the flow's driver with steps on Batch (``--on batch``) and the Batch
+settings pinned at create (``settings_pin``). The driver's job definition is rendered from
+those settings too (the steps' image, job role, secrets), since ``SubmitJob`` cannot
+override an image or a role; ``job_definition`` names an existing one instead. The cron
 expression is translated to AWS's six-field form and the time zone passed through.
 EventBridge has no concurrency control: overlapping fires each start a driver.
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 import json
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .bootstrap import driver_command, fetch_command, object_name
@@ -20,6 +23,11 @@ from .cron import to_aws
 from .model import Schedule
 
 SUBMIT_JOB_ARN = "arn:aws:scheduler:::aws-sdk:batch:submitJob"
+DRIVER_PLACEHOLDER = (
+    "python",
+    "-c",
+    "raise SystemExit('jupyter_flow: a scheduled driver gets its command from its schedule')",
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,8 @@ class AwsOptions:
     region: str | None = None
     endpoint_url: str | None = None
     store_url: str = ""
+    driver_cpu: float = 1.0  # the driver job's vCPUs and memory (MiB), rendered definition
+    driver_memory: int = 2048
 
     @classmethod
     def from_settings(
@@ -50,6 +60,49 @@ class AwsOptions:
         return cls(**merged)
 
 
+def pinned(schedule: Schedule) -> Mapping[str, Any] | None:
+    """The Batch executor settings pinned for the driver (``settings_pin``), if any."""
+    found = (schedule.settings.get("extra") or {}).get("batch")
+    return found if isinstance(found, Mapping) else None
+
+
+def driver_definition(schedule: Schedule, opts: AwsOptions) -> dict[str, Any] | None:
+    """``RegisterJobDefinition`` of the driver job: the steps' image, job/execution roles,
+    secrets and platform (named by what it pins, like step definitions). None when
+    ``job_definition`` names an existing definition or nothing was pinned."""
+    steps = pinned(schedule)
+    if opts.job_definition or steps is None:
+        return None
+    from ..flow.resources import Resources
+    from ..runtime.executors.batch_job import BatchOptions, build_definition
+
+    batch = BatchOptions.from_settings(steps, {})
+    batch = replace(batch, definition_prefix=f"{batch.definition_prefix}-driver")
+    res = Resources(cpu=float(opts.driver_cpu), memory_mb=int(opts.driver_memory))
+    definition = build_definition(batch.image, res, batch)
+    # each schedule's SubmitJob brings the command; one definition serves many schedules
+    definition["containerProperties"]["command"] = list(DRIVER_PLACEHOLDER)
+    return definition
+
+
+def definition_ref(schedule: Schedule, opts: AwsOptions) -> str:
+    rendered = driver_definition(schedule, opts)
+    return str(rendered["jobDefinitionName"]) if rendered else opts.job_definition
+
+
+def _environment(schedule: Schedule, opts: AwsOptions, store: str) -> list[dict[str, str]]:
+    steps = pinned(schedule)
+    env = [{"Name": "JUPYTER_FLOW_ROOT", "Value": store}]
+    if steps is None:  # a schedule from before settings were pinned: queue + region only
+        env.append({"Name": "JUPYTER_FLOW_BATCH_QUEUE", "Value": opts.job_queue})
+        if opts.region:
+            env.append({"Name": "JUPYTER_FLOW_BATCH_REGION", "Value": opts.region})
+    else:  # what step jobs get, so the driver reaches the store as they do
+        env += [{"Name": k, "Value": str(v)} for k, v in sorted(steps["env"].items())]
+    env += [{"Name": "PYTHONPATH", "Value": "/code"}, {"Name": "PYTHONUNBUFFERED", "Value": "1"}]
+    return env
+
+
 def submit_job_input(schedule: Schedule, opts: AwsOptions) -> dict[str, Any]:
     """The Batch ``SubmitJob`` request the schedule sends (AWS's PascalCase names)."""
     store = opts.store_url or schedule.root
@@ -58,21 +111,10 @@ def submit_job_input(schedule: Schedule, opts: AwsOptions) -> dict[str, Any]:
     return {
         "JobName": object_name(schedule),
         "JobQueue": opts.job_queue,
-        "JobDefinition": opts.job_definition,
+        "JobDefinition": definition_ref(schedule, opts),
         "ContainerOverrides": {
             "Command": ["sh", "-c", f"{fetch} && cd /code && exec {driver}"],
-            "Environment": [
-                {"Name": "JUPYTER_FLOW_ROOT", "Value": store},
-                # the Batch executor's settings for the step jobs (no config file in the job)
-                {"Name": "JUPYTER_FLOW_BATCH_QUEUE", "Value": opts.job_queue},
-                *(
-                    [{"Name": "JUPYTER_FLOW_BATCH_REGION", "Value": opts.region}]
-                    if opts.region
-                    else []
-                ),
-                {"Name": "PYTHONPATH", "Value": "/code"},
-                {"Name": "PYTHONUNBUFFERED", "Value": "1"},
-            ],
+            "Environment": _environment(schedule, opts, store),
         },
         "Tags": {"jupyter-flow/schedule": schedule.name, "jupyter-flow/flow": schedule.flow.name},
     }

@@ -45,6 +45,12 @@ class ScheduleTarget(ABC):
                 hint="create two schedules (with different --name) for both triggers",
             )
 
+    def pin_settings(self, schedule: Schedule) -> Schedule:
+        """``schedule`` with the executor settings its driver will use pinned (at create);
+        ``ConfigError`` for a setting the driver could not honour. Default: none (the
+        local target runs with this machine's settings)."""
+        return schedule
+
     @abstractmethod
     def render(self, schedule: Schedule) -> tuple[dict[str, Any], ...]:
         """The documents this target applies for ``schedule`` (pure, deterministic)."""

@@ -57,6 +57,8 @@ def driver_command(schedule: Schedule, store_url: str, executor: str) -> list[st
     command = ["python", "-m", "jupyter_flow", "run", f"{CODE_DIR}/{schedule.flow.module_file}"]
     command += ["--root", store_url, "--on", executor, "--quiet"]
     command += ["--schedule", schedule.name]
+    if schedule.settings_key:  # the executor settings pinned at create (settings_pin.py)
+        command += ["--settings", schedule.settings_key]
     for key, value in sorted(schedule.params.items()):
         command += ["--param", f"{key}={value}"]
     return command

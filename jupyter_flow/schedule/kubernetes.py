@@ -6,14 +6,16 @@ triggers and removes them through the official client (``kube_client``).
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
+from . import settings_pin
 from .bootstrap import object_name
 from .cluster import MANAGED, ClusterTarget
 from .kube_client import apply_all
 from .kubernetes_render import KubeOptions, render
-from .model import Schedule
+from .model import Applied, Schedule
 
 
 class KubernetesTarget(ClusterTarget):
@@ -23,8 +25,20 @@ class KubernetesTarget(ClusterTarget):
     def kube(self) -> KubeOptions:
         return KubeOptions.from_settings(self.options)
 
+    def pin_settings(self, schedule: Schedule) -> Schedule:
+        """The Kubernetes executor settings a local ``--on kubernetes`` run would use
+        (``[default.kubernetes]``, ``JUPYTER_FLOW_K8S_*``), for the CronJob's driver."""
+        options = settings_pin.kubernetes_options(
+            self.settings, self.kube.namespace, KubeOptions.__dataclass_fields__, os.environ
+        )
+        return settings_pin.pin(schedule, self.settings, "kubernetes", options)
+
     def render(self, schedule: Schedule) -> tuple[dict[str, Any], ...]:
         return render(schedule, self.kube)
+
+    def apply(self, schedule: Schedule) -> Applied:
+        settings_pin.upload(schedule.root, schedule)  # where the package goes too
+        return super().apply(schedule)
 
     def store_url(self) -> str | None:
         return self.kube.store_url

@@ -23,7 +23,8 @@ class KubeOptions:
     namespace: str = "default"
     image: str = "python:3.11-slim"
     store_url: str = ""  # defaults to the schedule's root
-    service_account: str | None = None  # an existing one: no RBAC objects are rendered
+    service_account: str | None = None  # the steps' (executor's); the Role is bound to it
+    driver_service_account: str | None = None  # an existing one: no RBAC objects rendered
     starting_deadline_seconds: int = 300
     history_limit: int = 3
     driver_cpu: str = "500m"
@@ -36,20 +37,38 @@ class KubeOptions:
         return cls(**{k: v for k, v in options.items() if k in known})
 
 
+def steps_service_account(schedule: Schedule, opts: KubeOptions) -> str | None:
+    steps = pinned(schedule)
+    return steps.get("service_account") if steps is not None else opts.service_account
+
+
 def service_account_name(schedule: Schedule, opts: KubeOptions) -> str:
-    return opts.service_account or object_name(schedule)
+    """The driver runs as the steps' service account when they have one (so it reaches the
+    store as they do, e.g. through IRSA), else as one made for the schedule."""
+    return (
+        opts.driver_service_account
+        or steps_service_account(schedule, opts)
+        or object_name(schedule)
+    )
 
 
 def render_rbac(schedule: Schedule, opts: KubeOptions) -> list[dict[str, Any]]:
     """What the driver may do in its namespace: exactly the calls of the Kubernetes executor
     (``runtime/executors/kubernetes_client.py``): create, watch, list and delete step Jobs,
-    ``deletecollection`` for cancel-all (its own verb), follow their pods and read logs."""
-    if opts.service_account:
+    ``deletecollection`` for cancel-all (its own verb), follow their pods and read logs.
+    Bound to the driver's service account, which is made here unless the steps name one."""
+    if opts.driver_service_account:
         return []
     name = object_name(schedule)
+    account = service_account_name(schedule, opts)
     meta = {"name": name, "namespace": opts.namespace, "labels": labels(schedule)}
+    identity = (
+        []
+        if steps_service_account(schedule, opts)
+        else [{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta}]
+    )
     return [
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
+        *identity,
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "Role",
@@ -69,52 +88,91 @@ def render_rbac(schedule: Schedule, opts: KubeOptions) -> list[dict[str, Any]]:
             "kind": "RoleBinding",
             "metadata": meta,
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
-            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": opts.namespace}],
+            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": opts.namespace}],
         },
     ]
 
 
-def render_pod_spec(schedule: Schedule, opts: KubeOptions, executor: str) -> dict[str, Any]:
-    """The driver pod: an init container fetches the pinned code, the main one runs it."""
-    store = opts.store_url or schedule.root
-    mount = [{"name": "code", "mountPath": CODE_DIR}]
-    env = [
-        {"name": "JUPYTER_FLOW_ROOT", "value": store},
-        # the Kubernetes executor's settings for the step Jobs (no config file in the pod)
-        {"name": "JUPYTER_FLOW_K8S_NAMESPACE", "value": opts.namespace},
-        {"name": "JUPYTER_FLOW_K8S_IMAGE", "value": opts.image},
+def pinned(schedule: Schedule) -> Mapping[str, Any] | None:
+    """The Kubernetes executor settings pinned for the driver (``settings_pin``), if any."""
+    extra = schedule.settings.get("extra") or {}
+    found = extra.get("kubernetes")
+    return found if isinstance(found, Mapping) else None
+
+
+def _driver_env(schedule: Schedule, opts: KubeOptions, store: str) -> list[dict[str, str]]:
+    steps = pinned(schedule)
+    env = [{"name": "JUPYTER_FLOW_ROOT", "value": store}]
+    if steps is None:  # a schedule from before settings were pinned: namespace + image only
+        env += [
+            {"name": "JUPYTER_FLOW_K8S_NAMESPACE", "value": opts.namespace},
+            {"name": "JUPYTER_FLOW_K8S_IMAGE", "value": opts.image},
+        ]
+    else:  # what step pods get, so the driver reaches the store as they do (S3 endpoint...)
+        env += [{"name": k, "value": str(v)} for k, v in sorted(steps["env"].items())]
+    env += [
         {"name": "PYTHONPATH", "value": CODE_DIR},
         {"name": "PYTHONUNBUFFERED", "value": "1"},
     ]
+    return env
+
+
+def driver_image(schedule: Schedule, opts: KubeOptions) -> str:
+    """The steps' image (pinned), which has what the driver needs: Python and the SDKs."""
+    steps = pinned(schedule)
+    return str(steps["image"]) if steps is not None else opts.image
+
+
+def render_pod_spec(schedule: Schedule, opts: KubeOptions, executor: str) -> dict[str, Any]:
+    """The driver pod: an init container fetches the pinned code, the main one runs it.
+    Both read the store with the credentials step pods get (``envFrom`` the pinned
+    Secrets), and the pod is placed as step pods are (nodeSelector, tolerations)."""
+    store = opts.store_url or schedule.root
+    steps = pinned(schedule) or {}
+    mount = [{"name": "code", "mountPath": CODE_DIR}]
+    env = _driver_env(schedule, opts, store)
+    image = driver_image(schedule, opts)
+    secrets = [{"secretRef": {"name": s}} for s in steps.get("secrets", ())]
+    fetch: dict[str, Any] = {
+        "name": "fetch-code",
+        "image": image,
+        "command": fetch_command(schedule, store),
+        "env": env,
+        "volumeMounts": mount,
+    }
+    driver: dict[str, Any] = {
+        "name": "driver",
+        "image": image,
+        "command": driver_command(schedule, store, executor),
+        "workingDir": CODE_DIR,
+        "env": env,
+        "resources": {
+            "requests": {"cpu": opts.driver_cpu, "memory": opts.driver_memory},
+            "limits": {"memory": opts.driver_memory},
+        },
+        "volumeMounts": mount,
+    }
+    for container in (fetch, driver):
+        if secrets:
+            container["envFrom"] = secrets
+        if steps.get("image_pull_policy"):
+            container["imagePullPolicy"] = steps["image_pull_policy"]
     spec: dict[str, Any] = {
         "serviceAccountName": service_account_name(schedule, opts),
         "restartPolicy": "Never",
-        "initContainers": [
-            {
-                "name": "fetch-code",
-                "image": opts.image,
-                "command": fetch_command(schedule, store),
-                "volumeMounts": mount,
-            }
-        ],
-        "containers": [
-            {
-                "name": "driver",
-                "image": opts.image,
-                "command": driver_command(schedule, store, executor),
-                "workingDir": CODE_DIR,
-                "env": env,
-                "resources": {
-                    "requests": {"cpu": opts.driver_cpu, "memory": opts.driver_memory},
-                    "limits": {"memory": opts.driver_memory},
-                },
-                "volumeMounts": mount,
-            }
-        ],
+        "initContainers": [fetch],
+        "containers": [driver],
         "volumes": [{"name": "code", "emptyDir": {}}],
     }
-    if opts.image_pull_secret:
-        spec["imagePullSecrets"] = [{"name": opts.image_pull_secret}]
+    if steps.get("node_selector"):
+        spec["nodeSelector"] = dict(steps["node_selector"])
+    if steps.get("tolerations"):
+        spec["tolerations"] = [dict(t) for t in steps["tolerations"]]
+    pulls = [*steps.get("image_pull_secrets", ())]
+    if opts.image_pull_secret and opts.image_pull_secret not in pulls:
+        pulls.insert(0, opts.image_pull_secret)
+    if pulls:
+        spec["imagePullSecrets"] = [{"name": n} for n in pulls]
     return spec
 
 

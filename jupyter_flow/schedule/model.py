@@ -101,6 +101,10 @@ class Schedule:
     created: float = 0.0
     updated: float = 0.0
     root: str = ""  # the store the scheduled runs write to
+    # the executor settings its in-cluster driver runs steps with (settings_pin.py), and
+    # their key in the store; empty for the local target
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    settings_key: str = ""
 
     def with_paused(self, paused: bool) -> Schedule:
         return replace(self, paused=paused, updated=time.time())
@@ -126,6 +130,7 @@ class Schedule:
         flow["parameters"] = tuple(flow.get("parameters", ()))
         raw["flow"] = FlowShape(**flow)
         raw["params"] = dict(raw.get("params") or {})
+        raw["settings"] = dict(raw.get("settings") or {})
         return cls(**raw)
 
 

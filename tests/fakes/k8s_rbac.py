@@ -47,14 +47,12 @@ class Rbac:
     denied: list[str] = field(default_factory=list)  # messages of refused requests
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def bind_rendered(self, objects: Iterable[Mapping[str, Any]], token: str) -> None:
-        """Make ``token`` the rendered ServiceAccount's and bind the rendered Roles to it
-        through the rendered RoleBindings (a binding to anything else grants nothing)."""
+    def bind_rendered(
+        self, objects: Iterable[Mapping[str, Any]], token: str, account: tuple[str, str]
+    ) -> None:
+        """Make ``token`` the service account ``(namespace, name)``'s and bind the rendered
+        Roles to it through the rendered RoleBindings (only those naming it grant)."""
         docs = list(objects)
-        accounts = [d for d in docs if d.get("kind") == "ServiceAccount"]
-        assert len(accounts) == 1, "give exactly one ServiceAccount"
-        meta = accounts[0]["metadata"]
-        account = (meta["namespace"], meta["name"])
         roles = {
             (d["metadata"]["namespace"], d["metadata"]["name"]): d.get("rules", [])
             for d in docs

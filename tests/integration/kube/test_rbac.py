@@ -28,7 +28,7 @@ def _client(kube: FakeKubeAPI, tmp_path: Path, role_verbs: list[str] | None = No
     docs = kubernetes_render.render_rbac(SCHEDULE, kubernetes_render.KubeOptions(namespace="flows"))
     if role_verbs is not None:
         docs[1]["rules"][0]["verbs"] = role_verbs
-    kube.rbac.bind_rendered(docs, token="sa-token")
+    kube.rbac.bind_rendered(docs, token="sa-token", account=("flows", "jf-nightly"))
     path = kubeconfig_as(tmp_path / "sa-kubeconfig", kube.url, "sa-token", "flows")
     return KubeClient(KubernetesOptions(kubeconfig=str(path), namespace="flows"))
 

@@ -10,16 +10,33 @@ import pytest
 from hera.workflows.models import CronWorkflow, WorkflowTemplate
 
 from jupyter_flow.config import Settings
-from jupyter_flow.schedule import argo_render, aws_render, kubernetes_render
+from jupyter_flow.schedule import argo_render, aws_render, kubernetes_render, settings_pin
 from jupyter_flow.schedule.model import Schedule, StepShape
 
 from .golden import check
 
 K8S_VERSION = "1.33"  # CronJob timeZone is GA since 1.27
+STEPS = {  # [default.kubernetes] as a platform team sets it
+    "namespace": "flows",
+    "image": "ghcr.io/acme/flows:2",
+    "secrets": ["s3-creds"],
+    "env": {"JUPYTER_FLOW_S3_ENDPOINT_URL": "http://minio.storage:9000"},
+    "node_selector": {"pool": "flows"},
+    "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "flows"}],
+    "image_pull_secrets": ["ghcr"],
+}
+
+
+def pinned_kubernetes(schedule: Schedule, **options: object) -> Schedule:
+    settings = Settings(extra={"kubernetes": {**STEPS, **options}})
+    fields = kubernetes_render.KubeOptions.__dataclass_fields__
+    steps = settings_pin.kubernetes_options(settings, "flows", fields, {})
+    return settings_pin.pin(schedule, settings, "kubernetes", steps)
 
 
 def test_kubernetes_manifests_match_golden_and_validate(golden_schedule: Schedule) -> None:
     opts = kubernetes_render.KubeOptions(namespace="flows", image="ghcr.io/acme/flows:2")
+    golden_schedule = pinned_kubernetes(golden_schedule)
     docs = kubernetes_render.render(golden_schedule, opts)
     check("kubernetes", list(docs))
     assert [d["kind"] for d in docs] == ["ServiceAccount", "Role", "RoleBinding", "CronJob"]
@@ -40,6 +57,17 @@ def test_kubernetes_manifests_match_golden_and_validate(golden_schedule: Schedul
     jobs = ["create", "get", "list", "watch", "delete", "deletecollection"]  # cancel-all
     assert {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": jobs} in role
     assert {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]} in role
+    # the driver runs with the pinned settings and reaches the store as step pods do
+    key = golden_schedule.settings_key
+    assert driver[driver.index("--settings") + 1] == key
+    for container in (pod["initContainers"][0], pod["containers"][0]):
+        assert container["image"] == "ghcr.io/acme/flows:2"
+        assert container["envFrom"] == [{"secretRef": {"name": "s3-creds"}}]
+        endpoint = {"name": "JUPYTER_FLOW_S3_ENDPOINT_URL", "value": "http://minio.storage:9000"}
+        assert endpoint in container["env"]
+    assert pod["nodeSelector"] == {"pool": "flows"}
+    assert pod["tolerations"] == STEPS["tolerations"]
+    assert pod["imagePullSecrets"] == [{"name": "ghcr"}]
 
 
 @pytest.mark.parametrize(("policy", "k8s"), [("allow", "Allow"), ("replace", "Replace")])
@@ -51,11 +79,23 @@ def test_kubernetes_concurrency_and_pause(golden_schedule: Schedule, policy: str
 
 
 def test_existing_service_account_means_no_rbac_objects(golden_schedule: Schedule) -> None:
-    opts = kubernetes_render.KubeOptions(service_account="flows-runner")
-    docs = kubernetes_render.render(golden_schedule, opts)
+    opts = kubernetes_render.KubeOptions(driver_service_account="flows-runner")
+    docs = kubernetes_render.render(pinned_kubernetes(golden_schedule), opts)
     assert [d["kind"] for d in docs] == ["CronJob"]
     pod = docs[0]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     assert pod["serviceAccountName"] == "flows-runner"
+
+
+def test_the_driver_runs_as_the_steps_service_account(golden_schedule: Schedule) -> None:
+    """It reads the store as step pods do (IRSA); the Role is bound to that account."""
+    schedule = pinned_kubernetes(golden_schedule, service_account="flows-s3")
+    docs = kubernetes_render.render(schedule, kubernetes_render.KubeOptions(namespace="flows"))
+    assert [d["kind"] for d in docs] == ["Role", "RoleBinding", "CronJob"]
+    assert docs[1]["subjects"] == [
+        {"kind": "ServiceAccount", "name": "flows-s3", "namespace": "flows"}
+    ]
+    pod = docs[-1]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "flows-s3"
 
 
 def test_argo_compiles_the_dag_and_matches_golden(golden_schedule: Schedule) -> None:
@@ -93,15 +133,46 @@ def test_argo_compiles_the_dag_and_matches_golden(golden_schedule: Schedule) -> 
             assert ("{{retries}}" in command) == ("retryStrategy" in step), name
 
 
+BATCH = {
+    "queue": "flows",
+    "image": "123456789012.dkr.ecr.eu-central-1.amazonaws.com/flows:2",
+    "region": "eu-central-1",
+    "job_role_arn": "arn:aws:iam::123456789012:role/flows-steps",
+    "secrets": {"API_TOKEN": "arn:aws:secretsmanager:eu-central-1:123456789012:secret:tok"},
+    "env": {"FLOW_STAGE": "prod"},
+}
+
+
+def _botocore_errors(service: str, operation: str, params: dict) -> str:
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    model = botocore.session.get_session().get_service_model(service)
+    report = ParamValidator().validate(params, model.operation_model(operation).input_shape)
+    return report.generate_report() if report.has_errors() else ""
+
+
 def test_aws_request_matches_golden(golden_schedule: Schedule) -> None:
-    schedule = replace(golden_schedule, target="aws")
+    settings = Settings(extra={"batch": BATCH})
+    steps = settings_pin.batch_options(settings, "", None, {})
+    schedule = settings_pin.pin(replace(golden_schedule, target="aws"), settings, "batch", steps)
     opts = aws_render.AwsOptions(
         scheduler_role_arn="arn:aws:iam::123456789012:role/flows-scheduler",
         job_queue="flows",
-        job_definition="jupyter-flow-driver:3",
     )
+    definition = aws_render.driver_definition(schedule, opts)
     request = aws_render.render(schedule, opts)
-    check("aws", request)
+    check("aws", [definition, request])
+    assert definition is not None
+    assert not _botocore_errors("batch", "RegisterJobDefinition", definition)
+    assert not _botocore_errors("scheduler", "CreateSchedule", request)
+    # the driver job has the steps' image, job role and secrets (SubmitJob cannot set them)
+    container = definition["containerProperties"]
+    assert container["image"] == BATCH["image"]
+    assert container["jobRoleArn"] == BATCH["job_role_arn"]
+    assert container["secrets"] == [
+        {"name": "API_TOKEN", "valueFrom": BATCH["secrets"]["API_TOKEN"]}
+    ]
     assert request["ScheduleExpression"] == "cron(0 3 ? * 2-6 *)"
     assert request["ScheduleExpressionTimezone"] == "Europe/Berlin"
     submit = json.loads(request["Target"]["Input"])
@@ -110,6 +181,25 @@ def test_aws_request_matches_golden(golden_schedule: Schedule) -> None:
     assert command[:2] == ["sh", "-c"]
     assert "jupyter_flow run /code/shapes_flow.py" in command[2]
     assert "--on batch" in command[2]
+    assert f"--settings {schedule.settings_key}" in command[2]
+    assert submit["JobDefinition"] == definition["jobDefinitionName"]
+    assert {"Name": "FLOW_STAGE", "Value": "prod"} in submit["ContainerOverrides"]["Environment"]
+    assert not _botocore_errors("batch", "SubmitJob", _camel(submit))
+
+
+def _camel(request: dict) -> dict:
+    """EventBridge's universal target takes SubmitJob's members in PascalCase."""
+    over = request["ContainerOverrides"]
+    return {
+        "jobName": request["JobName"],
+        "jobQueue": request["JobQueue"],
+        "jobDefinition": request["JobDefinition"],
+        "containerOverrides": {
+            "command": over["Command"],
+            "environment": [{"name": e["Name"], "value": e["Value"]} for e in over["Environment"]],
+        },
+        "tags": request["Tags"],
+    }
 
 
 def test_aws_options_fall_back_to_batch_settings() -> None:

@@ -1,0 +1,130 @@
+"""Pinning the executor settings a schedule's in-cluster driver runs its steps with.
+
+A local ``run --on kubernetes`` (or ``--on batch``) reads ``[default.kubernetes]`` (or
+``[default.batch]``) and the ``JUPYTER_FLOW_K8S_*`` / ``JUPYTER_FLOW_BATCH_*`` variables; a
+scheduled driver has neither the config file nor the creator's environment. So at
+``schedule create`` the same effective settings are resolved here, once, kept in the
+schedule (targets render the driver from them) and put in the store content-addressed
+(``blobs/``, SHA-256 of the canonical JSON); the driver is started with
+``run --settings KEY`` and uses exactly them. A setting the driver cannot honour is refused
+here, naming the file, section and key: never dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, fields, replace
+from typing import Any
+
+from ..config import Settings, config_file
+from ..errors import ConfigError
+from .model import Schedule
+
+FORMAT = 1
+# how this machine reaches the API server; the driver pod uses its service account instead
+CONNECTION = ("kubeconfig", "context", "in_cluster")
+DRIVER_ENV = ("JUPYTER_FLOW_ROOT", "PYTHONPATH", "PYTHONUNBUFFERED")  # the driver sets these
+
+
+def where(settings: Settings, backend: str, key: str) -> str:
+    """``jupyter_flow.toml [default.kubernetes] env``: where a setting is read from."""
+    section = "default" if settings.profile == "default" else f"profiles.{settings.profile}"
+    path = config_file()
+    return f"{path or 'the settings'} [{section}.{backend}] {key}"
+
+
+def _check_env(settings: Settings, backend: str, env: Iterable[str]) -> None:
+    clash = sorted(set(env) & set(DRIVER_ENV))
+    if clash:
+        raise ConfigError(
+            f"{where(settings, backend, 'env')} sets {', '.join(clash)}, which the scheduled "
+            "driver sets itself (the store root and the pinned code on /code)",
+            hint=f"remove {', '.join(clash)} from that env table (use --root for the store)",
+        )
+
+
+def kubernetes_options(
+    settings: Settings, namespace: str, schedule_keys: Iterable[str], env: Mapping[str, str]
+) -> dict[str, Any]:
+    """The Kubernetes executor's effective options for steps started in ``namespace`` by
+    the CronJob's driver; ``schedule_keys`` are the target's own keys in the same table."""
+    from ..runtime.executors.kubernetes_job import KubernetesOptions
+
+    own = set(schedule_keys) - {f.name for f in fields(KubernetesOptions)}
+    raw = {k: v for k, v in settings.backend_options("kubernetes").items() if k not in own}
+    if raw.get("in_cluster") is False:
+        raise ConfigError(
+            f"{where(settings, 'kubernetes', 'in_cluster')} = false cannot hold for a "
+            "scheduled run: its driver runs in the cluster, as the schedule's service account",
+            hint="remove in_cluster (or use a profile without it) to schedule this flow",
+        )
+    options = KubernetesOptions.from_settings(raw, env)
+    if options.namespace and options.namespace != namespace:
+        raise ConfigError(
+            f"steps would run in namespace {options.namespace!r} (JUPYTER_FLOW_K8S_NAMESPACE) "
+            f"but the schedule's CronJob and its Role are in {namespace!r}",
+            hint="unset JUPYTER_FLOW_K8S_NAMESPACE or set "
+            f"{where(settings, 'kubernetes', 'namespace')} to the namespace you want",
+        )
+    _check_env(settings, "kubernetes", options.env)
+    values = asdict(replace(options, namespace=namespace))
+    for key in CONNECTION:  # the pod reaches the API as its service account
+        values.pop(key)
+    return values
+
+
+def batch_options(
+    settings: Settings, queue: str, region: str | None, env: Mapping[str, str]
+) -> dict[str, Any]:
+    """The Batch executor's effective options for the EventBridge driver's step jobs;
+    ``queue``/``region`` fill in what ``[default.batch]`` leaves out (``[default.aws]``)."""
+    from ..runtime.executors.batch_job import BatchOptions
+
+    raw = dict(settings.backend_options("batch"))
+    if queue:
+        raw.setdefault("queue", queue)
+    if region:
+        raw.setdefault("region", region)
+    options = BatchOptions.from_settings(raw, env)
+    _check_env(settings, "batch", options.env)
+    return asdict(options)
+
+
+def pin(
+    schedule: Schedule, settings: Settings, executor: str, options: Mapping[str, Any]
+) -> Schedule:
+    """``schedule`` carrying the settings document its driver runs with, and its key."""
+    document = {
+        "format": FORMAT,
+        "executor": executor,
+        "max_workers": settings.max_workers,
+        "retry_backoff": settings.retry_backoff,
+        "extra": {executor: json.loads(json.dumps(options))},  # plain JSON (lists)
+    }
+    return replace(schedule, settings=document, settings_key=key_of(encode(document)))
+
+
+def encode(document: Mapping[str, Any]) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+
+
+def key_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def upload(root: str, schedule: Schedule) -> None:
+    """Put the pinned settings in the store (idempotent: named by their hash)."""
+    if not schedule.settings_key:
+        return
+    from ..store import open_store
+    from ..store.blobs import blob_path
+
+    data = encode(schedule.settings)
+    assert key_of(data) == schedule.settings_key, "the schedule's settings were changed"
+    store = open_store(root)
+    try:
+        store.put(blob_path(schedule.settings_key), data)
+    finally:
+        store.close()
