@@ -194,6 +194,44 @@ def bench_items(work: Path, repeats: int) -> None:
         print(f"{n:>6}{seconds:>10.2f}{1000 * seconds / n:>13.1f}")
 
 
+def disk_use(folder: Path) -> int:
+    """Bytes of disk the folder takes (allocated blocks, as ``du`` counts, folders too)."""
+    total = folder.lstat().st_blocks * 512
+    for path in folder.rglob("*"):
+        total += path.lstat().st_blocks * 512
+    return total
+
+
+def bench_store_size(work: Path) -> None:
+    """Disk per trivial task at rest: a foreach of N, less the same flow's run at N=1."""
+    py = sys.executable
+    print("\nstore size per trivial task (disk blocks, as du counts)")
+    print(f"{'foreach N':>10}{'ours (KB)':>12}{'metaflow (KB)':>15}")
+    for n in (200, 2000):
+        row = []
+        for tool, text in (("ours", OURS_FOREACH), ("mf", MF_FOREACH)):
+            if tool == "mf" and n > 200:
+                row.append(None)  # Metaflow takes minutes for 2000 tasks; per task is flat
+                continue
+            sizes = []
+            for count in (1, n):
+                folder = work / f"size-{tool}-{count}-{n}"
+                folder.mkdir()
+                (folder / "flow.py").write_text(textwrap.dedent(text))
+                env = bench_env(folder)
+                cmd = [py, "flow.py", "run", "-q", "--param", f"n={count}"]
+                if tool == "mf":
+                    cmd = [py, "flow.py", "--quiet", "--no-pylint", "run", "--n", str(count)]
+                    cmd += ["--max-num-splits", str(max(count, 100))]
+                timed(cmd, folder, env)
+                store = folder / ("jf" if tool == "ours" else ".metaflow")
+                sizes.append(disk_use(store))
+            row.append((sizes[1] - sizes[0]) / (n - 1) / 1024)
+        mf_text = f"{row[1]:>15.1f}" if row[1] is not None else f"{'-':>15}"
+        print(f"{n:>10}{row[0]:>12.2f}{mf_text}")
+    print("(goal: <= 2 KB per trivial task)")
+
+
 def bench_runtimes(work: Path, full: bool, repeats: int) -> None:
     env = bench_env(work)
     for name, text in [
@@ -350,7 +388,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--full", action="store_true", help="Metaflow foreach 1000 too")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--only", choices=["runtime", "startup", "items", "artifacts", "memory"])
+    parser.add_argument(
+        "--only", choices=["runtime", "startup", "items", "artifacts", "memory", "size"]
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="jf-bench-") as tmp:
         work = Path(tmp)
@@ -364,6 +404,8 @@ def main() -> None:
             bench_artifacts(work, args.repeats)
         if args.only in (None, "memory"):
             bench_peak_memory(work)
+        if args.only in (None, "size"):
+            bench_store_size(work)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ written whole and atomically: a reader sees the old version or the new one, neve
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import uuid
@@ -63,6 +64,11 @@ class BlobStore(ABC):
     @abstractmethod
     def delete(self, path: str) -> None:
         """Remove a document; missing is fine."""
+
+    def delete_many(self, paths: Sequence[str]) -> None:
+        """Remove documents (missing is fine); stores override it with a batched call."""
+        for path in paths:
+            self.delete(path)
 
     def local_path(self, path: str) -> Path | None:
         """A filesystem path for ``path`` when the store is local (logs are written there
@@ -247,6 +253,17 @@ class LocalBlobs(BlobStore):
 
     def delete(self, path: str) -> None:
         self._file(path).unlink(missing_ok=True)
+
+    def delete_many(self, paths: Sequence[str]) -> None:
+        """Remove the files, then the folders they leave empty (a folder costs a block)."""
+        folders: set[Path] = set()
+        for path in paths:
+            file = self._file(path)
+            file.unlink(missing_ok=True)
+            folders.update(p for p in file.parents if self.root in p.parents)
+        for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(OSError):  # not empty (logs stay), or already gone
+                folder.rmdir()
 
     def local_path(self, path: str) -> Path | None:
         file = self._file(path)

@@ -7,6 +7,8 @@ Layout under the root (every record one JSON document, written whole and atomica
     runs/<Flow>/<run>/<step>/<i>/attempt-<n>.json one try of a task (started, error)
     runs/<Flow>/<run>/<step>/<i>/attempt-<n>.stdout / .stderr
     runs/<Flow>/<run>/<step>/<i>/task.json        written last: the task is done
+    runs/<Flow>/<run>/records.jsonl               once the run ended: its task and attempt
+                                                  records, packed (``packs.py``)
 
 A task exists only once its ``task.json`` exists, and that is written after all its blobs,
 so a crash at any instant leaves a finished task or none.
@@ -19,9 +21,12 @@ import secrets
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Literal, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 
 from .blobs import BlobStore
+
+if TYPE_CHECKING:
+    from .packs import Pack
 
 T = TypeVar("T")
 # "lost" is never written: it is derived for a "running" run whose driver stopped beating
@@ -253,6 +258,7 @@ class Records:
 
     def __init__(self, store: BlobStore) -> None:
         self.store = store
+        self._packs: dict[tuple[str, str], Pack] = {}
 
     def _read(self, cls: type[T], path: str) -> T | None:
         return decode(cls, self._where(path), self.store.get(path))
@@ -271,7 +277,19 @@ class Records:
         finished = time.time() if status != "running" else None
         updated = replace(record, status=status, finished=finished, **changes)
         self.write_run(updated)
+        if status != "running":
+            self._pack_ended(updated)
         return updated
+
+    def _pack_ended(self, record: RunRecord) -> None:
+        """Pack an ended run's records; a store that refuses (full, read-only) keeps them
+        loose, which reads the same."""
+        from ..errors import StoreError
+
+        try:
+            self.pack_run(record.flow, record.run_id)
+        except (StoreError, OSError) as err:
+            warnings.warn(f"the records of {record.pathspec} stay unpacked: {err}", stacklevel=3)
 
     def drop_heartbeat(self, flow: str, run_id: str) -> None:
         self.store.delete(f"{run_dir(flow, run_id)}/heartbeat.json")
@@ -310,16 +328,13 @@ class Records:
         self.store.put(path, to_json(record))
 
     def read_task(self, flow: str, run_id: str, step: str, index: int) -> TaskRecord | None:
-        return self._read(TaskRecord, f"{task_dir(flow, run_id, step, index)}/task.json")
+        found = self._read(TaskRecord, f"{task_dir(flow, run_id, step, index)}/task.json")
+        return found if found is not None else self._packed(flow, run_id).tasks.get((step, index))
 
     def tasks(self, flow: str, run_id: str, step: str | None = None) -> list[TaskRecord]:
-        prefix = run_dir(flow, run_id) + (f"/{step}" if step else "")
-        found = []
-        for path in self.store.list(prefix):
-            if path.endswith("/task.json"):
-                task = self._read(TaskRecord, path)
-                if task is not None:
-                    found.append(task)
+        loose = self._loose(TaskRecord, flow, run_id, step, "task")
+        merged = self._pack_of(flow, run_id).tasks | {(t.step, t.index): t for t in loose}
+        found = [t for t in merged.values() if step is None or t.step == step]
         return sorted(found, key=lambda t: (t.step, t.index))
 
     # attempts
@@ -331,18 +346,60 @@ class Records:
         self, flow: str, run_id: str, step: str, index: int, attempt: int
     ) -> AttemptRecord | None:
         path = f"{task_dir(flow, run_id, step, index)}/attempt-{attempt}.json"
-        return self._read(AttemptRecord, path)
+        found = self._read(AttemptRecord, path)
+        key = (step, index, attempt)
+        return found if found is not None else self._packed(flow, run_id).attempts.get(key)
 
     def attempts(self, flow: str, run_id: str, step: str | None = None) -> list[AttemptRecord]:
-        prefix = run_dir(flow, run_id) + (f"/{step}" if step else "")
-        found = []
-        for path in self.store.list(prefix):
-            name = path.rsplit("/", 1)[-1]
-            if name.startswith("attempt-") and name.endswith(".json"):
-                attempt = self._read(AttemptRecord, path)
-                if attempt is not None:
-                    found.append(attempt)
+        loose = self._loose(AttemptRecord, flow, run_id, step, "attempt")
+        merged = self._pack_of(flow, run_id).attempts | {
+            (a.step, a.index, a.attempt): a for a in loose
+        }
+        found = [a for a in merged.values() if step is None or a.step == step]
         return sorted(found, key=lambda a: (a.step, a.index, a.attempt))
+
+    # packed records of ended runs (packs.py)
+    def _loose(self, cls: type[T], flow: str, run_id: str, step: str | None, kind: str) -> list[T]:
+        from .packs import record_kind
+
+        prefix = run_dir(flow, run_id) + (f"/{step}" if step else "")
+        paths = [p for p in self.store.list(prefix) if record_kind(p) == kind]
+        return [r for r in (self._read(cls, p) for p in paths) if r is not None]
+
+    def _packed(self, flow: str, run_id: str) -> Pack:
+        """The run's pack, cached: a pack is written once, when the run ends. Read only
+        after the loose file was missing, which is what keeps a concurrent packing safe."""
+        pack = self._packs.get((flow, run_id))
+        return pack if pack is not None else self._pack_of(flow, run_id)
+
+    def _pack_of(self, flow: str, run_id: str) -> Pack:
+        from .packs import Pack, decode, pack_path
+
+        path = pack_path(flow, run_id)
+        data = self.store.get(path)
+        if data is None:
+            return Pack()
+        pack = decode(data)
+        if pack.damaged:
+            _damaged(self._where(path), "; ".join(pack.damaged[:3]))
+        if len(self._packs) >= 8:
+            self._packs.pop(next(iter(self._packs)))
+        self._packs[(flow, run_id)] = pack
+        return pack
+
+    def pack_run(self, flow: str, run_id: str) -> int:
+        """Move an ended run's loose task and attempt records into its pack; the number of
+        files removed. Nothing is lost if this stops half-way: see ``packs.py``."""
+        from .packs import encode, pack_path, record_kind
+
+        paths = [p for p in self.store.list(run_dir(flow, run_id)) if record_kind(p)]
+        if not paths:
+            return 0
+        tasks, attempts = self.tasks(flow, run_id), self.attempts(flow, run_id)
+        self.store.put(pack_path(flow, run_id), encode(tasks, attempts))
+        self._packs.pop((flow, run_id), None)
+        self.store.delete_many(paths)
+        return len(paths)
 
     def read_log(
         self, flow: str, run_id: str, step: str, index: int, attempt: int, stream: str

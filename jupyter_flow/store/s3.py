@@ -383,6 +383,24 @@ class S3Blobs(BlobStore):
         with boto_errors(self, f"delete {path}", missing=None):
             self._client.delete_object(Bucket=self.bucket, Key=self._key(path))
 
+    def delete_many(self, paths: Sequence[str]) -> None:
+        """One DeleteObjects request per 1000 keys (S3's limit), not one request each."""
+        keys = [{"Key": self._key(p)} for p in paths]
+        for start in range(0, len(keys), 1000):
+            batch = keys[start : start + 1000]
+            with boto_errors(self, f"delete {len(batch)} records", missing=None):
+                answer = self._client.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True}
+                )
+                failed = answer.get("Errors") or []
+                if failed:
+                    first = failed[0]
+                    raise StoreError(
+                        f"S3 did not delete {len(failed)} of {len(batch)} objects in "
+                        f"{self.url}, e.g. {first.get('Key')}: {first.get('Message')}",
+                        hint="check the credentials allow s3:DeleteObject on the bucket",
+                    )
+
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self._client.close()

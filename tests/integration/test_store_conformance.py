@@ -19,7 +19,7 @@ from jupyter_flow.runtime.taskspec import CodeRef, TaskSpec
 from jupyter_flow.store import artifacts
 from jupyter_flow.store.blobs import BlobStore, LocalBlobs, blob_path
 from jupyter_flow.store.hashing import hex_part, matches
-from jupyter_flow.store.records import Records
+from jupyter_flow.store.records import AttemptRecord, Records, RunRecord, TaskRecord
 from jupyter_flow.store.s3 import S3Blobs, S3Options
 
 
@@ -108,6 +108,35 @@ class StoreConformance:
         store.delete("runs/F/1/heartbeat.json")
         assert store.get("runs/F/1/heartbeat.json") is None
         assert store.list("runs/F") == []
+
+    def test_delete_many_removes_every_path_in_batches(self, store):
+        paths = [f"runs/F/1/s/{i}/task.json" for i in range(1100)]  # S3: over 1000 a call
+        for path in paths:
+            store.put(path, b"{}")
+        store.put("runs/F/1/s/0/attempt-1.stdout", b"log")
+        store.delete_many([*paths, "runs/F/1/never-written.json"])
+        assert store.list("runs/F") == ["runs/F/1/s/0/attempt-1.stdout"]
+
+    def test_an_ended_run_is_packed_and_reads_the_same(self, store):
+        records = Records(store)
+        run = RunRecord("F", "r1", "running", created=1.0)
+        records.write_run(run)
+        for i in range(3):
+            records.write_attempt(AttemptRecord("F", "r1", "s", i, 1, "done", 1.0, 2.0))
+            records.write_task(TaskRecord("F", "r1", "s", i, "done", 1, 1.0, 2.0))
+        records.write_attempt(AttemptRecord("F", "r1", "t", 0, 1, "failed", 1.0, 2.0))
+        before = (records.tasks("F", "r1"), records.attempts("F", "r1", "s"))
+        records.set_run_status(run, "failed")
+        assert store.list("runs/F/r1") == ["runs/F/r1/records.jsonl", "runs/F/r1/run.json"]
+        fresh = Records(store)
+        assert (fresh.tasks("F", "r1"), fresh.attempts("F", "r1", "s")) == before
+        assert fresh.read_task("F", "r1", "s", 2) == before[0][2]
+        assert fresh.read_task("F", "r1", "t", 0) is None  # failed: resume recomputes it
+        assert fresh.read_attempt("F", "r1", "t", 0, 1).status == "failed"
+        # a record written after packing (a late attempt of a cancelled run) wins
+        records.write_attempt(AttemptRecord("F", "r1", "t", 0, 1, "done", 1.0, 3.0))
+        assert fresh.read_attempt("F", "r1", "t", 0, 1).finished == 3.0
+        assert fresh.attempts("F", "r1", "t")[0].finished == 3.0
 
     def test_paths_cannot_escape_the_root(self, store):
         with pytest.raises(StoreError, match="invalid store path"):

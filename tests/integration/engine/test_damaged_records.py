@@ -30,9 +30,15 @@ DAMAGE = {
 RECORDS = {
     "run.json": "run.json",
     "heartbeat.json": "heartbeat.json",
+    # loose records: a run still running, or whose driver was killed, has them
     "task.json": "one/0/task.json",
     "attempt-1.json": "one/0/attempt-1.json",
+    # an ended run's records are packed: one line each, or the whole pack
+    "packed task": "records.jsonl",
+    "packed attempt": "records.jsonl",
+    "records.jsonl": "records.jsonl",
 }
+PACKED_LINE = {"packed task": '{"task":', "packed attempt": '{"attempt":'}
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +76,31 @@ def _cli(module: Path, root: Path, *args: str) -> subprocess.CompletedProcess[st
     )
 
 
+def _unpack(run: Path) -> None:
+    """Lay the pack's records out as loose files, as an unfinished run has them."""
+    pack = run / "records.jsonl"
+    for line in pack.read_text().splitlines():
+        ((kind, record),) = json.loads(line).items()
+        folder = run / record["step"] / str(record["index"])
+        folder.mkdir(parents=True, exist_ok=True)
+        name = "task.json" if kind == "task" else f"attempt-{record['attempt']}.json"
+        (folder / name).write_text(json.dumps(record))
+    pack.unlink()
+
+
 def _damage(root: Path, run_id: str, record: str, how: str) -> Path:
-    path = root / "runs" / "Linear" / run_id / RECORDS[record]
-    path.write_bytes(DAMAGE[how](path.read_bytes()))
+    run = root / "runs" / "Linear" / run_id
+    path = run / RECORDS[record]
+    if record in ("task.json", "attempt-1.json"):
+        _unpack(run)
+    if record in PACKED_LINE:  # the line of task one/0 (or its first attempt)
+        lines = path.read_bytes().split(b"\n")
+        start = PACKED_LINE[record].encode()
+        at = next(i for i, x in enumerate(lines) if x.startswith(start) and b'"one"' in x)
+        lines[at] = DAMAGE[how](lines[at])
+        path.write_bytes(b"\n".join(lines))
+    else:
+        path.write_bytes(DAMAGE[how](path.read_bytes()))
     return path
 
 
@@ -100,7 +128,7 @@ def test_every_cli_command_survives_a_damaged_record(damaged_copy, record, how):
 
     shown_bad = _cli(module, root, "show", bad)
     assert "Traceback" not in shown_bad.stderr
-    if record in ("task.json", "attempt-1.json"):
+    if record not in ("run.json", "heartbeat.json"):
         assert str(path) in shown_bad.stderr  # the show reads every task and attempt
 
     ran = _cli(module, root, "run")
@@ -111,7 +139,8 @@ def test_every_cli_command_survives_a_damaged_record(damaged_copy, record, how):
 @pytest.mark.parametrize("record", sorted(RECORDS))
 def test_the_python_api_skips_the_damaged_record_with_a_warning(damaged_copy, record):
     root, _module, bad, good = damaged_copy
-    path = _damage(root, bad, record, "truncated")
+    # a truncated pack keeps its first lines: garbage loses every task of the run
+    path = _damage(root, bad, record, "garbage" if record == "records.jsonl" else "truncated")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ids = [r.id for r in list_runs("Linear", root=str(root))]
@@ -124,7 +153,7 @@ def test_the_python_api_skips_the_damaged_record_with_a_warning(damaged_copy, re
             assert ids == [good, bad]
             run = Run(f"Linear/{bad}", root=str(root))
             run.summary()
-            if record == "task.json":
+            if record in ("task.json", "packed task", "records.jsonl"):
                 with pytest.raises(RunNotFound, match="did not finish"):
                     _ = run.data.a  # the task is gone: resume recomputes it
             else:
@@ -155,9 +184,10 @@ def test_a_running_run_with_a_damaged_heartbeat_is_judged_by_its_record(damaged_
         assert list_runs("Linear", status="running", root=str(root)) == []
 
 
-def test_resume_recomputes_a_task_whose_record_is_damaged(damaged_copy):
+@pytest.mark.parametrize("record", ["task.json", "packed task"])
+def test_resume_recomputes_a_task_whose_record_is_damaged(damaged_copy, record):
     root, module, bad, _good = damaged_copy
-    _damage(root, bad, "task.json", "empty")
+    _damage(root, bad, record, "empty")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DamagedRecordWarning)
         run = load_flow(module).resume(bad, root=str(root))
