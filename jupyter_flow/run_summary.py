@@ -4,10 +4,12 @@ and the notebook: a pure builder over the run's records (``Run.summary()`` reads
 Run: ``id``, ``flow``, ``pathspec``, ``status`` (waiting/running/done/failed/cancelled/lost),
 ``created``, ``finished``, ``params``, ``origin_run``, ``error``, ``failed_step``,
 ``failure`` (where the run failed), ``caught_steps`` (steps with a caught failure, in flow
-order) and ``steps``. A step: ``name``, ``status`` (waiting/running/done/caught/failed),
+order) and ``steps``. A step: ``name``, ``status`` (waiting/running/done/caught/failed, or
+cancelled/lost for a step of an ended run whose tasks never finished),
 ``foreach``, ``upstream``, ``tasks_total``/``_done`` (finished, caught ones included)/
-``_running``/``_failed``/``_caught``, ``caught`` (one entry per caught task: ``index``,
-``kind``, ``type``, ``message``, ``where``, ``cell``, ``cell_id``, ``line``, ``note``) and
+``_running``/``_stopped`` (never finished, the run ended)/``_failed``/``_caught``,
+``caught`` (one entry per caught task: ``index``, ``kind``, ``type``, ``message``,
+``where``, ``cell``, ``cell_id``, ``line``, ``note``) and
 ``caught_note`` (the phrase the terminal shows beside ⚠, "" when nothing was caught).
 """
 
@@ -31,17 +33,26 @@ def run_summary(
         done = [t for t in tasks if t.step == info.name]
         mine = [a for a in attempts if a.step == info.name]
         running = {a.index for a in mine if a.status == "running"} - {t.index for t in done}
+        # an ended run has nothing running: an attempt it never heard back from was stopped
+        # with the run (cancelled, or a sibling's failure) or lost with its driver
+        stopped = set(running) if status != "running" else set()
+        running -= stopped
         failed = {a.index for a in mine if a.status == "failed"} - {t.index for t in done}
+        cancelled = {a.index for a in mine if a.error and a.error.kind == "cancelled"}
+        stopped |= failed & cancelled - {a.index for a in mine if a.status == "running"}
+        failed -= stopped
         found = (_caught(t) for t in sorted(done, key=lambda t: t.index))
         caught = [c for c in found if c is not None]
         state = "done" if done and not running and not failed else "waiting"
         if running:
             state = "running"
+        elif stopped:
+            state = "lost" if status == "lost" else "cancelled"
         elif failed and info.name == record.failed_step:
             state = "failed"
         elif state == "done" and caught:
             state = "caught"
-        total = len(done) + len(running) + len(failed) if info.foreach else 1
+        total = len(done) + len(running) + len(stopped) + len(failed) if info.foreach else 1
         total = max(total, len(done))
         steps.append(
             {
@@ -52,6 +63,7 @@ def run_summary(
                 "tasks_total": total,
                 "tasks_done": len(done),
                 "tasks_running": len(running),
+                "tasks_stopped": len(stopped),
                 "tasks_failed": len(failed),
                 "tasks_caught": len(caught),
                 "caught": caught,

@@ -153,6 +153,9 @@ async def test_stop_a_running_run_cancels_it_and_keeps_finished_steps(jp_fetch, 
     steps = {s["name"]: s for s in state["steps"]}
     assert steps["load"]["status"] == "done"  # kept for resume
     assert steps["wait"]["tasks_done"] == 0
+    # the step stopped with the run, not still "running" in a run that ended
+    assert steps["wait"]["status"] == "cancelled", steps["wait"]
+    assert steps["wait"]["tasks_running"] == 0 and steps["wait"]["tasks_stopped"] == 1
     launch = launcher.get(run["id"])
     assert launch is not None and launch.process is not None
     assert await asyncio.to_thread(launch.wait, 30) == 130  # the CLI's "interrupted"
