@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CellLocation, NotebookError
+from ..flow.secret_params import Secret
+from ..flow.spec import Parameter
 from . import observations, overwrite
 from .cells import Cell, CodeCell, ParsedCell, StepCell, parse_cell
 from .codegen import generate
@@ -31,6 +33,7 @@ class ExportResult:
     steps: tuple[dict[str, Any], ...]
     flow_name: str
     notes: tuple[str, ...] = ()  # what export could not check (cells never observed, ...)
+    parameters: tuple[tuple[str, Any], ...] = ()  # (name, default): what a run may set
 
 
 def flow_name_for(notebook_path: str) -> str:
@@ -232,7 +235,10 @@ def step_table(graph: StepGraph) -> tuple[dict[str, Any], ...]:
 
 
 def _jsonable(value: Any) -> Any:
-    """Parameter defaults are literals; the few JSON lacks (sets, bytes, complex) become text."""
+    """Parameter defaults are literals; the few JSON lacks (sets, bytes, complex) become text.
+    A secret is described by the variable it reads (``{"secret": "ENV"}``), never a value."""
+    if isinstance(value, Secret):
+        return {"secret": value.env}
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -250,6 +256,10 @@ def analyze(nb: Mapping[str, Any], *, notebook_path: str) -> dict[str, Any]:
         "flow": graph.flow_name if graph else flow_name_for(notebook_path),
         "module_path": module_path_for(notebook_path),
         "parameters": {k: _jsonable(v) for k, v in graph.parameters} if graph else {},
+        # JSON cannot tell 1.0 from 1: the type each value is converted to, from its default
+        "parameter_types": (
+            {k: Parameter(k, v).type_name for k, v in graph.parameters} if graph else {}
+        ),
         "steps": list(step_table(graph)) if graph else [],
         "edges": [list(e) for e in graph.edges] if graph else [],
         "problems": [p.to_json() for p in problems],
@@ -371,4 +381,6 @@ def export_notebook(
     if not check:
         overwrite.check_target(module_path, source, force=force)
         overwrite.write(module_path, source)
-    return ExportResult(module_path, source, step_table(graph), graph.flow_name, notes)
+    return ExportResult(
+        module_path, source, step_table(graph), graph.flow_name, notes, tuple(graph.parameters)
+    )

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -112,8 +113,11 @@ class Launcher:
         run_id: str,
         backend: str,
         params: dict[str, str],
+        secret_env: Mapping[str, str] | None = None,
     ) -> Launch:
-        """Spawn the run (a fork + exec: call it from a worker thread)."""
+        """Spawn the run (a fork + exec: call it from a worker thread). ``secret_env``
+        (variable -> value) reaches the run through its environment only: never its argv
+        (``ps`` shows that to every user), the launch record or the store."""
         log_path = _log_dir(root) / f"{run_id}.log"
         launch = Launch(run_id=run_id, flow=flow, log_path=log_path)
         argv = command(module, root=root, run_id=run_id, backend=backend, params=params)
@@ -125,6 +129,7 @@ class Launcher:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                env={**os.environ, **secret_env} if secret_env else None,
             )
         launch.reaper = threading.Thread(
             target=launch.process.wait, name=f"jupyter-flow-reap-{run_id}", daemon=True

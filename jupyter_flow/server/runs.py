@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
-from typing import Any
 
 from jupyter_flow.errors import RunNotFound
 
-from . import paths, services
+from . import paths, run_request, services
 from .base import FlowHandler, endpoint, in_thread
 from .errors import BadRequest, Conflict
 
@@ -98,20 +98,27 @@ class LogsHandler(RunsBase):
 
 
 class StartRunHandler(RunsBase):
-    """POST {path, backend, parameters}: export the notebook, start its flow, answer the
-    run id at once (202); the run's status is then read from /runs/FLOW/ID."""
+    """POST {path, backend, parameters, secrets}: export the notebook, check the request
+    against its flow and the backend, start the run, answer its id at once (202); the run's
+    status is then read from /runs/FLOW/ID. ``secrets`` (secret parameter -> value) reach
+    the run through its environment only."""
 
     @endpoint("kernels", "execute")
     async def post(self) -> None:
         body = self.body()
         nb_path = self.notebook(body.get("path"))
         backend = body.get("backend") or await in_thread(services.default_backend, nb_path.parent)
-        known = await in_thread(services.backends)
-        if backend not in known:
-            raise BadRequest(f"unknown backend {backend!r}", hint=f"one of: {', '.join(known)}")
-        params = _parameters(body.get("parameters"))
+        infos = {info.name: info for info in await in_thread(services.describe_backends)}
+        if backend not in infos:
+            raise BadRequest(f"unknown backend {backend!r}", hint=f"one of: {', '.join(infos)}")
+        run_request.check_backend(infos[backend])
+        params = run_request.parameters_shape(body.get("parameters"))
+        secrets = run_request.secrets_shape(body.get("secrets"))
         root = await self.store_root(nb_path.parent, body.get("root"))  # before any write
         result = await in_thread(services.export_notebook, str(nb_path))
+        checked = run_request.check(
+            tuple(result.parameters), params, secrets, infos[backend], os.environ
+        )
         run_id = await in_thread(services.new_run_id)
         module = Path(result.module_path)
         if not module.is_absolute():
@@ -123,7 +130,8 @@ class StartRunHandler(RunsBase):
             root=root,
             run_id=run_id,
             backend=backend,
-            params=params,
+            params=checked.params,
+            secret_env=checked.secret_env,
         )
         self.reply(
             {
@@ -170,31 +178,29 @@ class CancelRunHandler(RunsBase):
 
 
 class BackendsHandler(RunsBase):
-    """GET ?path=: the backends a run can be started on, and the configured default."""
+    """GET ?path=: every backend (name, usable here or why not, capabilities), the
+    configured default, the store root."""
 
     @endpoint(AUTH_RESOURCE)
     async def get(self) -> None:
         folder = self.notebook_dir()
-        names = await in_thread(services.backends)
+        infos = await in_thread(services.describe_backends)
         default = await in_thread(services.default_backend, folder)
         root = await self.store_root(folder)
         schedules = await in_thread(services.schedule_api) is not None
-        self.reply({"backends": names, "default": default, "root": root, "schedules": schedules})
+        self.reply(
+            {
+                "backends": [info.to_json() for info in infos],
+                "default": default,
+                "root": root,
+                "schedules": schedules,
+            }
+        )
 
 
-def _parameters(value: Any) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise BadRequest("'parameters' must be a JSON object of name -> value")
-    params: dict[str, str] = {}
-    for name, item in value.items():
-        if not re.fullmatch(NAME, str(name)):
-            raise BadRequest(f"{name!r} is not a parameter name")
-        if isinstance(item, (dict, list)):
-            raise BadRequest(f"parameter {name!r} must be a string, number or boolean")
-        params[str(name)] = "" if item is None else str(item)
-    return params
+def _parameters(value: object) -> dict[str, str]:
+    """The shape check schedules share with runs (name -> a JSON scalar, as text)."""
+    return run_request.parameters_shape(value)
 
 
 ROUTES: list[tuple[str, type[FlowHandler]]] = [

@@ -48,6 +48,24 @@ def backends() -> list[str]:
     return plugins.names("executor")
 
 
+def describe_backends() -> list[Any]:
+    """Each registered executor as a ``BackendInfo``: usable here, or why not and what to
+    install. A backend whose class cannot even be loaded is described by that error."""
+    from jupyter_flow import plugins
+    from jupyter_flow.errors import FlowError
+    from jupyter_flow.runtime.executors.base import BackendInfo
+
+    infos: list[Any] = []
+    for name in plugins.names("executor"):
+        try:
+            infos.append(plugins.load("executor", name).describe(name))
+        except (ImportError, AttributeError, FlowError) as err:
+            why = err.headline if isinstance(err, FlowError) else f"{type(err).__name__}: {err}"
+            hint = err.hint if isinstance(err, FlowError) else "reinstall the package it comes from"
+            infos.append(BackendInfo(name, False, f"it cannot be loaded: {why}", hint, ()))
+    return infos
+
+
 def list_runs(
     flow: str | None, *, root: str, status: str | None = None, limit: int | None = None
 ) -> list[dict[str, Any]]:

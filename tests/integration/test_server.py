@@ -295,7 +295,8 @@ async def test_log_tail_rejects_a_bad_tail(jp_fetch, notebook):
 
 async def test_backends(jp_fetch, notebook):
     data = body_of(await jp_fetch("jupyter-flow", "backends", params={"path": "work/taxi.ipynb"}))
-    assert "local" in data["backends"]
+    local = next(b for b in data["backends"] if b["name"] == "local")
+    assert local["usable"] is True
     assert data["default"] == "local"
     assert data["root"].endswith(".jupyter_flow")
 

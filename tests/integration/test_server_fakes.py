@@ -77,6 +77,7 @@ class FakeExport:
     source: str
     steps: tuple[str, ...]
     flow_name: str
+    parameters: tuple[tuple[str, object], ...] = (("n", 1),)  # (name, default), as declared
 
 
 def fake_export(notebook_path: str, output: Any = None, *, check: bool = False) -> FakeExport:
