@@ -4,6 +4,7 @@
 #   bash labextension/ci.sh build   npm ci (committed lockfile) + build into jupyter_flow/labextension
 #   bash labextension/ci.sh test    jest, then Galata UI tests in Debian's Chromium against a real
 #                                   JupyterLab on 127.0.0.1 (free port), stopped by PID
+#   bash labextension/ci.sh ui [SPEC...]   only the Galata tests (of the given spec files)
 #
 # Assumes the project's Python venv is active (jupyterlab + jupyter_flow importable).
 # Screenshots: labextension/ui-tests/test-results/<test>/NN-*.png (HTML report: ui-tests/playwright-report).
@@ -78,7 +79,8 @@ print(pathlib.Path(sys.argv[2]).read_text()[-4000:], file=sys.stderr)
 sys.exit(f"JupyterLab did not answer at {url}")
 PY
   status=0
-  TARGET_URL="http://127.0.0.1:$port" npx playwright test -c ui-tests/playwright.config.js || status=$?
+  TARGET_URL="http://127.0.0.1:$port" npx playwright test -c ui-tests/playwright.config.js "$@" ||
+    status=$?
   mkdir -p ui-tests/test-results
   cp "$work/lab.log" ui-tests/test-results/jupyterlab.log
   if [ "$status" != 0 ]; then
@@ -99,8 +101,13 @@ run_tests() {
 case "${1:-}" in
   build) build ;;
   test) run_tests ;;
+  ui)
+    shift
+    ensure_chromium
+    ui_tests "$@"
+    ;;
   *)
-    echo "usage: bash labextension/ci.sh build|test" >&2
+    echo "usage: bash labextension/ci.sh build|test|ui [SPEC...]" >&2
     exit 2
     ;;
 esac
