@@ -57,12 +57,15 @@ export class FlowClient implements IFlowClient {
     return requestAPI<ILogs>(`runs/${flow}/${id}/logs`, { query });
   }
 
+  /** `secrets` (secret parameter -> value) reach the run through its environment only. */
   startRun(
     path: string,
     backend: string,
-    parameters: Record<string, string>
+    parameters: Record<string, string>,
+    secrets: Record<string, string> = {}
   ): Promise<IStartedRun> {
-    const body = { path, backend, parameters, ...this._store() };
+    const extra = Object.keys(secrets).length ? { secrets } : {};
+    const body = { path, backend, parameters, ...extra, ...this._store() };
     return requestAPI<IStartedRun>('run', { method: 'POST', body });
   }
 

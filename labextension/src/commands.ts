@@ -99,15 +99,19 @@ export function addCommands(options: ICommandOptions): void {
         await flow.panel.context.save();
         await flow.refresh();
         const info = await client.backends(path);
-        const params = normalizeParameters(flow.graph?.parameters);
-        const preferred = options.defaultBackend() || info.default;
-        const chosen = info.backends.includes(preferred) ? preferred : info.backends[0];
-        const answer = await askRun(info.backends, chosen, params);
+        const graph = flow.graph;
+        const params = normalizeParameters(graph?.parameters, graph?.parameter_types);
+        const answer = await askRun({
+          backends: info.backends,
+          preferred: options.defaultBackend() || info.default,
+          params,
+          steps: graph?.steps ?? []
+        });
         if (!answer) {
           return;
         }
         const parameters = changedParameters(params, answer.values);
-        const started = await client.startRun(path, answer.backend, parameters);
+        const started = await client.startRun(path, answer.backend, parameters, answer.secrets);
         flows.notifyRunStarted(started);
         app.shell.activateById(PANEL_ID);
         Notification.info(`Started ${started.pathspec} on ${started.backend}`, { autoClose: 3000 });

@@ -1,22 +1,35 @@
 /**
- * Dialog bodies: "Run Flow" (backend, parameters) and "Edit step" (resources).
+ * Dialog bodies: "Run Flow" (backend, parameters, secrets) and "Edit step" (resources).
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
 import { IParameter } from './model';
+import {
+  capabilityNotes,
+  chooseBackend,
+  parameterError,
+  secretHint,
+  takesSecretValues,
+  unusableText
+} from './runForm';
 import { parseStepLine } from './stepline';
+import { IBackendInfo, IStep } from './types';
 
-function field(label: string, input: HTMLElement, help = ''): HTMLElement {
+function field(label: string, input: HTMLElement, ...more: (string | HTMLElement)[]): HTMLElement {
   const row = document.createElement('label');
   row.className = 'jp-Flow-field';
   const text = document.createElement('span');
   text.textContent = label;
   row.append(text, input);
-  if (help) {
-    const small = document.createElement('small');
-    small.textContent = help;
-    row.appendChild(small);
+  for (const item of more) {
+    if (typeof item !== 'string') {
+      row.appendChild(item);
+    } else if (item) {
+      const small = document.createElement('small');
+      small.textContent = item;
+      row.appendChild(small);
+    }
   }
   return row;
 }
@@ -33,23 +46,53 @@ function textInput(name: string, value: string, placeholder = ''): HTMLInputElem
 export interface IRunRequest {
   backend: string;
   values: Record<string, string>;
+  /** Secret parameter -> value typed in the dialog (empty ones left out). */
+  secrets: Record<string, string>;
+}
+
+export interface IRunChoices {
+  backends: IBackendInfo[];
+  /** The backend to preselect when it is usable. */
+  preferred: string;
+  params: IParameter[];
+  steps: IStep[];
 }
 
 class RunBody extends Widget implements Dialog.IBodyWidget<IRunRequest> {
-  constructor(backends: string[], chosen: string, params: IParameter[]) {
+  constructor(private readonly _choices: IRunChoices) {
     super();
     this.addClass('jp-Flow-runDialog');
+    const { backends, preferred, params } = _choices;
+    const chosen = chooseBackend(backends, preferred);
     this._backend = document.createElement('select');
     this._backend.className = 'jp-mod-styled jp-Flow-backend';
     this._backend.name = 'backend';
-    for (const name of backends) {
+    for (const info of backends) {
       const option = document.createElement('option');
-      option.value = name;
-      option.textContent = name;
-      option.selected = name === chosen;
+      option.value = info.name;
+      option.textContent = info.usable ? info.name : `${info.name} (not available here)`;
+      option.disabled = !info.usable;
+      option.title = info.usable ? '' : unusableText(info);
+      option.selected = info.name === chosen;
       this._backend.appendChild(option);
     }
-    this.node.appendChild(field('Backend', this._backend));
+    this._backend.addEventListener('change', () => this._update());
+    const row = field('Backend', this._backend);
+    const unusable = backends.filter(b => !b.usable);
+    if (unusable.length) {
+      const list = document.createElement('ul');
+      list.className = 'jp-Flow-unusable';
+      for (const info of unusable) {
+        const item = document.createElement('li');
+        item.dataset.backend = info.name;
+        item.textContent = unusableText(info);
+        list.appendChild(item);
+      }
+      row.appendChild(list);
+    }
+    this._notes.className = 'jp-Flow-runNotes';
+    row.appendChild(this._notes);
+    this.node.appendChild(row);
     if (params.length) {
       const title = document.createElement('h4');
       title.textContent = 'Parameters';
@@ -58,34 +101,113 @@ class RunBody extends Widget implements Dialog.IBodyWidget<IRunRequest> {
     for (const p of params) {
       const input = textInput(p.name, p.value);
       input.classList.add('jp-Flow-param');
-      this._params.set(p.name, input);
-      this.node.appendChild(field(p.name, input, p.help));
+      const error = document.createElement('small');
+      error.className = 'jp-Flow-fieldError';
+      error.setAttribute('role', 'alert');
+      const hint = document.createElement('small');
+      if (p.secret !== undefined) {
+        input.type = 'password';
+        input.autocomplete = 'new-password';
+        input.placeholder = `$${p.secret}`;
+        input.classList.add('jp-Flow-secret');
+      } else if (p.type) {
+        hint.textContent = p.help ? `${p.type} · ${p.help}` : p.type;
+      }
+      input.addEventListener('input', () => this._update());
+      this._params.set(p.name, { param: p, input, error, hint });
+      const label = p.secret !== undefined ? `${p.name} (secret)` : p.name;
+      this.node.appendChild(field(label, input, error, hint));
     }
+    this._update(false);
   }
 
   getValue(): IRunRequest {
     const values: Record<string, string> = {};
-    for (const [name, input] of this._params) {
-      values[name] = input.value;
+    const secrets: Record<string, string> = {};
+    for (const [name, { param, input }] of this._params) {
+      if (param.secret === undefined) {
+        values[name] = input.value;
+      } else if (input.value && !input.disabled) {
+        secrets[name] = input.value;
+      }
     }
-    return { backend: this._backend.value, values };
+    return { backend: this._backend.value, values, secrets };
+  }
+
+  /** What stops the run from starting, in the user's words (empty: Run is enabled). */
+  problems(): string[] {
+    const found: string[] = [];
+    if (!this._selected()?.usable) {
+      found.push('no backend can run here');
+    }
+    for (const { param, input } of this._params.values()) {
+      const error = parameterError(param, input.value);
+      if (error) {
+        found.push(error);
+      }
+    }
+    return found;
+  }
+
+  private _selected(): IBackendInfo | undefined {
+    return this._choices.backends.find(b => b.name === this._backend.value);
+  }
+
+  /** Re-check every field; inline errors, notes for the chosen backend, and an invalid
+   * field marked so the dialog keeps Run disabled. */
+  private _update(notify = true): void {
+    const backend = this._selected();
+    this._backend.setCustomValidity(backend?.usable ? '' : 'no backend can run here');
+    this._notes.replaceChildren(
+      ...capabilityNotes(backend, this._choices.steps).map(note => {
+        const item = document.createElement('small');
+        item.textContent = note;
+        return item;
+      })
+    );
+    for (const { param, input, error, hint } of this._params.values()) {
+      if (param.secret !== undefined) {
+        input.disabled = !takesSecretValues(backend);
+        hint.textContent = secretHint(param, backend);
+        continue;
+      }
+      const problem = parameterError(param, input.value) ?? '';
+      input.setCustomValidity(problem);
+      input.classList.toggle('jp-mod-error', problem !== '');
+      input.setAttribute('aria-invalid', problem ? 'true' : 'false');
+      error.textContent = problem;
+    }
+    if (notify) {
+      this.notifyDialog();
+    }
+  }
+
+  /** The dialog checks validity on input events only, and its listener (document,
+   * capture) runs before ours updated the fields: a synthetic input event lets it see the
+   * current state (also once it is shown). */
+  notifyDialog(): void {
+    this.node.dispatchEvent(new Event('input', { bubbles: true }));
   }
 
   private _backend: HTMLSelectElement;
-  private _params = new Map<string, HTMLInputElement>();
+  private _notes = document.createElement('div');
+  private _params = new Map<
+    string,
+    { param: IParameter; input: HTMLInputElement; error: HTMLElement; hint: HTMLElement }
+  >();
 }
 
-export async function askRun(
-  backends: string[],
-  chosen: string,
-  params: IParameter[]
-): Promise<IRunRequest | null> {
-  const result = await showDialog({
+/** Ask how to run; null when cancelled. Run stays disabled while a field is invalid. */
+export async function askRun(choices: IRunChoices): Promise<IRunRequest | null> {
+  const body = new RunBody(choices);
+  const shown = showDialog({
     title: 'Run Flow',
-    body: new RunBody(backends, chosen, params),
+    body,
     buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Run' })]
   });
-  return result.button.accept && result.value ? result.value : null;
+  requestAnimationFrame(() => body.notifyDialog());
+  const result = await shown;
+  return result.button.accept && result.value && !body.problems().length ? result.value : null;
 }
 
 const STEP_FIELDS: [string, string, string][] = [

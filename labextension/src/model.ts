@@ -199,10 +199,47 @@ export interface IParameter {
   name: string;
   value: string;
   help: string;
+  /** The type a value is converted to (int, float, bool, str, list, dict, secret, ...);
+   * empty when the server did not say. */
+  type?: string;
+  /** For a secret parameter: the environment variable its tasks read it from. */
+  secret?: string;
 }
 
-/** Parameters from the graph, whatever shape the analysis gave them. */
-export function normalizeParameters(raw: unknown): IParameter[] {
+/** `{"secret": "ENV"}`: how the server describes a secret parameter (never a value). */
+function secretEnv(value: unknown): string | undefined {
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (entries.length === 1 && entries[0][0] === 'secret' && typeof entries[0][1] === 'string') {
+      return entries[0][1];
+    }
+  }
+  return undefined;
+}
+
+/** The type of a JSON default when the server gave none (a whole float reads as int). */
+function jsonType(value: unknown): string {
+  if (typeof value === 'boolean') {
+    return 'bool';
+  }
+  if (typeof value === 'number') {
+    return Number.isInteger(value) ? 'int' : 'float';
+  }
+  if (typeof value === 'string') {
+    return 'str';
+  }
+  if (Array.isArray(value)) {
+    return 'list';
+  }
+  return value === null || value === undefined ? 'NoneType' : 'dict';
+}
+
+/** Parameters from the graph, whatever shape the analysis gave them; `types` (the graph's
+ * `parameter_types`) says what each value converts to. */
+export function normalizeParameters(
+  raw: unknown,
+  types: Record<string, string> = {}
+): IParameter[] {
   const asText = (value: unknown): string =>
     value === undefined || value === null
       ? ''
@@ -225,22 +262,28 @@ export function normalizeParameters(raw: unknown): IParameter[] {
       .filter(p => p.name);
   }
   if (raw && typeof raw === 'object') {
-    return Object.entries(raw as Record<string, unknown>).map(([name, value]) => ({
-      name,
-      value: asText(value),
-      help: ''
-    }));
+    return Object.entries(raw as Record<string, unknown>).map(([name, value]) => {
+      const secret = secretEnv(value);
+      if (secret !== undefined) {
+        return { name, value: '', help: '', type: 'secret', secret };
+      }
+      return { name, value: asText(value), help: '', type: types[name] ?? jsonType(value) };
+    });
   }
   return [];
 }
 
-/** Only the parameters the user changed from their defaults are sent. */
+/** Only the parameters the user changed from their defaults are sent (never a secret:
+ * its value travels apart, in the run request's `secrets`). */
 export function changedParameters(
   params: IParameter[],
   values: Record<string, string>
 ): Record<string, string> {
   const changed: Record<string, string> = {};
   for (const p of params) {
+    if (p.secret !== undefined) {
+      continue;
+    }
     const value = values[p.name];
     if (value !== undefined && value !== p.value) {
       changed[p.name] = value;

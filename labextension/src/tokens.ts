@@ -30,7 +30,13 @@ export interface IFlowClient {
   runs(path: string, flow: string, limit?: number): Promise<IRunSummary[]>;
   run(path: string, flow: string, id: string): Promise<IRunSummary>;
   logs(path: string, flow: string, id: string, step?: string, tail?: number): Promise<ILogs>;
-  startRun(path: string, backend: string, parameters: Record<string, string>): Promise<IStartedRun>;
+  /** `secrets` (secret parameter -> value) reach the run through its environment only. */
+  startRun(
+    path: string,
+    backend: string,
+    parameters: Record<string, string>,
+    secrets?: Record<string, string>
+  ): Promise<IStartedRun>;
   /** Stop a run this server started (SIGINT to its driver, as Ctrl-C). */
   cancelRun(path: string, flow: string, id: string): Promise<ICancellingRun>;
   schedules(path: string, flow: string): Promise<ISchedules>;

@@ -51,6 +51,9 @@ export interface IGraph {
   path: string;
   module_path: string;
   parameters: unknown;
+  /** Parameter name -> the type its value is converted to (int, float, bool, str, list,
+   * dict, secret, ...): JSON cannot tell a float default of 1.0 from an int. */
+  parameter_types?: Record<string, string>;
   steps: IStep[];
   edges: [string, string][];
   problems: IProblem[];
@@ -105,8 +108,21 @@ export interface ICancellingRun {
   status: 'cancelling';
 }
 
+/** One executor as the server describes it (`BackendInfo.to_json()`). */
+export interface IBackendInfo {
+  name: string;
+  /** Whether a run can start on it here (its SDK is installed). */
+  usable: boolean;
+  /** Why not, when it is not usable. */
+  reason: string | null;
+  /** What to do about it, e.g. "pip install 'jupyter-flow[kubernetes]'". */
+  hint: string | null;
+  /** e.g. gpu, secret-env (tasks inherit the environment the run starts with). */
+  capabilities: string[];
+}
+
 export interface IBackends {
-  backends: string[];
+  backends: IBackendInfo[];
   default: string;
   root: string;
   schedules: boolean;

@@ -100,9 +100,9 @@ describe('badges', () => {
 describe('parameters', () => {
   it('accept the name -> default mapping of the analysis', () => {
     expect(normalizeParameters({ n: 3, grid: [0.1, 1], name: 'x' })).toEqual([
-      { name: 'n', value: '3', help: '' },
-      { name: 'grid', value: '[0.1,1]', help: '' },
-      { name: 'name', value: 'x', help: '' }
+      { name: 'n', value: '3', help: '', type: 'int' },
+      { name: 'grid', value: '[0.1,1]', help: '', type: 'list' },
+      { name: 'name', value: 'x', help: '', type: 'str' }
     ]);
   });
 
