@@ -18,7 +18,6 @@ from ..flow.dag import PARAMS
 from ..runtime.displays import displays_key, read_displays
 from ..runtime.observer import (
     SYMBOL,
-    CancelWatch,
     RunObserver,
     caught_note,
     caught_summary,
@@ -128,12 +127,10 @@ class RunState(RunObserver):
         self.version = 0
         self._last_logs = 0.0
         self._displays_read: dict[str, int] = {}  # attempt -> bytes of its displays read
-        self.watch = CancelWatch(store)  # ``jupyter flow cancel RUN`` from a terminal
 
     # -- observer events (driver thread)
     def run_started(self, record: RunRecord, dag: Dag) -> None:
         self.pathspec, self.run_id = record.pathspec, record.run_id
-        self.watch.started(record)
         self.status = "running"
         self.origin = record.origin_run or ""
         self.steps = {
@@ -196,7 +193,6 @@ class RunState(RunObserver):
         self.version += 1
 
     def poll(self) -> None:
-        self.watch.check()
         now = time.monotonic()
         if now - self._last_logs < LOG_EVERY:
             return

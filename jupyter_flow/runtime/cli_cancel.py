@@ -1,11 +1,11 @@
 """``cancel RUN``: stop a running run from another terminal, whatever started it.
 
-The request goes through the store (``observer.request_cancel``): every driver's view
-looks for it (a terminal's ``run``, a kernel's ``%flow run``, a server or schedule launch)
-and stops as Ctrl-C would, so the run ends ``cancelled`` with its finished tasks kept for
-``resume``. A driver on this machine that does not answer in time (one with no view, such
-as a script's ``flow.run()``) gets the SIGINT Ctrl-C would send, unless it is a kernel:
-there SIGINT would interrupt the user's cell, not the run.
+The request goes through the store (``cancel_request.py``): every driver's runner looks
+for it (a terminal's ``run``, ``--quiet``, a kernel's ``%flow run``, a script's
+``flow.run()``, a server or schedule launch) and stops as Ctrl-C would, so the run ends
+``cancelled`` with its finished tasks kept for ``resume``. A driver on this machine that
+does not answer in time (one stuck outside its loop) gets the SIGINT Ctrl-C would send,
+unless it is a kernel: there SIGINT would interrupt the user's cell, not the run.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     run = _find(args)
     _refuse_unless_running(run)
     record = run.record
-    from .observer import request_cancel
+    from .cancel_request import request_cancel
 
     asked = time.monotonic()
     request_cancel(run._engine.store, run.flow, run.id)

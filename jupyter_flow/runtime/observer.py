@@ -2,21 +2,19 @@
 
 The kernel's widget (``kernel/widgets.py``) is another: it subclasses ``RunObserver`` and
 gets the same events, so the terminal and the notebook never disagree about a run.
-Both also honour ``cancel RUN`` from another terminal (``CancelWatch``).
+(``cancel RUN`` from another terminal is the runner's to honour, not a view's.)
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import socket
 import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from ..store.records import ErrorInfo, RunRecord, TaskRecord, log_path, run_dir
+from ..store.records import ErrorInfo, RunRecord, TaskRecord, log_path
+from .cancel_request import CancelWatch
 
 if TYPE_CHECKING:
     from ..flow.dag import Dag
@@ -50,61 +48,13 @@ class RunObserver:
     def run_finished(self, record: RunRecord) -> None: ...
 
 
-def cancel_key(flow: str, run_id: str) -> str:
-    return f"{run_dir(flow, run_id)}/cancel.json"
-
-
-def request_cancel(store: BlobStore, flow: str, run_id: str) -> None:
-    """Ask the run's driver, wherever it runs, to stop (``jupyter flow cancel RUN``)."""
-    who = {"time": time.time(), "host": socket.gethostname(), "pid": os.getpid()}
-    store.put(cancel_key(flow, run_id), json.dumps(who).encode())
-
-
-class CancelWatch:
-    """The driver's side of ``cancel RUN``: a look at the store now and then for the
-    request, and then the runner's own Ctrl-C (KeyboardInterrupt from the observer's
-    ``poll``): tasks stopped, run recorded ``cancelled``, finished tasks kept. Through the
-    store, because a signal cannot reach every driver: a kernel's driver is a thread (a
-    SIGINT would interrupt the user's cell), a scheduled run's may be on another machine."""
-
-    EVERY = 1.0  # seconds between looks; a remote store is looked at less often
-    REMOTE_EVERY = 3.0
-
-    def __init__(self, store: BlobStore) -> None:
-        self.store = store
-        self.key = ""
-        self.every = self.REMOTE_EVERY if "://" in store.url else self.EVERY
-        self._last = 0.0
-
-    def started(self, record: RunRecord) -> None:
-        self.key = cancel_key(record.flow, record.run_id)
-        self._last = time.monotonic()
-
-    def check(self) -> None:
-        now = time.monotonic()
-        if not self.key or now - self._last < self.every:
-            return
-        self._last = now
-        try:
-            asked = self.store.get(self.key) is not None
-        except Exception:
-            return
-        if asked:
-            self.key = ""  # once: a second interrupt would break the runner's cancelling
-            raise KeyboardInterrupt
-
-
 class CancelOnRequest(RunObserver):
-    """Only the watch: for a run with no view (``run --quiet``, a scheduled run)."""
+    """No view, for a run with none (``run --quiet``). ``cancel RUN`` is honoured by the
+    runner itself (``cancel_request.py``); ``watch.store`` is the store its caller
+    (``cli_engine._run``) closes, never looked at here."""
 
     def __init__(self, store: BlobStore) -> None:
         self.watch = CancelWatch(store)
-
-    def run_started(self, record: RunRecord, dag: Dag) -> None:
-        self.watch.started(record)
-
-    def poll(self) -> None:
-        self.watch.check()
 
 
 class LogTailer:
@@ -199,7 +149,6 @@ class TerminalProgress(RunObserver):
         self.step_started: dict[str, float] = {}
         self._status_shown = False
         self._last_poll = 0.0
-        self.watch = CancelWatch(store)
 
     def _print(self, text: str) -> None:
         if self._status_shown:
@@ -208,7 +157,6 @@ class TerminalProgress(RunObserver):
         self.out.write(text if text.endswith("\n") else text + "\n")
 
     def run_started(self, record: RunRecord, dag: Dag) -> None:
-        self.watch.started(record)
         self.order = list(dag.order)
         self.total_steps = len(dag.order)
         origin = f", resuming {record.origin_run}" if record.origin_run else ""
@@ -270,7 +218,6 @@ class TerminalProgress(RunObserver):
             self._print(f"⚠ {step}{tasks} {_fmt(elapsed)}: {len(caught)} caught")
 
     def poll(self) -> None:
-        self.watch.check()
         now = time.monotonic()
         if now - self._last_poll < 0.2:
             return

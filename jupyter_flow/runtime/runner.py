@@ -1,8 +1,8 @@
 """The driver: turns a flow's DAG into task attempts on an executor, and records the run.
 
 It owns retries (with backoff), ``catch``, resume (reusing finished tasks of an earlier
-run) and cancellation. It never runs user code itself, so a crashing step cannot take the
-run's bookkeeping down with it.
+run) and cancellation (Ctrl-C, or ``cancel RUN`` through the store). It never runs user
+code itself, so a crashing step cannot take the run's bookkeeping down with it.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from ..store.records import (
     StepInfo,
     TaskRecord,
 )
+from .cancel_request import CancelWatch
 from .executors.base import Executor, TaskEvent
 from .inputs import foreach_count, split_outputs, step_inputs, task_inputs
 from .observer import RunObserver
@@ -69,6 +70,7 @@ class Runner:
         self.retry_backoff = retry_backoff
         self._host = socket.gethostname()
         self._failed_label: str | None = None
+        self._cancel = CancelWatch(store)  # ``cancel RUN``, whatever view this run has
 
     # -- public ---------------------------------------------------------------------------
     def run(
@@ -79,6 +81,7 @@ class Runner:
         resume: ResumeFrom | None = None,
     ) -> RunRecord:
         record = self._start(run_id, params, resume)
+        self._cancel.started(record.flow, record.run_id)
         self.observer.run_started(record, self.dag)
         try:
             record = self._drive(record, resume)
@@ -230,6 +233,7 @@ class Runner:
                     self.executor.cancel()
                     return self._fail(record, *failed)
             self.observer.poll()
+            self._cancel.check()  # raises KeyboardInterrupt when asked: run() cancels
             if time.monotonic() - last_beat > HEARTBEAT_EVERY:
                 self._beat(record)
                 last_beat = time.monotonic()
