@@ -1,6 +1,7 @@
 /**
- * The runs of the current notebook's flow: live status while any is active, the
- * selected run's steps and its log tail, and Stop on an active run.
+ * The runs of the current notebook's flow, whatever started them (this panel, `%flow run`,
+ * the CLI, a schedule): polled while the panel is on screen, faster while any is active;
+ * the selected run's steps and its log tail, and Stop on an active run.
  */
 import { Widget } from '@lumino/widgets';
 
@@ -9,7 +10,10 @@ import { formatWhen, isActive, runProgress } from './model';
 import { IFlowClient } from './tokens';
 import { IRunSummary } from './types';
 
-const POLL_MS = 1500;
+/** While a run is active: its steps and logs move. */
+const ACTIVE_POLL_MS = 1500;
+/** Otherwise: a run started elsewhere shows up within this (one cheap indexed listing). */
+const IDLE_POLL_MS = 4000;
 
 export class RunsView extends Widget {
   constructor(private readonly _client: IFlowClient) {
@@ -31,6 +35,8 @@ export class RunsView extends Widget {
     this._flow = flow;
     this._runs = [];
     this._selected = null;
+    this._logs = '';
+    this._logsKey = '';
     this._stopping.clear();
     this._stopError = '';
     void this.refresh();
@@ -46,6 +52,7 @@ export class RunsView extends Widget {
   async refresh(): Promise<void> {
     window.clearTimeout(this._timer);
     const { _path: path, _flow: flow } = this;
+    const seq = ++this._seq;
     if (!path || !flow) {
       this._render();
       return;
@@ -55,26 +62,54 @@ export class RunsView extends Widget {
       if (this._selected && !runs.some(run => run.id === this._selected)) {
         runs.unshift(await this._client.run(path, flow, this._selected));
       }
-      this._runs = runs;
       for (const id of this._stopping) {
         if (!runs.some(run => run.id === id && isActive(run))) {
           this._stopping.delete(id);
         }
       }
-      this._selected = this._selected ?? runs[0]?.id ?? null;
-      const chosen = runs.find(run => run.id === this._selected);
-      this._logs = chosen ? (await this._client.logs(path, flow, chosen.id)).logs : '';
+      const selected = this._selected ?? runs[0]?.id ?? null;
+      const chosen = runs.find(run => run.id === selected);
+      // a finished run's logs do not change: fetched once, not at every poll
+      const logsKey = chosen ? `${chosen.id}:${chosen.status}` : '';
+      const logs =
+        chosen && (isActive(chosen) || logsKey !== this._logsKey)
+          ? (await this._client.logs(path, flow, chosen.id)).logs
+          : this._logs;
+      if (seq !== this._seq) {
+        return; // a newer refresh (a click, a Stop) has the last word
+      }
+      this._runs = runs;
+      this._selected = selected;
+      this._logs = chosen ? logs : '';
+      this._logsKey = logsKey;
       this._error = '';
     } catch (error) {
+      if (seq !== this._seq) {
+        return;
+      }
       this._error = String((error as Error).message ?? error);
     }
     if (path !== this._path || flow !== this._flow) {
       return;
     }
     this._render();
-    if (this._runs.some(isActive) && !this.isDisposed) {
-      this._timer = window.setTimeout(() => void this.refresh(), POLL_MS);
+    this._schedule();
+  }
+
+  /** The next poll; skipped (but kept scheduled) while the panel is not on screen. */
+  private _schedule(): void {
+    window.clearTimeout(this._timer);
+    if (this.isDisposed || !this._flow) {
+      return;
     }
+    const delay = this._runs.some(isActive) ? ACTIVE_POLL_MS : IDLE_POLL_MS;
+    this._timer = window.setTimeout(() => {
+      if (document.hidden || this.node.offsetParent === null) {
+        this._schedule();
+      } else {
+        void this.refresh();
+      }
+    }, delay);
   }
 
   dispose(): void {
@@ -127,7 +162,8 @@ export class RunsView extends Widget {
       this._detail.appendChild(stepsTable(chosen));
       const logs = document.createElement('pre');
       logs.className = 'jp-Flow-logs';
-      logs.textContent = this._logs || chosen.launch_log || '(no output yet)';
+      const silent = isActive(chosen) ? '(no output yet)' : '(the run printed nothing)';
+      logs.textContent = this._logs || chosen.launch_log || silent;
       this._detail.appendChild(logs);
     }
   }
@@ -175,6 +211,10 @@ export class RunsView extends Widget {
   private _runs: IRunSummary[] = [];
   private _selected: string | null = null;
   private _logs = '';
+  /** The run id and status the shown logs were fetched for. */
+  private _logsKey = '';
+  /** Bumped by each refresh, so an older one that answers late is dropped. */
+  private _seq = 0;
   private _error = '';
   private _stopError = '';
   /** Runs whose Stop was accepted, until they are no longer active. */
