@@ -78,8 +78,16 @@ class _Recorder:
         self.count = 0
         self.shown: set[int] = set()  # figures displayed explicitly: not saved again at the end
         self.lock = threading.Lock()
+        self.masks: tuple[bytes, ...] = ()  # secret values the task read: never recorded
+
+    def mask(self, values: list[bytes]) -> None:
+        """From now on, mask ``values`` in the text of what the task displays (a DataFrame
+        of credentials, ``display(token)``); the live view reads the bundles as they come."""
+        self.masks = tuple(sorted(set(self.masks) | set(values), key=len, reverse=True))
 
     def add(self, data: dict[str, Any], metadata: dict[str, Any] | None = None) -> None:
+        if self.masks:
+            data = _masked(data, self.masks)
         line = json.dumps({"data": data, "metadata": metadata or {}}, default=str).encode()
         with self.lock:
             if self.count >= MAX_BUNDLES or len(line) > MAX_BUNDLE_BYTES:
@@ -95,6 +103,19 @@ class _Recorder:
     def close(self) -> None:
         if self.path is None and self.lines:
             self.store.put(self.key, b"\n".join(self.lines) + b"\n")
+
+
+def _masked(value: Any, masks: tuple[bytes, ...]) -> Any:
+    """``value`` (a bundle: str per mimetype, a dict for JSON types) with secrets masked."""
+    from ..flow.secret_params import mask_text
+
+    if isinstance(value, str):
+        return mask_text(value, masks)
+    if isinstance(value, dict):
+        return {k: _masked(v, masks) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, masks) for v in value]
+    return value
 
 
 class _Active:
@@ -218,18 +239,18 @@ class _ThenInstall(importlib.abc.Loader):
 
 
 @contextlib.contextmanager
-def capture_displays(store: BlobStore, spec: TaskSpec) -> Iterator[None]:
+def capture_displays(store: BlobStore, spec: TaskSpec) -> Iterator[_Recorder]:
     """Record what the task displays; a no-op inside a real IPython shell (the kernel shows
-    displays itself)."""
+    displays itself: the recorder given is then never used)."""
+    key = displays_key(spec.flow, spec.run_id, spec.step, spec.index, spec.attempt)
+    recorder = _Recorder(store, key)
     imported = "IPython" in sys.modules
     if imported:
         from IPython.core.interactiveshell import InteractiveShell
 
         if InteractiveShell.initialized():
-            yield
+            yield recorder
             return
-    key = displays_key(spec.flow, spec.run_id, spec.step, spec.index, spec.attempt)
-    recorder = _Recorder(store, key)
     _headless_matplotlib()
     _Active.recorder = recorder
     hook = None
@@ -243,7 +264,7 @@ def capture_displays(store: BlobStore, spec: TaskSpec) -> Iterator[None]:
     if plt is not None:
         plt.show = lambda *args, **kwargs: _save_figures(recorder)
     try:
-        yield
+        yield recorder
     finally:
         with contextlib.suppress(Exception):
             _save_figures(recorder)

@@ -222,7 +222,10 @@ def run_task(spec: TaskSpec, store: BlobStore | None = None, *, echo: bool = Fal
     loc = StepLocation(spec.step, spec.index if spec.foreach_count is not None else None)
     error: ErrorInfo | None = None
     masks: list[bytes] = []  # secret values this task read, masked in its logs and error
-    with capture_output(store, spec, echo=echo) as output, capture_displays(store, spec):
+    with (
+        capture_output(store, spec, echo=echo) as output,
+        capture_displays(store, spec) as displays,
+    ):
         try:
             flow = load_flow(spec.code.module_path)
             step = flow.steps.get(spec.step)
@@ -235,6 +238,7 @@ def run_task(spec: TaskSpec, store: BlobStore | None = None, *, echo: bool = Fal
             run_prelude(flow, loc)
             kwargs, masks = reveal(load_inputs(store, spec), loc)
             output.mask(masks)  # before the step runs: live views read its log as it grows
+            displays.mask(masks)
             result = step.func(**kwargs)
             outputs = _outputs(spec, result)
             refuse_leaks(outputs, masks, loc)

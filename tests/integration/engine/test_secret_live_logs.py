@@ -1,6 +1,7 @@
 """A secret a step prints is masked before anyone can see it: in the log file while the
 task still runs (what the terminal and the kernel's live views read), and in the live
-output itself, whether Python, a C-level write or a subprocess printed it, in pieces."""
+output itself, whether Python, a C-level write or a subprocess printed it, in pieces; and
+in what it displays (the notebook's view shows the recorded bundles as they come)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ def login(token):
     time.sleep(1)
     os.write(2, b"fd 2: " + token.encode() + b"\\n")
     subprocess.run(["sh", "-c", 'printf "child: %s\\\\n" "$JF_LIVE_TOKEN"'], check=True)
+    from IPython.display import HTML, display
+
+    display(HTML("<b>key</b> " + token))  # recorded for the notebook's view of the step
     time.sleep(1.5)  # the task still runs while the views read its log
     print("tail", token[:5], end="", flush=True)  # a start of it, left at the very end
     return len(token)
@@ -53,7 +57,7 @@ def test_the_live_view_and_the_log_never_hold_the_value(tmp_path: Path) -> None:
         env=env,
     ) as proc:
         while proc.poll() is None:
-            for path in root.rglob("*std*"):
+            for path in root.rglob("attempt-*"):
                 try:
                     seen.append(path.read_bytes())
                 except OSError:
@@ -70,6 +74,8 @@ def test_the_live_view_and_the_log_never_hold_the_value(tmp_path: Path) -> None:
     assert b"fd 2: ********" in live and b"child: ********" in live
     logs = b"".join(p.read_bytes() for p in root.rglob("*std*"))
     assert secret not in logs and b"child: ********" in logs
+    (shown,) = [p.read_bytes() for p in root.rglob("*.displays.jsonl")]
+    assert b"<b>key</b> ********" in shown and secret not in shown
     assert b"tail " + secret[:5] in logs  # held back while it could be the secret, then kept
 
 
