@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from .conftest import LOAD, text_of
 
 TOKEN = "tok-3f9a-kernel-live"
@@ -60,3 +62,56 @@ def test_a_cell_run_elsewhere_ships_the_secrets_reference(
 
     run = latest_run("UseCell", root=str(tmp_path / "store"))
     assert repr(run.params.token) == "Secret('JF_CELL_TOKEN')" and run.params.n == 2
+
+
+def test_on_kubernetes_the_pod_reads_the_secret_from_the_cluster(
+    root: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The kernel's value never travels: the pod gets the cluster's Secret (here a
+    different value, to tell them apart), and a run that could not reach one is refused
+    before anything is submitted."""
+    import base64
+    import json
+
+    from jupyter_flow import Secret
+    from jupyter_flow.errors import ParameterError
+    from jupyter_flow.kernel import remote_cell
+    from jupyter_flow.notebook.cells import Cell, parse_step_line
+    from tests.fakes.backends import kube_settings
+    from tests.fakes.k8s_api import FakeKubeAPI
+
+    monkeypatch.setenv("JF_CELL_TOKEN", TOKEN)  # as secret() left it in the kernel
+    declared = {"token": Secret("JF_CELL_TOKEN")}
+    options = parse_step_line("peek --image python:3", Cell(1, None, ""))
+    cell = "prefix = token.split('-')[0]"
+    with FakeKubeAPI() as kube:
+        unconfigured = kube_settings(kube, root)
+        with pytest.raises(ParameterError) as refused:
+            remote_cell.run_cell(
+                options,
+                cell,
+                {"token": TOKEN},
+                on="kubernetes",
+                settings=unconfigured,
+                declared=declared,
+            )
+        assert "[kubernetes] secrets names no Secret" in refused.value.format()
+        assert not kube.cluster.jobs
+
+        value = base64.b64encode(b"cluster-side-value").decode()
+        with kube.cluster.lock:
+            kube.cluster.secrets[("default", "cell-creds")] = {
+                "metadata": {"name": "cell-creds"},
+                "data": {"JF_CELL_TOKEN": value},
+            }
+        ns: dict[str, Any] = {"token": TOKEN}
+        settings = kube_settings(kube, root, secrets=["cell-creds"])
+        remote_cell.run_cell(
+            options, cell, ns, on="kubernetes", settings=settings, declared=declared
+        )
+        assert ns["prefix"] == "cluster"  # read in the pod, from the cluster's Secret
+        with kube.cluster.lock:
+            manifests = json.dumps(list(kube.cluster.jobs.values()))
+    assert TOKEN not in manifests
+    stored = b"".join(p.read_bytes() for p in Path(root).rglob("*") if p.is_file())
+    assert TOKEN.encode() not in stored and b"cluster-side-value" not in stored
