@@ -1,6 +1,9 @@
 """Run one task attempt in a fresh container: ``python -m jupyter_flow.task SPEC``.
 
-The container gets only the task spec. From it the bootstrap opens the store, fetches and
+The container gets only the store and the key of the task spec in it (``store_spec``), so
+its environment stays the same size whatever the task reads (a join over 1000 branches
+would not fit in one variable: Batch caps overrides at 8192 characters, Linux one variable
+at 128 KiB). From the spec the bootstrap opens the store, fetches and
 unpacks the code package (once per key, cached), installs the step's declared packages
 (once per package set, cached), then runs the attempt with its output both recorded in the
 store and echoed to the container's stdout/stderr, so ``kubectl logs`` shows it.
@@ -11,12 +14,13 @@ itself failed (bad spec, unreachable store, missing package, pip failure), with 
 on stderr and, when the store is reachable, in the attempt record.
 
 ``task_command`` gives executors a command for images where jupyter_flow is not installed:
-a few lines of stdlib (+ boto3 for S3) that fetch the code package, which contains
-jupyter_flow, and then hand over to this module.
+``launcher.py`` (stdlib, + boto3 for S3) fetches the spec and the code package, which
+contains jupyter_flow, and then hands over to this module.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import signal
@@ -25,32 +29,43 @@ import subprocess
 import sys
 import time
 import traceback
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
-from ..errors import ConfigError, FlowError
+from ..errors import FlowError
 from ..store import open_store
-from ..store.blobs import BlobStore
+from ..store.blobs import BlobStore, blob_path
 from ..store.records import AttemptRecord, ErrorInfo, Records
-from ..tempdirs import private_tmp
+from . import launcher
 from .taskspec import TaskSpec
 
 EXIT_OK, EXIT_STEP_FAILED, EXIT_BOOTSTRAP = 0, 1, 2
-SPEC_ENV = "JUPYTER_FLOW_TASK_SPEC"
+SPEC_ENV, SPEC_KEY_ENV = launcher.SPEC_ENV, launcher.SPEC_KEY_ENV
 USAGE = (
     "usage: python -m jupyter_flow.task SPEC\n"
     "  SPEC is a task spec as JSON, @FILE holding it, - to read it from stdin,\n"
-    f"  or omitted to read it from ${SPEC_ENV}"
+    f"  or omitted to read it from ${SPEC_ENV}, or from the store $JUPYTER_FLOW_ROOT\n"
+    f"  by its key ${SPEC_KEY_ENV}"
 )
+
+
+def store_spec(store: BlobStore, spec: TaskSpec) -> str:
+    """Put the spec in the store under its SHA-256 key (the launcher checks it with the
+    standard library, as it checks code packages); the key its container is given."""
+    key, data = spec.to_blob()
+    store.put(blob_path(key), data)
+    return key
 
 
 def task_environment(spec: TaskSpec, plain: Mapping[str, str]) -> list[dict[str, str]]:
     """A container's environment as Kubernetes and Batch both write it: the user's plain
-    variables, then the spec this entry point reads and ids for humans and tools."""
+    variables, then the key of the spec in the store (``store_spec``: its size does not
+    grow with the task's inputs) and ids for humans and tools."""
     ours = {
-        SPEC_ENV: spec.to_json(),
+        SPEC_KEY_ENV: spec.to_blob()[0],
         "JUPYTER_FLOW_ROOT": spec.store_url,
         "JUPYTER_FLOW_FLOW": spec.flow,
         "JUPYTER_FLOW_RUN_ID": spec.run_id,
@@ -73,6 +88,8 @@ def read_spec(
     if arg is None:
         text = env.get(SPEC_ENV, "")
         source = f"${SPEC_ENV}"
+        if not text and env.get(SPEC_KEY_ENV):
+            text, source = _stored_spec(env), f"the store (${SPEC_KEY_ENV})"
         if not text:
             raise BootstrapError("no task spec given", hint=USAGE)
     elif arg == "-":
@@ -96,28 +113,28 @@ def read_spec(
         ) from None
 
 
-def cache_dir(kind: str, env: Mapping[str, str] | None = None) -> Path:
-    """A writable cache folder: ``$JUPYTER_FLOW_CACHE/<kind>``, else the user's cache, else
-    the temp folder (containers often have a read-only home)."""
-    env = os.environ if env is None else env
-    candidates = [env.get("JUPYTER_FLOW_CACHE", "")]
-    candidates.append(
-        str(Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "jupyter_flow")
-    )
-    for base in filter(None, candidates):
-        folder = Path(base) / kind
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            continue
-        if os.access(folder, os.W_OK):
-            return folder
-    try:
-        return private_tmp(kind)  # the temp folder, but this user's own
-    except ConfigError:
+def _stored_spec(env: Mapping[str, str]) -> str:
+    """The spec blob named by ``$JUPYTER_FLOW_TASK_SPEC_KEY`` in ``$JUPYTER_FLOW_ROOT``."""
+    root = env.get("JUPYTER_FLOW_ROOT")
+    if not root:
         raise BootstrapError(
-            f"no writable cache folder for {kind}", hint="set JUPYTER_FLOW_CACHE"
-        ) from None
+            f"${SPEC_KEY_ENV} is set but $JUPYTER_FLOW_ROOT, the store holding it, is not",
+            hint=USAGE,
+        )
+    store = open_store(root)
+    try:
+        return bytes(store.open_blob(env[SPEC_KEY_ENV])).decode()
+    finally:
+        store.close()
+
+
+def cache_dir(kind: str, env: Mapping[str, str] | None = None) -> Path:
+    """The launcher's cache folder for ``kind`` (``launcher.cache_dir``), so a package the
+    launcher unpacked is found here."""
+    try:
+        return launcher.cache_dir(kind, os.environ if env is None else env)
+    except launcher.LaunchError as err:
+        raise BootstrapError(err.message, hint=err.hint) from None
 
 
 def _terminate(signum: int, _frame: object) -> None:
@@ -292,54 +309,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     return EXIT_OK if outcome.ok else EXIT_STEP_FAILED
 
 
-# Runs with nothing but Python (+ boto3 for s3:// stores): fetch the code package named by
-# the spec (it contains jupyter_flow), unpack it once into the cache, hand over to main().
-LAUNCHER = r"""
-import hashlib, io, json, os, sys, tarfile, tempfile
-a = sys.argv[1] if len(sys.argv) > 1 else None
-e = os.environ
-t = e.get("JUPYTER_FLOW_TASK_SPEC", "") if a is None else sys.stdin.read() if a == "-" \
-    else open(a[1:]).read() if a.startswith("@") else a
-s = json.loads(t)
-k, u = s["code"].get("package_key"), s["store_url"]
-if k:
-    e.setdefault("JUPYTER_FLOW_CACHE", os.path.join(tempfile.gettempdir(), "jupyter_flow"))
-    d = os.path.join(e["JUPYTER_FLOW_CACHE"], "code", k)
-    if not os.path.isfile(os.path.join(d, ".complete")):
-        p = "blobs/%s/%s" % (k[:2], k)
-        if u.startswith("s3://"):
-            import boto3, botocore.config
-            b, _, x = u[5:].partition("/")
-            x = x.strip("/")
-            n = e.get("JUPYTER_FLOW_S3_ENDPOINT_URL") or e.get("AWS_ENDPOINT_URL_S3") or None
-            c = botocore.config.Config(s3={"addressing_style": "path"} if n else {})
-            o = boto3.client("s3", endpoint_url=n, config=c)
-            data = o.get_object(Bucket=b, Key=(x + "/" if x else "") + p)["Body"].read()
-        else:
-            with open(os.path.join(u[7:] if u.startswith("file://") else u, p), "rb") as f:
-                data = f.read()
-        if hashlib.sha256(data).hexdigest() != k:
-            sys.exit("jupyter_flow: the code package %s is corrupt" % k[:12])
-        w = "%s.%d.tmp" % (d, os.getpid())
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as r:
-            for m in r.getmembers():
-                if not m.isfile() or m.name.startswith("/") or ".." in m.name.split("/"):
-                    sys.exit("jupyter_flow: bad entry in the code package: %s" % m.name)
-            r.extractall(w)
-        open(os.path.join(w, ".complete"), "w").close()
-        try:
-            os.replace(w, d)
-        except OSError:
-            pass
-    sys.path.insert(0, d)
-e["JUPYTER_FLOW_TASK_SPEC"] = t
-from jupyter_flow.runtime.bootstrap import main
-sys.exit(main([]))
-"""
+def launcher_source() -> str:
+    """The text of ``launcher.py``, which containers run as ``python -c``."""
+    return Path(launcher.__file__).read_text(encoding="utf-8")
 
 
 def task_command(python: str = "python", spec_arg: str | None = None) -> list[str]:
     """The container command for any image with Python (+ boto3 for S3), with or without
-    jupyter_flow installed. Give the spec as ``spec_arg`` (JSON, ``@file``, ``-``) or, when
-    None, in the ``JUPYTER_FLOW_TASK_SPEC`` environment variable."""
-    return [python, "-c", LAUNCHER.strip()] + ([spec_arg] if spec_arg is not None else [])
+    jupyter_flow installed: ``launcher.py``, which fetches the code package (it contains
+    jupyter_flow) and hands over to ``main``. Give the spec as ``spec_arg`` (JSON,
+    ``@file``, ``-``) or, when None, in the environment (``task_environment``)."""
+    return [python, "-c", launcher_source()] + ([spec_arg] if spec_arg is not None else [])
+
+
+def packed_launcher_command(python: str, *args: str) -> list[str]:
+    """``launcher.py`` compressed into one short ``python -c``, for commands that travel
+    where size is capped (a Batch ``SubmitJob``'s container overrides: 8192 characters).
+    Base85 has no quote, backslash or newline: the text survives shell and JSON quoting."""
+    packed = base64.b85encode(zlib.compress(launcher_source().encode(), 9)).decode()
+    code = f'import base64,zlib;exec(zlib.decompress(base64.b85decode("{packed}")))'
+    return [python, "-c", code, *args]

@@ -2,11 +2,13 @@
 
 A remote task needs nothing else: the store URL, where the code is, which step, which
 artifacts are its inputs. The same spec runs in a local worker or in a container
-(``python -m jupyter_flow.task SPEC_JSON``).
+(``python -m jupyter_flow.task SPEC_JSON``); remote executors hand it over as a blob in the
+store (``to_blob``), since a join's spec grows with its branches.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass
 
@@ -63,7 +65,7 @@ class TaskSpec:
 
     def to_json(self) -> str:
         raw = asdict(self)
-        for inp in raw["inputs"]:  # specs travel in env vars: omit the unset group fields
+        for inp in raw["inputs"]:  # keep specs small: omit the unset group fields
             for artifact in inp["artifacts"]:
                 for key in GROUP_FIELDS:
                     if artifact[key] is None:
@@ -71,6 +73,11 @@ class TaskSpec:
         if not raw["split"]:
             del raw["split"]
         return json.dumps(raw, separators=(",", ":"), sort_keys=True)
+
+    def to_blob(self) -> tuple[str, bytes]:
+        """The spec as a blob and its SHA-256 key (what ``bootstrap.store_spec`` stores)."""
+        data = self.to_json().encode()
+        return hashlib.sha256(data).hexdigest(), data
 
     @classmethod
     def from_json(cls, text: str) -> TaskSpec:

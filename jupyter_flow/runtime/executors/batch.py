@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from ...errors import FlowError
 from ...store.records import ErrorInfo
+from ..bootstrap import store_spec
 from ..taskspec import TaskSpec
 from .base import Requirement, TaskEvent
 from .batch_client import BatchClient, TransientError
@@ -87,6 +88,7 @@ class BatchExecutor(RemoteExecutor):
         """In a submit thread: register the definition if new, submit, report back."""
         image = spec.image or self.options.image
         try:
+            store_spec(self.store, spec)  # the job's overrides name it by its key
             definition = self.client.ensure_definition(
                 build_definition(image, spec.resources, self.options)
             )

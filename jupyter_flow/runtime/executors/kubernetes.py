@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...errors import FlowError
 from ...store.records import ErrorInfo
+from ..bootstrap import store_spec
 from ..taskspec import TaskSpec
 from .base import Requirement, TaskEvent
 from .kubernetes_client import KubeClient, NotFound, TransientError, WatchGone
@@ -150,6 +151,7 @@ class KubernetesExecutor(RemoteExecutor):
 
     def _create(self, tracked: _Tracked, manifest: dict[str, Any]) -> None:
         try:
+            store_spec(self.store, tracked.spec)  # the Job's env names it by its key
             self.client.create_job(manifest)
         except TransientError as err:
             self._updates.put(("create-failed", tracked.job, str(err)))

@@ -15,7 +15,6 @@ from jupyter_flow.runtime.executors.batch_job import (
     job_name,
 )
 from jupyter_flow.runtime.executors.batch_status import failure, job_view
-from jupyter_flow.runtime.taskspec import TaskSpec
 
 from .golden import check_golden
 from .specs import spec
@@ -59,7 +58,7 @@ def test_the_job_carries_the_task_and_batch_does_not_retry() -> None:
     task = spec(timeout=5.0)
     request = build_submit(task, "arn:def:1", OPTIONS)
     env = {e["name"]: e["value"] for e in request["containerOverrides"]["environment"]}
-    assert TaskSpec.from_json(env["JUPYTER_FLOW_TASK_SPEC"]) == task
+    assert env["JUPYTER_FLOW_TASK_SPEC_KEY"] == task.to_blob()[0]  # the spec is in the store
     assert request["retryStrategy"] == {"attempts": 1}
     assert request["timeout"] == {"attemptDurationSeconds": 60}  # Batch's minimum; ours is 5 s
     assert "API_TOKEN" not in env  # a secret comes from the definition's valueFrom

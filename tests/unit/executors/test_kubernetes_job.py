@@ -10,7 +10,7 @@ import pytest
 
 from jupyter_flow.errors import ConfigError
 from jupyter_flow.flow.resources import Resources
-from jupyter_flow.runtime.bootstrap import SPEC_ENV
+from jupyter_flow.runtime.bootstrap import SPEC_KEY_ENV
 from jupyter_flow.runtime.executors.kubernetes_job import (
     KubernetesOptions,
     build_job,
@@ -69,12 +69,13 @@ def test_retries_are_ours_and_timeout_is_the_clusters() -> None:
     assert "activeDeadlineSeconds" not in build_job(spec(), KubernetesOptions())["spec"]
 
 
-def test_the_container_gets_the_whole_spec_and_no_credentials() -> None:
+def test_the_container_gets_the_specs_key_and_no_credentials() -> None:
     task = spec()
     manifest = build_job(task, FULL)
     container = manifest["spec"]["template"]["spec"]["containers"][0]
     env = {e["name"]: e["value"] for e in container["env"]}
-    assert TaskSpec.from_json(env[SPEC_ENV]) == task
+    key, data = task.to_blob()
+    assert env[SPEC_KEY_ENV] == key and TaskSpec.from_json(data.decode()) == task
     assert container["command"][:2] == ["python", "-c"]  # the bootstrap's launcher
     assert "jupyter_flow.runtime.bootstrap" in container["command"][2]
     assert env["JUPYTER_FLOW_ROOT"] == "s3://bucket/flows"

@@ -1,0 +1,367 @@
+"""What a container runs first, before jupyter_flow can be imported from the code package.
+
+Executors start it as ``python -c <this file's text> ARGS`` (``bootstrap.task_command``,
+``schedule.bootstrap.fetch_command``), so any image with Python runs a step: it uses the
+standard library only (boto3 for an ``s3://`` store, imported then) and nothing of
+jupyter_flow. Two modes:
+
+- a task (``[SPEC]``, as ``python -m jupyter_flow.task``): read the spec (JSON, ``@file``,
+  ``-``, ``$JUPYTER_FLOW_TASK_SPEC``, or the blob ``$JUPYTER_FLOW_TASK_SPEC_KEY`` of the store
+  ``$JUPYTER_FLOW_ROOT``), fetch and unpack its code package into the cache once per key,
+  then hand over to ``jupyter_flow.runtime.bootstrap.main`` from that package;
+- ``fetch URL KEY DEST NAME``: a scheduled driver's code package into ``DEST``.
+
+Blobs are checked against their keys (SHA-256 for packages and specs; BLAKE3 keys need the
+``blake3`` module). A failure says which step failed and what to do, exits 2, and is
+recorded as the attempt's failure when the store can be written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import socket
+import stat
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+EXIT_LAUNCH = 2  # as bootstrap.EXIT_BOOTSTRAP: the step never ran
+SPEC_ENV, SPEC_KEY_ENV = "JUPYTER_FLOW_TASK_SPEC", "JUPYTER_FLOW_TASK_SPEC_KEY"
+ROOT_ENV, TASK_ENV, FLOW_ENV = "JUPYTER_FLOW_ROOT", "JUPYTER_FLOW_TASK_ID", "JUPYTER_FLOW_FLOW"
+
+
+class LaunchError(Exception):
+    """A step of the launch failed: ``step`` says which, ``hint`` what to do."""
+
+    def __init__(self, step: str, message: str, hint: str = "", *, recordable: bool = True):
+        super().__init__(message)
+        self.step, self.message, self.hint, self.recordable = step, message, hint, recordable
+
+    def text(self) -> str:
+        hint = f"\n  hint: {self.hint}" if self.hint else ""
+        return f"{self.step}: {self.message}{hint}"
+
+
+# -- the store ------------------------------------------------------------------------
+def blob_path(key: str) -> str:
+    """Where the store keeps the blob ``key`` (as ``store.blobs.blob_path``)."""
+    digest = key[3:] if key.startswith("b3-") else key
+    return f"blobs/{digest[:2]}/{key}"
+
+
+def _s3(url: str, env: Mapping[str, str]) -> tuple[Any, str, str]:
+    """A client, the bucket and the key prefix of an ``s3://bucket/prefix`` store."""
+    try:
+        import boto3
+        import botocore.config
+    except ImportError:
+        raise LaunchError(
+            "open the store",
+            f"the store {url} is on S3 and this image has no boto3",
+            "use an image with boto3 installed (pip install boto3), or a local store",
+            recordable=False,
+        ) from None
+    bucket, _, prefix = url[len("s3://") :].partition("/")
+    endpoint = env.get("JUPYTER_FLOW_S3_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL_S3")
+    config = botocore.config.Config(s3={"addressing_style": "path"} if endpoint else {})
+    region = env.get("JUPYTER_FLOW_S3_REGION") or None
+    client = boto3.client("s3", endpoint_url=endpoint or None, region_name=region, config=config)
+    return client, bucket, prefix.strip("/")
+
+
+def _local(url: str, path: str) -> Path:
+    return Path(url[len("file://") :] if url.startswith("file://") else url) / path
+
+
+def read_document(url: str, path: str, env: Mapping[str, str]) -> bytes | None:
+    """The bytes at ``path`` in the store ``url``; None when it does not exist."""
+    if not url.startswith("s3://"):
+        try:
+            return _local(url, path).read_bytes()
+        except FileNotFoundError:
+            return None
+    client, bucket, prefix = _s3(url, env)
+    try:
+        answer = client.get_object(Bucket=bucket, Key=f"{prefix}/{path}" if prefix else path)
+    except client.exceptions.NoSuchKey:
+        return None
+    data: bytes = answer["Body"].read()
+    return data
+
+
+def write_document(url: str, path: str, data: bytes, env: Mapping[str, str]) -> None:
+    """Write a whole document, atomically (a rename locally, one PUT on S3)."""
+    if url.startswith("s3://"):
+        client, bucket, prefix = _s3(url, env)
+        client.put_object(Bucket=bucket, Key=f"{prefix}/{path}" if prefix else path, Body=data)
+        return
+    target = _local(url, path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+
+
+def digest_of(key: str, data: bytes) -> str:
+    """``data`` hashed the way ``key`` was made, formatted as a key."""
+    if not key.startswith("b3-"):
+        return hashlib.sha256(data).hexdigest()
+    try:
+        import blake3  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        raise LaunchError(
+            "check a blob",
+            f"{key[:15]} is a BLAKE3 key and this image has no blake3 module to check it",
+            "install blake3 in the image (pip install blake3)",
+        ) from None
+    return "b3-" + str(blake3.blake3(data).hexdigest())
+
+
+def fetch_blob(url: str, key: str, what: str, env: Mapping[str, str]) -> bytes:
+    """The blob ``key`` (the ``what`` of the task), checked against its key."""
+    step = f"fetch the {what}"
+    try:
+        data = read_document(url, blob_path(key), env)
+    except LaunchError:
+        raise
+    except Exception as err:  # no route, no credentials, access denied...
+        raise LaunchError(
+            step,
+            f"cannot read {blob_path(key)} from the store {url}: {type(err).__name__}: {err}",
+            "check the store URL, the network route and the credentials of this container "
+            "(JUPYTER_FLOW_S3_ENDPOINT_URL, the AWS role or secret)",
+            recordable=False,
+        ) from None
+    if data is None:
+        raise LaunchError(
+            step, f"the store {url} has no {what} {key[:12]}", "start the run again to upload it"
+        )
+    if digest_of(key, data) != key:
+        raise LaunchError(
+            step,
+            f"the {what} {key[:12]} is corrupt: its bytes in {url} do not match its key",
+            "start the run again to upload a fresh copy",
+        )
+    return data
+
+
+# -- the code package -------------------------------------------------------------------
+def unpack(data: bytes, dest: Path) -> None:
+    """Extract a tar.gz of regular relative files into ``dest`` (it came over a network)."""
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        for member in tar.getmembers():
+            if not member.isfile() or member.name.startswith("/") or ".." in member.name.split("/"):
+                raise LaunchError(
+                    "unpack the code package",
+                    f"its entry {member.name!r} is not a plain relative file",
+                    "start the run again to upload a fresh package",
+                )
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(dest, filter="data")
+        else:  # pragma: no cover - Python < 3.10.12; every member was checked above
+            tar.extractall(dest)
+
+
+def private_tmp(kind: str) -> Path:
+    """``$TMPDIR/jupyter_flow-<uid>/<kind>``, refused unless only this user can enter it
+    (as ``tempdirs.private_tmp``)."""
+    base = Path(tempfile.gettempdir()) / f"jupyter_flow-{os.getuid()}"
+    base.mkdir(mode=0o700, exist_ok=True)
+    st = os.lstat(base)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise OSError(f"{base} is not a private folder of this user")
+    folder = base / kind
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
+def cache_dir(kind: str, env: Mapping[str, str]) -> Path:
+    """A writable cache folder: ``$JUPYTER_FLOW_CACHE/<kind>``, else the user's cache, else
+    this user's private temp folder (containers often have a read-only home)."""
+    home = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    for base in filter(None, (env.get("JUPYTER_FLOW_CACHE"), str(Path(home) / "jupyter_flow"))):
+        folder = Path(base) / kind
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(folder, os.W_OK):
+            return folder
+    try:
+        return private_tmp(kind)
+    except OSError as err:
+        raise LaunchError(
+            "choose a cache folder",
+            f"no writable folder for the {kind} cache ({err})",
+            "set JUPYTER_FLOW_CACHE to a writable folder",
+        ) from None
+
+
+def code_folder(url: str, key: str, env: Mapping[str, str]) -> Path:
+    """The unpacked package ``key`` in the code cache (fetched and unpacked once)."""
+    dest = cache_dir("code", env) / key
+    if (dest / ".complete").is_file():
+        return dest
+    data = fetch_blob(url, key, "code package", env)
+    tmp = dest.with_name(f".{key[:12]}-{os.getpid()}.tmp")
+    try:
+        unpack(data, tmp)
+        (tmp / ".complete").touch()
+        os.replace(tmp, dest)
+    except OSError:  # another task unpacked the same package first
+        if not (dest / ".complete").is_file():
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+# -- a task -------------------------------------------------------------------------------
+def spec_text(args: Sequence[str], env: Mapping[str, str]) -> str:
+    """The task spec's JSON from the argument or the environment."""
+    arg = args[0] if args else None
+    if arg == "-":
+        return sys.stdin.read()
+    if arg is not None and arg.startswith("@"):
+        try:
+            return Path(arg[1:]).read_text()
+        except OSError as err:
+            raise LaunchError(
+                "read the task spec", f"cannot read {arg[1:]}: {err.strerror}", recordable=False
+            ) from None
+    if arg is not None:
+        return arg
+    if env.get(SPEC_ENV):
+        return env[SPEC_ENV]
+    key, url = env.get(SPEC_KEY_ENV), env.get(ROOT_ENV)
+    if not key or not url:
+        raise LaunchError(
+            "read the task spec",
+            f"no task spec given: neither ${SPEC_ENV} nor ${SPEC_KEY_ENV} with ${ROOT_ENV}",
+            "start tasks with the command and environment the executor builds",
+            recordable=False,
+        )
+    return fetch_blob(url, key, "task spec", env).decode()
+
+
+def _where(spec: Mapping[str, Any] | None, env: Mapping[str, str]) -> dict[str, Any] | None:
+    """The attempt a failure belongs to: from the spec, else the environment's ids."""
+    if spec is not None:
+        return {k: spec[k] for k in ("flow", "run_id", "step", "index", "attempt")}
+    run_id, _, rest = env.get(TASK_ENV, "").partition("/")
+    step, _, numbers = rest.partition("/")
+    index, _, attempt = numbers.partition("/")
+    if not (env.get(FLOW_ENV) and run_id and step and index.isdigit() and attempt.isdigit()):
+        return None
+    return {
+        "flow": env[FLOW_ENV],
+        "run_id": run_id,
+        "step": step,
+        "index": int(index),
+        "attempt": int(attempt),
+    }
+
+
+def record_failure(
+    url: str, where: Mapping[str, Any], message: str, env: Mapping[str, str]
+) -> None:
+    """The attempt's record, failed before it started: the ``AttemptRecord`` that
+    ``bootstrap.record_start_failure`` writes."""
+    now = time.time()
+    record = {
+        **where,
+        "status": "failed",
+        "started": now,
+        "finished": now,
+        "error": {"kind": "infrastructure", "message": message, "type": "LaunchError"},
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+    }
+    path = f"runs/{where['flow']}/{where['run_id']}/{where['step']}/{where['index']}"
+    data = json.dumps(record, separators=(",", ":"), sort_keys=True).encode()
+    write_document(url, f"{path}/attempt-{where['attempt']}.json", data, env)
+
+
+def run_task(args: Sequence[str], env: dict[str, str]) -> int:
+    """Fetch what the task needs, then run it with the package's own jupyter_flow."""
+    spec: dict[str, Any] | None = None
+    try:
+        text = spec_text(args, env)
+        try:
+            spec = json.loads(text)
+            url, key = spec["store_url"], spec["code"].get("package_key")
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            spec = None
+            raise LaunchError(
+                "read the task spec",
+                f"it is not a task spec: {type(err).__name__}: {err}",
+                "pass TaskSpec.to_json() unchanged",
+                recordable=False,
+            ) from None
+        if key:
+            sys.path.insert(0, str(code_folder(url, key, env)))
+        try:
+            from jupyter_flow.runtime.bootstrap import main
+        except ImportError as err:
+            raise LaunchError(
+                "start jupyter_flow",
+                f"cannot import it ({err})",
+                "ship the code package (remote executors do), or use an image with jupyter_flow",
+            ) from None
+    except LaunchError as err:
+        return _failed(err, spec, env)
+    code: int = main([text])
+    return code
+
+
+def _failed(err: LaunchError, spec: Mapping[str, Any] | None, env: Mapping[str, str]) -> int:
+    label = f" ({spec['flow']}/{spec['run_id']}/{spec['step']}[{spec['index']}])" if spec else ""
+    message = f"the task{label} could not start: {err.text()}"
+    print(f"jupyter_flow: {message}", file=sys.stderr)
+    url = spec["store_url"] if spec else env.get(ROOT_ENV)
+    where = _where(spec, env)
+    if err.recordable and url and where:
+        try:
+            record_failure(url, where, message, env)
+        except Exception as failure:  # the store is the problem: stderr has the message
+            print(f"jupyter_flow: could not record the failure: {failure}", file=sys.stderr)
+    return EXIT_LAUNCH
+
+
+# -- a scheduled driver's code -------------------------------------------------------------
+def fetch(args: Sequence[str], env: Mapping[str, str]) -> int:
+    """``URL KEY DEST NAME``: unpack the package into DEST (a module alone: DEST/NAME)."""
+    if len(args) != 4:
+        print("usage: launcher fetch STORE_URL PACKAGE_KEY DEST MODULE_FILE", file=sys.stderr)
+        return EXIT_LAUNCH
+    url, key, dest, name = args
+    try:
+        data = fetch_blob(url, key, "code package", env)
+        Path(dest).mkdir(parents=True, exist_ok=True)
+        if data[:2] == b"\x1f\x8b":
+            unpack(data, Path(dest))
+        else:
+            (Path(dest) / name).write_bytes(data)
+    except LaunchError as err:
+        print(f"jupyter_flow: the scheduled run could not start: {err.text()}", file=sys.stderr)
+        return EXIT_LAUNCH
+    print(f"fetched code package {key[:12]} into {dest}")
+    return 0
+
+
+def main(argv: Sequence[str]) -> int:
+    if argv[:1] == ["fetch"]:
+        return fetch(argv[1:], os.environ)
+    return run_task(argv, dict(os.environ))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
