@@ -2,7 +2,8 @@
 and the notebook: a pure builder over the run's records (``Run.summary()`` reads them).
 
 Run: ``id``, ``flow``, ``pathspec``, ``status`` (waiting/running/done/failed/cancelled/lost),
-``created``, ``finished``, ``params``, ``origin_run``, ``error``, ``failed_step``,
+``created``, ``finished``, ``params``, ``origin_run``, ``schedule`` (the schedule that
+started it, or None), ``executor``, ``error``, ``failed_step``,
 ``failure`` (where the run failed), ``caught_steps`` (steps with a caught failure, in flow
 order) and ``steps``. A step: ``name``, ``status`` (waiting/running/done/caught/failed, or
 cancelled/lost for a step of an ended run whose tasks never finished),
@@ -79,6 +80,8 @@ def run_summary(
         "finished": record.finished,
         "params": dict(record.params),
         "origin_run": record.origin_run,
+        "schedule": record.schedule or None,
+        "executor": record.executor,
         "error": record.error.message if record.error else None,
         "failed_step": record.failed_step,
         "failure": _failure(record),

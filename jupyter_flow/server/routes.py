@@ -6,6 +6,7 @@ from typing import Any
 
 from jupyter_server.utils import url_path_join
 
+from .artifacts import ROUTES as ARTIFACT_ROUTES
 from .base import LAUNCHER_KEY
 from .launcher import Launcher
 from .notebooks import ExportHandler, GraphHandler
@@ -16,7 +17,7 @@ NAMESPACE = "jupyter-flow"
 
 def routes() -> list[tuple[str, Any]]:
     table: list[tuple[str, Any]] = [("export", ExportHandler), ("graph", GraphHandler)]
-    table += RUN_ROUTES
+    table += RUN_ROUTES + ARTIFACT_ROUTES
     from .schedules import routes as schedule_routes
 
     table += schedule_routes()

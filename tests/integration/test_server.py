@@ -367,6 +367,8 @@ ROUTES = [
     ("GET", "runs"),
     ("GET", "runs/FakeFlow/r1"),
     ("GET", "runs/FakeFlow/r1/logs"),
+    ("GET", "runs/FakeFlow/r1/artifacts"),
+    ("GET", "runs/FakeFlow/r1/artifacts/load/numbers"),
     ("POST", "run"),
     ("GET", "backends"),
 ]

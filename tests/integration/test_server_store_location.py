@@ -27,6 +27,8 @@ ROUTES = [
     ("GET", "runs", "query"),
     ("GET", "runs/SquaresFlow/20260101-000000-abcdef12", "query"),
     ("GET", "runs/SquaresFlow/20260101-000000-abcdef12/logs", "query"),
+    ("GET", "runs/SquaresFlow/20260101-000000-abcdef12/artifacts", "query"),
+    ("GET", "runs/SquaresFlow/20260101-000000-abcdef12/artifacts/load/numbers", "query"),
     ("POST", "runs/SquaresFlow/20260101-000000-abcdef12/cancel", "query"),
     ("GET", "backends", "query"),
     ("POST", "run", "body"),
