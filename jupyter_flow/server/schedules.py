@@ -9,6 +9,7 @@ written is what gets pinned and scheduled.
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +44,19 @@ def _require(api: Any, name: str, root: str) -> None:
         raise NotFound(f"no schedule named {name!r}", hint="list the schedules to see names")
 
 
-def _scheduler(api: Any, root: str, in_server: bool) -> dict[str, Any]:
+def _scheduler(api: Any, root: str, in_server: bool, tick: float) -> dict[str, Any]:
     """Who fires this store's local schedules: ``{alive, pid, host, since, kind}``, and
-    whether this server would (``in_server``)."""
-    status: dict[str, Any] = api.scheduler_status(root=root).to_json()
-    return {**status, "in_server": in_server}
+    whether this server would (``in_server``). A store this server has just been asked
+    about is taken up at its scheduler's next tick: wait that long rather than report
+    "nobody" for a moment."""
+    status = api.scheduler_status(root=root)
+    deadline = time.monotonic() + min(3 * tick, 5.0)
+    while in_server and not status.alive and time.monotonic() < deadline:
+        if api.unfired_warning(root=root) is None:  # no active local schedule to take up
+            break
+        time.sleep(min(tick / 2, 0.5))
+        status = api.scheduler_status(root=root)
+    return {**status.to_json(), "in_server": in_server}
 
 
 class SchedulesHandler(RunsBase):
@@ -55,13 +64,13 @@ class SchedulesHandler(RunsBase):
     store's scheduler (alive or not: nobody fires local schedules when it is not).
     POST {path, cron, timezone, target, parameters, name}: export, then schedule."""
 
-    def watch(self, root: str) -> bool:
-        """Have this server's scheduler fire ``root`` too; False when it runs none."""
+    def watch(self, root: str) -> float | None:
+        """Have this server's scheduler fire ``root`` too; its tick, None when it runs none."""
         scheduler = self.settings.get(SCHEDULER_KEY)
         if scheduler is None:
-            return False
+            return None
         scheduler.watch(root)
-        return True
+        return float(scheduler.options.tick)
 
     @endpoint(AUTH_RESOURCE)
     async def get(self) -> None:
@@ -74,7 +83,8 @@ class SchedulesHandler(RunsBase):
         chosen = [s.name for s in schedules if flow in (None, s.flow.name)]
         shown = [await in_thread(_show, api, name, root) for name in chosen]
         targets = await in_thread(services.schedule_targets)
-        scheduler = await in_thread(_scheduler, api, root, self.watch(root))
+        tick = self.watch(root)
+        scheduler = await in_thread(_scheduler, api, root, tick is not None, tick or 0.0)
         self.reply({"schedules": shown, "targets": targets, "scheduler": scheduler})
 
     @endpoint("kernels", "execute")

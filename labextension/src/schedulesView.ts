@@ -1,6 +1,9 @@
 /**
  * The schedules of the current notebook's flow: trigger, target, next fire times;
- * create (dialog), pause/resume, delete, Run now and the History of each.
+ * create (dialog), pause/resume, delete, Run now and the History of each. Local schedules
+ * fire only while a scheduler runs for their store: when none does, the panel says so
+ * instead of promising a next fire. Refreshed every REFRESH_MS while shown, so fires (and
+ * a scheduler stopping) show up without a click.
  */
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
@@ -9,11 +12,21 @@ import { describeCron } from './cron';
 import { defaultScheduleName, formatWhen, IParameter } from './model';
 import { FlowRequestError } from './request';
 import { askSchedule } from './scheduleDialog';
+import {
+  ISchedulerStatus,
+  NO_SCHEDULER,
+  nextFire,
+  noSchedulerHint,
+  unfired
+} from './schedulerStatus';
 import { IFlowClient } from './tokens';
 import { ISchedule, IScheduleHistoryEntry } from './types';
 
 /** How many fires History shows. */
 export const HISTORY_LIMIT = 10;
+
+/** How often the shown schedules (and open histories) are read again. */
+export const REFRESH_MS = 10000;
 
 /** What a row shows below its actions: the run Run now started, or why it did not. */
 interface IRowStatus {
@@ -31,9 +44,40 @@ export class SchedulesView extends Widget {
     this._create.className = 'jp-Button jp-mod-styled jp-mod-reject jp-Flow-newSchedule';
     this._create.textContent = 'New schedule';
     this._create.addEventListener('click', () => void this._createSchedule());
+    this._warning = document.createElement('div');
+    this._warning.className = 'jp-Flow-noScheduler';
+    this._warning.setAttribute('role', 'alert');
+    Object.assign(this._warning.style, {
+      margin: '6px 0',
+      padding: '4px 6px',
+      borderLeft: '3px solid var(--jp-warn-color0)',
+      background: 'var(--jp-warn-color3)',
+      color: 'var(--jp-ui-font-color1)'
+    });
+    this._warning.hidden = true;
     this._list = document.createElement('ul');
     this._list.className = 'jp-Flow-schedules';
-    this.node.append(title, this._create, this._list);
+    this.node.append(title, this._create, this._warning, this._list);
+    this._timer = window.setInterval(() => void this._poll(), REFRESH_MS);
+  }
+
+  dispose(): void {
+    window.clearInterval(this._timer);
+    super.dispose();
+  }
+
+  /** Read the schedules again while the panel is shown, and the histories open in it. */
+  private async _poll(): Promise<void> {
+    // the panel puts this node in its own (not a Lumino child): ask the DOM if it is shown
+    const shown = this.node.isConnected && this.node.offsetParent !== null;
+    if (!shown || !this._path || !this._flow) {
+      return;
+    }
+    await this.refresh();
+    const path = this._path;
+    for (const name of this._historyOpen) {
+      await this._loadHistory(path, name);
+    }
   }
 
   setFlow(path: string | null, flow: string | null, params: IParameter[]): void {
@@ -63,6 +107,9 @@ export class SchedulesView extends Widget {
       this.setHidden(false);
       if (path === this._path && flow === this._flow) {
         this._schedules = answer.schedules;
+        // an older server sends no scheduler status: promise nothing either way
+        const status = (answer as { scheduler?: ISchedulerStatus }).scheduler;
+        this._scheduler = status ?? null;
         this._render(answer.schedules);
       }
     } catch (error) {
@@ -105,6 +152,7 @@ export class SchedulesView extends Widget {
   }
 
   private _render(schedules: ISchedule[], error = ''): void {
+    this._showWarning(error ? [] : schedules);
     this._list.textContent = '';
     if (error) {
       this._list.appendChild(item(error, 'jp-Flow-error'));
@@ -119,6 +167,21 @@ export class SchedulesView extends Widget {
     }
   }
 
+  /** The panel-wide warning when active local schedules have nobody to fire them. */
+  private _showWarning(schedules: ISchedule[]): void {
+    const status = this._scheduler;
+    this._warning.hidden = !status || !unfired(schedules, status);
+    this._warning.textContent = '';
+    if (!this._warning.hidden && status) {
+      const head = document.createElement('strong');
+      head.textContent = `⚠ ${NO_SCHEDULER}`;
+      const hint = document.createElement('div');
+      hint.className = 'jp-Flow-note';
+      hint.textContent = noSchedulerHint(status);
+      this._warning.append(head, hint);
+    }
+  }
+
   private _row(schedule: ISchedule): HTMLElement {
     const row = document.createElement('li');
     row.className = 'jp-Flow-schedule';
@@ -129,18 +192,24 @@ export class SchedulesView extends Widget {
     const title = document.createElement('strong');
     title.textContent = schedule.name;
     const state = document.createElement('span');
-    state.className = `jp-Flow-status jp-Flow-status-${schedule.paused ? 'cancelled' : 'done'}`;
-    state.textContent = schedule.paused ? 'paused' : 'active';
+    const stalled = unfired([schedule], this._scheduler);
+    const look = schedule.paused ? 'cancelled' : stalled ? 'failed' : 'done';
+    state.className = `jp-Flow-status jp-Flow-status-${look}`;
+    state.textContent = schedule.paused ? 'paused' : stalled ? 'not firing' : 'active';
+    if (stalled) {
+      state.title = NO_SCHEDULER;
+    }
     head.append(title, state);
     const trigger = document.createElement('div');
     trigger.className = 'jp-Flow-note';
     const words = schedule.cron ? describeCron(schedule.cron) : '';
     trigger.textContent = `${schedule.cron ?? ''} — ${words} (${schedule.timezone}) on ${schedule.target}`;
     const next = document.createElement('div');
-    next.className = 'jp-Flow-note jp-Flow-nextFire';
-    next.textContent = schedule.next_fire_times.length
-      ? `next: ${schedule.next_fire_times[0].replace('T', ' ')}`
-      : '';
+    const fire = nextFire(schedule.next_fire_times, schedule.target, this._scheduler);
+    const tone = fire.kind === 'upcoming' ? 'jp-Flow-note' : 'jp-Flow-error';
+    next.className = `jp-Flow-nextFire ${tone}`;
+    next.dataset.kind = fire.kind;
+    next.textContent = fire.text;
     const actions = document.createElement('div');
     actions.className = 'jp-Flow-actions';
     const path = this._path!;
@@ -259,6 +328,10 @@ export class SchedulesView extends Widget {
   }
 
   private _create: HTMLButtonElement;
+  private _warning: HTMLDivElement;
+  private _timer: number;
+  /** The store's scheduler as last reported; null when the server does not say. */
+  private _scheduler: ISchedulerStatus | null = null;
   private _list: HTMLUListElement;
   private _path: string | null = null;
   private _flow: string | null = null;

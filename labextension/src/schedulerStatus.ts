@@ -1,0 +1,75 @@
+/**
+ * Who fires the local schedules of a store, as GET schedules reports it, and what a
+ * schedule row says about its next fire: upcoming, overdue, or never (nobody fires it).
+ * Pure functions, so the panel's words can be tested without a browser.
+ */
+/** The `scheduler` field of GET schedules: the live holder of the store's lease, if any. */
+export interface ISchedulerStatus {
+  alive: boolean;
+  pid: number | null;
+  host: string | null;
+  /** Seconds since the epoch: when it took the lease. */
+  since: number | null;
+  kind: 'daemon' | 'jupyter-server' | null;
+  /** Whether this Jupyter server runs a scheduler (it may be standing by for another). */
+  in_server: boolean;
+}
+
+/** A fire this many seconds late still counts as being fired now (the scheduler ticks). */
+export const OVERDUE_AFTER = 5;
+
+export const NO_SCHEDULER =
+  'No scheduler is running for this store: local schedules will not fire.';
+
+/** How to get one running, depending on whether this server could run it. */
+export function noSchedulerHint(status: ISchedulerStatus): string {
+  return status.in_server
+    ? "This server's scheduler could not take the store; see the server log, or run " +
+        '`jupyter flow scheduler` in a terminal.'
+    : 'Run `jupyter flow scheduler` in a terminal, or turn on this server\'s ' +
+        '(c.FlowSchedulerApp.enabled = True).';
+}
+
+/** The words under a schedule: when it fires next, if it will. */
+export interface INextFire {
+  text: string;
+  kind: 'upcoming' | 'overdue' | 'never' | 'none';
+}
+
+/**
+ * `times` are the next fire times the server computed (ISO strings), possibly a while ago:
+ * the first one still ahead of `now` is the next fire. A time already past by more than
+ * OVERDUE_AFTER with nothing ahead of it is overdue.
+ */
+export function nextFire(
+  times: string[],
+  target: string,
+  status: ISchedulerStatus | null,
+  now: Date = new Date()
+): INextFire {
+  if (!times.length) {
+    return { text: '', kind: 'none' };
+  }
+  if (target === 'local' && status !== null && !status.alive) {
+    return { text: 'will not fire: no scheduler is running', kind: 'never' };
+  }
+  const ms = now.getTime();
+  const ahead = times.find(t => new Date(t).getTime() >= ms - OVERDUE_AFTER * 1000);
+  if (ahead !== undefined) {
+    return { text: `next: ${shown(ahead)}`, kind: 'upcoming' };
+  }
+  return { text: `overdue: was due ${shown(times[0])}`, kind: 'overdue' };
+}
+
+/** A fire time as the server wrote it, in the schedule's time zone. */
+function shown(iso: string): string {
+  return iso.replace('T', ' ');
+}
+
+/** Whether any schedule shown depends on a local scheduler that nobody runs. */
+export function unfired(
+  schedules: { target: string; paused: boolean }[],
+  status: ISchedulerStatus | null
+): boolean {
+  return status !== null && !status.alive && schedules.some(s => s.target === 'local' && !s.paused);
+}
