@@ -265,6 +265,25 @@ def record_start_failure(
         print(f"jupyter_flow: could not record the failure: {err}", file=sys.stderr)
 
 
+def _record_from_environment(message: str) -> None:
+    """A spec that could not be read from the store (by its key) is recorded as the
+    failure of the attempt the environment's ids name, when the store can be opened."""
+    found = launcher.attempt_of(None, os.environ)
+    root = os.environ.get("JUPYTER_FLOW_ROOT")
+    if found is None or not root:
+        return
+    where = (found["flow"], found["run_id"], found["step"], found["index"], found["attempt"])
+    try:
+        store = open_store(root)
+    except Exception as err:  # the store is the problem: stderr has the message
+        print(f"jupyter_flow: could not record the failure: {err}", file=sys.stderr)
+        return
+    try:
+        record_start_failure(Records(store), where, message)
+    finally:
+        store.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the task named by ``argv[0]`` (or the environment); returns the exit code."""
     from .task import Terminated, run_task
@@ -290,6 +309,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if store is not None and spec is not None:
             where = (spec.flow, spec.run_id, spec.step, spec.index, spec.attempt)
             record_start_failure(Records(store), where, message)
+        elif spec is None and not args:
+            _record_from_environment(message)
         return EXIT_BOOTSTRAP
     # SIGTERM (pod deleted, job terminated) unwinds normally, so the logs are uploaded
     signal.signal(signal.SIGTERM, _terminate)

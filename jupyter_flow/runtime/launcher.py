@@ -252,7 +252,7 @@ def spec_text(args: Sequence[str], env: Mapping[str, str]) -> str:
     return fetch_blob(url, key, "task spec", env).decode()
 
 
-def _where(spec: Mapping[str, Any] | None, env: Mapping[str, str]) -> dict[str, Any] | None:
+def attempt_of(spec: Mapping[str, Any] | None, env: Mapping[str, str]) -> dict[str, Any] | None:
     """The attempt a failure belongs to: from the spec, else the environment's ids."""
     if spec is not None:
         return {k: spec[k] for k in ("flow", "run_id", "step", "index", "attempt")}
@@ -327,7 +327,7 @@ def _failed(err: LaunchError, spec: Mapping[str, Any] | None, env: Mapping[str, 
     message = f"the task{label} could not start: {err.text()}"
     print(f"jupyter_flow: {message}", file=sys.stderr)
     url = spec["store_url"] if spec else env.get(ROOT_ENV)
-    where = _where(spec, env)
+    where = attempt_of(spec, env)
     if err.recordable and url and where:
         try:
             record_failure(url, where, message, env)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from jupyter_flow.runtime.bootstrap import task_command
+from jupyter_flow.runtime.bootstrap import store_spec, task_command, task_environment
 from jupyter_flow.runtime.package import ensure_package
 from jupyter_flow.runtime.taskspec import Input, TaskSpec
 from jupyter_flow.store import artifacts, open_store
@@ -232,3 +232,30 @@ def test_sigterm_stops_the_task_and_its_logs_still_reach_the_store(project, tmp_
         proc.communicate()
     log = Records(store).read_log("BootFlow", "r1", "linger", 0, 0, "stdout")
     assert "lingering" in log
+
+
+def test_the_spec_can_come_from_the_store_by_its_key(project, tmp_path):
+    """What the Kubernetes and Batch executors hand a container, with jupyter_flow installed."""
+    store = open_store(str(tmp_path / "store"))
+    spec = make_spec(store, project, "double", "y")
+    store_spec(store, spec)
+    env = {**base_env(tmp_path), **{e["name"]: e["value"] for e in task_environment(spec, {})}}
+
+    done = run([sys.executable, "-m", "jupyter_flow.task"], env, tmp_path)
+
+    assert done.returncode == 0, done.stderr
+    assert Records(store).read_task("BootFlow", "r1", "double", 0) is not None
+
+
+def test_a_spec_missing_from_the_store_is_recorded_for_the_attempt_it_names(project, tmp_path):
+    store = open_store(str(tmp_path / "store"))
+    spec = make_spec(store, project, "double", "y")  # never stored
+    env = {**base_env(tmp_path), **{e["name"]: e["value"] for e in task_environment(spec, {})}}
+
+    done = run([sys.executable, "-m", "jupyter_flow.task"], env, tmp_path)
+
+    assert done.returncode == 2
+    assert f"blob {spec.to_blob()[0][:12]} is missing" in done.stderr
+    attempt = Records(store).read_attempt("BootFlow", "r1", "double", 0, 0)
+    assert attempt is not None and attempt.error is not None
+    assert attempt.error.kind == "infrastructure"
