@@ -77,7 +77,7 @@ class RunBody extends Widget implements Dialog.IBodyWidget<IRunRequest> {
       this._backend.appendChild(option);
     }
     this._backend.addEventListener('change', () => this._update());
-    const row = field('Backend', this._backend);
+    this.node.appendChild(field('Backend', this._backend));
     const unusable = backends.filter(b => !b.usable);
     if (unusable.length) {
       const list = document.createElement('ul');
@@ -88,11 +88,10 @@ class RunBody extends Widget implements Dialog.IBodyWidget<IRunRequest> {
         item.textContent = unusableText(info);
         list.appendChild(item);
       }
-      row.appendChild(list);
+      this.node.appendChild(list);
     }
     this._notes.className = 'jp-Flow-runNotes';
-    row.appendChild(this._notes);
-    this.node.appendChild(row);
+    this.node.appendChild(this._notes);
     if (params.length) {
       const title = document.createElement('h4');
       title.textContent = 'Parameters';
@@ -105,18 +104,24 @@ class RunBody extends Widget implements Dialog.IBodyWidget<IRunRequest> {
       error.className = 'jp-Flow-fieldError';
       error.setAttribute('role', 'alert');
       const hint = document.createElement('small');
+      hint.textContent = p.help;
       if (p.secret !== undefined) {
         input.type = 'password';
         input.autocomplete = 'new-password';
         input.placeholder = `$${p.secret}`;
         input.classList.add('jp-Flow-secret');
-      } else if (p.type) {
-        hint.textContent = p.help ? `${p.type} · ${p.help}` : p.type;
       }
       input.addEventListener('input', () => this._update());
       this._params.set(p.name, { param: p, input, error, hint });
-      const label = p.secret !== undefined ? `${p.name} (secret)` : p.name;
-      this.node.appendChild(field(label, input, error, hint));
+      const type = p.secret !== undefined ? 'secret' : p.type;
+      const row = field(p.name, input, error, hint);
+      if (type) {
+        const tag = document.createElement('span');
+        tag.className = 'jp-Flow-paramType';
+        tag.textContent = type;
+        row.firstElementChild!.append(' ', tag);
+      }
+      this.node.appendChild(row);
     }
     this._update(false);
   }

@@ -267,7 +267,10 @@ export function normalizeParameters(
       if (secret !== undefined) {
         return { name, value: '', help: '', type: 'secret', secret };
       }
-      return { name, value: asText(value), help: '', type: types[name] ?? jsonType(value) };
+      const type = types[name] ?? jsonType(value);
+      // JSON gives a float default of 1.0 as 1: show it as Python wrote it
+      const text = type === 'float' && Number.isInteger(value) ? `${value}.0` : asText(value);
+      return { name, value: text, help: '', type };
     });
   }
   return [];

@@ -81,13 +81,13 @@ describe('parameter values against their type', () => {
     });
     expect(params.map(p => [p.name, p.type, p.value, p.secret])).toEqual([
       ['seed', 'int', '0', undefined],
-      ['rate', 'float', '1', undefined],
+      ['rate', 'float', '1.0', undefined],
       ['token', 'secret', '', 'HF_TOKEN']
     ]);
     expect(parameterError(params[1], '0.5')).toBeNull();
     expect(parameterError(params[0], '0.5')).toContain('seed expects a whole number');
     // a secret is never sent as a parameter, whatever its field holds
-    expect(changedParameters(params, { seed: '4', rate: '1', token: 'x' })).toEqual({ seed: '4' });
+    expect(changedParameters(params, { seed: '4', rate: '1.0', token: 'x' })).toEqual({ seed: '4' });
   });
 });
 
