@@ -4,12 +4,14 @@
 import { requestAPI } from './request';
 import { IFlowClient } from './tokens';
 import {
+  IArtifacts,
   IBackends,
   ICancellingRun,
   ICronPreview,
   IExportResult,
   IGraph,
   ILogs,
+  IPreview,
   IRunSummary,
   ISchedule,
   IScheduleHistory,
@@ -55,6 +57,23 @@ export class FlowClient implements IFlowClient {
   logs(path: string, flow: string, id: string, step?: string, tail = 200): Promise<ILogs> {
     const query = { path, step, tail, ...this._store() };
     return requestAPI<ILogs>(`runs/${flow}/${id}/logs`, { query });
+  }
+
+  artifacts(path: string, flow: string, id: string): Promise<IArtifacts> {
+    const query = { path, ...this._store() };
+    return requestAPI<IArtifacts>(`runs/${flow}/${id}/artifacts`, { query });
+  }
+
+  preview(
+    path: string,
+    flow: string,
+    id: string,
+    step: string,
+    name: string,
+    index = 0
+  ): Promise<IPreview> {
+    const query = { path, index, ...this._store() };
+    return requestAPI<IPreview>(`runs/${flow}/${id}/artifacts/${step}/${name}`, { query });
   }
 
   /** `secrets` (secret parameter -> value) reach the run through its environment only. */

@@ -5,8 +5,8 @@
  */
 import { Widget } from '@lumino/widgets';
 
-import { failureNote, failureOf } from './failure';
 import { formatWhen, isActive, runProgress } from './model';
+import { RunDetail } from './runDetail';
 import { IFlowClient } from './tokens';
 import { IRunSummary } from './types';
 
@@ -21,9 +21,17 @@ export class RunsView extends Widget {
     this.addClass('jp-Flow-runsView');
     this._list = document.createElement('ul');
     this._list.className = 'jp-Flow-runs';
-    this._detail = document.createElement('div');
-    this._detail.className = 'jp-Flow-runDetail';
-    this.node.append(this._list, this._detail);
+    this._detail = new RunDetail({
+      changed: () => void this.refresh(),
+      preview: artifact => {
+        const { _path: path, _flow: flow, _selected: id } = this;
+        if (!path || !flow || !id) {
+          return Promise.reject(new Error('no run is selected'));
+        }
+        return this._client.preview(path, flow, id, artifact.step, artifact.name, artifact.index);
+      }
+    });
+    this.node.append(this._list, this._detail.node);
   }
 
   /** Show the runs of `flow` (of the notebook at `path`). */
@@ -37,6 +45,8 @@ export class RunsView extends Widget {
     this._selected = null;
     this._logs = '';
     this._logsKey = '';
+    this._artifactsKey = '';
+    this._detail.reset();
     this._stopping.clear();
     this._stopError = '';
     void this.refresh();
@@ -44,6 +54,9 @@ export class RunsView extends Widget {
 
   /** Follow a run just started from the UI. */
   follow(id: string): void {
+    if (id !== this._selected) {
+      this._detail.reset();
+    }
     this._selected = id;
     this._stopError = '';
     void this.refresh();
@@ -69,12 +82,18 @@ export class RunsView extends Widget {
       }
       const selected = this._selected ?? runs[0]?.id ?? null;
       const chosen = runs.find(run => run.id === selected);
-      // a finished run's logs do not change: fetched once, not at every poll
-      const logsKey = chosen ? `${chosen.id}:${chosen.status}` : '';
+      // a finished run's logs and outputs do not change: fetched once, not at every poll
+      const step = this._detail.step ?? undefined;
+      const runKey = chosen ? `${chosen.id}:${chosen.status}` : '';
+      const logsKey = `${runKey}:${step ?? ''}`;
       const logs =
         chosen && (isActive(chosen) || logsKey !== this._logsKey)
-          ? (await this._client.logs(path, flow, chosen.id)).logs
+          ? (await this._client.logs(path, flow, chosen.id, step)).logs
           : this._logs;
+      if (chosen && (isActive(chosen) || runKey !== this._artifactsKey)) {
+        this._detail.setArtifacts((await this._client.artifacts(path, flow, chosen.id)).artifacts);
+        this._artifactsKey = runKey;
+      }
       if (seq !== this._seq) {
         return; // a newer refresh (a click, a Stop) has the last word
       }
@@ -119,16 +138,10 @@ export class RunsView extends Widget {
 
   private _render(): void {
     this._list.textContent = '';
-    this._detail.textContent = '';
-    for (const error of [this._error, this._stopError].filter(Boolean)) {
-      this._detail.appendChild(note(error, 'jp-Flow-error'));
-    }
-    if (!this._flow) {
-      this._list.appendChild(note('No flow in this notebook yet.'));
-      return;
-    }
-    if (this._runs.length === 0) {
-      this._list.appendChild(note('No runs yet: use Run Flow.'));
+    if (!this._flow || this._runs.length === 0) {
+      const empty = this._flow ? 'No runs yet: use Run Flow.' : 'No flow in this notebook yet.';
+      this._list.appendChild(note(empty));
+      this._detail.render(undefined, '', [this._error, this._stopError]);
       return;
     }
     for (const run of this._runs) {
@@ -154,18 +167,7 @@ export class RunsView extends Widget {
       this._list.appendChild(item);
     }
     const chosen = this._runs.find(run => run.id === this._selected);
-    if (chosen) {
-      const failure = failureOf(chosen);
-      if (failure) {
-        this._detail.appendChild(failureNote(failure));
-      }
-      this._detail.appendChild(stepsTable(chosen));
-      const logs = document.createElement('pre');
-      logs.className = 'jp-Flow-logs';
-      const silent = isActive(chosen) ? '(no output yet)' : '(the run printed nothing)';
-      logs.textContent = this._logs || chosen.launch_log || silent;
-      this._detail.appendChild(logs);
-    }
+    this._detail.render(chosen, this._logs, [this._error, this._stopError]);
   }
 
   private _stopButton(id: string): HTMLButtonElement {
@@ -205,7 +207,7 @@ export class RunsView extends Widget {
   }
 
   private _list: HTMLUListElement;
-  private _detail: HTMLDivElement;
+  private _detail: RunDetail;
   private _path: string | null = null;
   private _flow: string | null = null;
   private _runs: IRunSummary[] = [];
@@ -213,6 +215,8 @@ export class RunsView extends Widget {
   private _logs = '';
   /** The run id and status the shown logs were fetched for. */
   private _logsKey = '';
+  /** The run id and status the outputs were fetched for. */
+  private _artifactsKey = '';
   /** Bumped by each refresh, so an older one that answers late is dropped. */
   private _seq = 0;
   private _error = '';
@@ -227,17 +231,4 @@ function note(text: string, className = 'jp-Flow-note'): HTMLElement {
   p.className = className;
   p.textContent = text;
   return p;
-}
-
-function stepsTable(run: IRunSummary): HTMLElement {
-  const table = document.createElement('table');
-  table.className = 'jp-Flow-steps';
-  for (const step of run.steps) {
-    const row = table.insertRow();
-    row.dataset.step = step.name;
-    row.insertCell().textContent = step.name;
-    row.insertCell().textContent = step.status;
-    row.insertCell().textContent = `${step.tasks_done}/${step.tasks_total}`;
-  }
-  return table;
 }

@@ -6,12 +6,14 @@ import { ISignal } from '@lumino/signaling';
 import { NotebookPanel } from '@jupyterlab/notebook';
 
 import {
+  IArtifacts,
   IBackends,
   ICancellingRun,
   ICronPreview,
   IExportResult,
   IGraph,
   ILogs,
+  IPreview,
   IProblem,
   IRunSummary,
   ISchedule,
@@ -30,6 +32,17 @@ export interface IFlowClient {
   runs(path: string, flow: string, limit?: number): Promise<IRunSummary[]>;
   run(path: string, flow: string, id: string): Promise<IRunSummary>;
   logs(path: string, flow: string, id: string, step?: string, tail?: number): Promise<ILogs>;
+  /** A run's outputs, from its records. */
+  artifacts(path: string, flow: string, id: string): Promise<IArtifacts>;
+  /** A bounded preview of one task's output (`index`: the foreach item, 0 otherwise). */
+  preview(
+    path: string,
+    flow: string,
+    id: string,
+    step: string,
+    name: string,
+    index?: number
+  ): Promise<IPreview>;
   /** `secrets` (secret parameter -> value) reach the run through its environment only. */
   startRun(
     path: string,

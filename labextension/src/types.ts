@@ -90,7 +90,48 @@ export interface IRunSummary {
   params: Record<string, unknown>;
   steps: IStepStatus[];
   launch_log?: string;
+  /** The schedule that started the run, if one did. */
+  schedule?: string | null;
+  /** Where its steps ran (local, kubernetes, batch...). */
+  executor?: string;
+  /** The run this one resumed. */
+  origin_run?: string | null;
 }
+
+/** One output of one task, as the records describe it (no value loaded). */
+export interface IArtifact {
+  step: string;
+  index: number;
+  foreach: boolean;
+  name: string;
+  type: string;
+  size: number;
+  summary: string;
+  /** The value `run.data.NAME` gives. */
+  final: boolean;
+}
+
+export interface IArtifacts {
+  id: string;
+  flow: string;
+  artifacts: IArtifact[];
+}
+
+/** A bounded look at one artifact, loaded by the server in a child process. */
+export type IPreview = { step: string; index: number; name: string } & (
+  | {
+      kind: 'table';
+      shape: [number, number];
+      columns: string[];
+      dtypes: string[];
+      index: string[];
+      rows: string[][];
+      truncated: boolean;
+    }
+  | { kind: 'image'; png: string }
+  | { kind: 'text'; text: string; truncated: boolean; shape?: number[]; dtype?: string }
+  | { kind: 'error'; message: string }
+);
 
 export interface IStartedRun {
   id: string;

@@ -1,2 +1,3 @@
 import './base.css';
 import './runDialog.css';
+import './runDetail.css';

@@ -33,4 +33,15 @@ test('a run started from a terminal appears in the Flow panel by itself', async 
   await expect(run).toHaveAttribute('data-status', 'done', { timeout: 20000 });
   await expect(panel.locator('.jp-Flow-steps tr')).toHaveCount(3);
   await shot(page, info, '01-run-from-terminal-listed');
+
+  // the run's page: what it ran with, one step's logs, an output's preview
+  await expect(panel.locator('.jp-Flow-runFacts')).toContainText('n=3');
+  await expect(panel.locator('.jp-Flow-runFacts')).toContainText('local');
+  await panel.locator('.jp-Flow-steps tr[data-step="load"]').click();
+  await expect(panel.locator('.jp-Flow-logsTitle')).toHaveText('Logs of load');
+  await expect(panel.locator('.jp-Flow-logs')).toContainText('loaded');
+  await expect(panel.locator('.jp-Flow-logs')).not.toContainText('total');
+  await panel.locator('tr[data-artifact="square/0/squares"]').click();
+  await expect(panel.locator('.jp-Flow-preview')).toContainText('[0, 1, 4]');
+  await shot(page, info, '02-run-page-step-logs-and-preview');
 });
