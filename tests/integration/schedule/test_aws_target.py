@@ -11,6 +11,7 @@ from moto import mock_aws
 
 from jupyter_flow.errors import ConfigError
 from jupyter_flow.schedule import api
+from jupyter_flow.store.blobs import LocalBlobs
 
 AWS_TOML = """
 [default.aws]
@@ -77,3 +78,31 @@ def test_aws_rejects_what_eventbridge_cannot_express(project, aws, root: str) ->
     client = boto3.client("scheduler", region_name="eu-central-1")
     assert client.list_schedules()["Schedules"] == []
     assert api.list_schedules(root) == []
+
+
+def test_without_job_definition_the_driver_definition_is_rendered_and_registered(
+    project, aws, root: str
+) -> None:
+    toml = AWS_TOML.replace('job_definition = "jupyter-flow-driver:1"\n', "").replace(
+        'queue = "flows"',
+        'queue = "flows"\nimage = "acme/flows:2"\n'
+        'job_role_arn = "arn:aws:iam::123456789012:role/flows-steps"',
+    )
+    path = project(toml)
+    schedule = api.create_schedule(path, "0 3 * * *", target="aws", root=root)
+    batch = boto3.client("batch", region_name="eu-central-1")
+    found = batch.describe_job_definitions(status="ACTIVE")["jobDefinitions"]
+    assert len(found) == 1
+    container = found[0]["containerProperties"]
+    assert container["image"] == "acme/flows:2"
+    assert container["jobRoleArn"] == "arn:aws:iam::123456789012:role/flows-steps"
+    submit = json.loads(_get("jf-fan-flow")["Target"]["Input"])
+    assert submit["JobDefinition"] == found[0]["jobDefinitionName"]
+    assert f"--settings {schedule.settings_key}" in submit["ContainerOverrides"]["Command"][2]
+    # the pinned settings are in the store, where the driver reads them
+    assert not LocalBlobs(root).missing_blobs([schedule.settings_key])
+    # a pause re-renders from the stored schedule: the same definition, the same settings
+    api.pause_schedule("fan-flow", root)
+    again = json.loads(_get("jf-fan-flow")["Target"]["Input"])
+    assert again["JobDefinition"] == submit["JobDefinition"]
+    assert api.get_schedule("fan-flow", root).settings == schedule.settings
