@@ -7,7 +7,8 @@ a real cluster or AWS account would.
   A container runtime meets it when it starts the container's process.
 - AWS Batch ``SubmitJob``: ``containerOverrides`` at most 8192 characters ("Container
   Overrides length must be at most 8192") and the whole job payload at most 30 KiB ("Job
-  size must be less than 30 KiB"): AWS Batch service quotas.
+  size must be less than 30 KiB"): AWS Batch service quotas, which also cap a job
+  definition at 24 KiB.
 - kube-apiserver: a request body of at most 3 MiB (``MaxRequestBodyBytes``), else 413.
 """
 
@@ -21,6 +22,7 @@ MAX_ARG_STRLEN = 32 * 4096
 ARG_MAX = 2 * 1024 * 1024
 BATCH_OVERRIDES_MAX = 8192
 BATCH_JOB_MAX = 30 * 1024
+BATCH_DEFINITION_MAX = 24 * 1024  # RegisterJobDefinition (checked by tests, not the fake)
 KUBE_BODY_MAX = 3 * 1024 * 1024
 
 

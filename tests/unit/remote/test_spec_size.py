@@ -7,13 +7,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from jupyter_flow.flow.resources import Resources
 from jupyter_flow.runtime.bootstrap import SPEC_KEY_ENV, read_spec, store_spec
-from jupyter_flow.runtime.executors.batch_job import BatchOptions, build_submit
+from jupyter_flow.runtime.executors.batch_job import BatchOptions, build_definition, build_submit
 from jupyter_flow.runtime.executors.kubernetes_job import KubernetesOptions, build_job
 from jupyter_flow.runtime.taskspec import CodeRef, Input, TaskSpec
 from jupyter_flow.store import open_store
 from jupyter_flow.store.records import Artifact
-from tests.fakes.limits import BATCH_JOB_MAX, BATCH_OVERRIDES_MAX, MAX_ARG_STRLEN
+from tests.fakes.limits import (
+    BATCH_DEFINITION_MAX,
+    BATCH_JOB_MAX,
+    BATCH_OVERRIDES_MAX,
+    MAX_ARG_STRLEN,
+)
 
 
 def join(branches: int, store_url: str = "s3://bucket/flows") -> TaskSpec:
@@ -61,3 +67,14 @@ def test_the_stored_spec_is_read_back_by_its_key(tmp_path: Path) -> None:
     key = store_spec(store, spec)
     env = {SPEC_KEY_ENV: key, "JUPYTER_FLOW_ROOT": store.url}
     assert read_spec(None, env=env) == spec
+
+
+def test_a_job_definition_with_the_launcher_fits_in_batchs_24_kib() -> None:
+    options = BatchOptions(
+        platform="FARGATE",
+        job_role_arn="arn:aws:iam::123456789012:role/flows-job",
+        execution_role_arn="arn:aws:iam::123456789012:role/flows-exec",
+        secrets={f"SECRET_{i}": f"arn:aws:secretsmanager:us-east-1:1:secret:{i}" for i in range(5)},
+    )
+    definition = build_definition("python:3.11-slim", Resources(cpu=4, gpu=1), options)
+    assert len(json.dumps(definition)) < BATCH_DEFINITION_MAX - 4096  # room as the launcher grows
