@@ -2,18 +2,23 @@
 without ``jupyter flow scheduler`` (as jupyter-scheduler does).
 
 One daemon thread steps a :class:`~jupyter_flow.schedule.daemon.Scheduler` per store this
-server serves: the store its root folder's settings name, and every store a schedules
-request resolves (a notebook in a sub-folder has its own). A store is only taken up once it
-has a local schedule; of all the schedulers of a store (this one, a daemon, another server)
-only the lease holder fires, the others stand by. Work is SQLite and process starts, so it
-runs in a thread, never on the event loop. Runs are started detached: they outlive the
-server, and it has no child to reap.
+server serves: the store its root folder's settings name, every store a schedules request
+resolves (a notebook in a sub-folder has its own), and the stores under its root that a
+server fired before (:class:`KnownStores`, so a restart does not wait for someone to open
+the panel). A store is only taken up once it has a local schedule; of all the schedulers
+of a store (this one, a daemon, another server) only the lease holder fires, the others
+stand by. Work is SQLite and process starts, so it runs in a thread, never on the event
+loop. Runs are started detached: they outlive the server, and it has no child to reap.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from jupyter_flow.schedule.daemon import DaemonOptions, Scheduler
@@ -27,10 +32,64 @@ def has_local_schedules(store: ScheduleStore) -> bool:
     return store.path.is_file() and bool(store.all("local"))
 
 
+class KnownStores:
+    """The stores with local schedules that this user's Jupyter servers have fired: a JSON
+    list (``<jupyter data dir>/jupyter_flow/local-schedule-stores.json``), pruned of stores
+    that are gone."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def load(self) -> list[str]:
+        try:
+            roots = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return []
+        if not isinstance(roots, list):
+            return []
+        return [r for r in roots if isinstance(r, str) and ScheduleStore(r).path.is_file()]
+
+    def add(self, root: str) -> None:
+        with self._locked():
+            roots = self.load()
+            if root in roots:
+                return
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps([*roots, root], indent=1))
+            tmp.replace(self.path)
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_suffix(".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+
+def stores_under(known: KnownStores, root_dir: Path) -> list[str]:
+    """The known stores that are folders inside ``root_dir`` (what this server serves)."""
+    top = root_dir.resolve()
+    inside = []
+    for root in known.load():
+        if "://" in root and not root.startswith("file://"):
+            continue
+        folder = Path(root.removeprefix("file://")).resolve()
+        if folder == top or top in folder.parents:
+            inside.append(root)
+    return inside
+
+
 class ServerScheduler:
-    def __init__(self, options: DaemonOptions, log: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        options: DaemonOptions,
+        log: Callable[[str], None],
+        known: KnownStores | None = None,
+    ) -> None:
         self.options = options
         self.log = log
+        self.known = known
+        self._remembered: set[Path] = set()
         self._schedulers: dict[Path, Scheduler] = {}
         self._guard = threading.Lock()
         self._stopping = threading.Event()
@@ -89,6 +148,9 @@ class ServerScheduler:
                 with self._guard:
                     self._schedulers.pop(key, None)
             elif scheduler.lease.held or has_local_schedules(scheduler.store):
-                scheduler.step()
+                fired = scheduler.step()
+                if fired and self.known is not None and key not in self._remembered:
+                    self.known.add(scheduler.store.root)
+                    self._remembered.add(key)
         except Exception as err:  # one broken store must not stop the others
             self.log(f"{scheduler.store.root}: scheduler error: {type(err).__name__}: {err}")

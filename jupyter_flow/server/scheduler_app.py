@@ -23,7 +23,9 @@ from jupyter_flow.errors import FlowError
 from jupyter_flow.schedule.daemon import MISSED_POLICIES, TICK_ENV, DaemonOptions
 
 from . import services
-from .scheduler import SCHEDULER_KEY, ServerScheduler
+from .scheduler import SCHEDULER_KEY, KnownStores, ServerScheduler, stores_under
+
+KNOWN_STORES = "local-schedule-stores.json"
 
 
 class FlowSchedulerApp(ExtensionApp):
@@ -53,8 +55,11 @@ class FlowSchedulerApp(ExtensionApp):
             return 1.0
 
     def initialize_settings(self) -> None:
+        from jupyter_core.paths import jupyter_data_dir
+
         options = DaemonOptions(tick=self.tick, missed=self.missed, grace=self.grace)
-        self.service = ServerScheduler(options, log=self.log.info)
+        known = KnownStores(Path(jupyter_data_dir()) / "jupyter_flow" / KNOWN_STORES)
+        self.service = ServerScheduler(options, log=self.log.info, known=known)
         self.settings[SCHEDULER_KEY] = self.service if self.enabled else None
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
@@ -68,6 +73,9 @@ class FlowSchedulerApp(ExtensionApp):
             self.log.warning(f"jupyter_flow: no default store for the scheduler: {err}")
         else:
             self.service.watch(root)
+        if self.service.known is not None:
+            for known in await asyncio.to_thread(stores_under, self.service.known, root_dir):
+                self.service.watch(known)
         self.service.start()
         self.log.info("jupyter_flow: local scheduler running in this server")
 

@@ -26,10 +26,11 @@ NO_SCHEDULER = "no scheduler is running for"
 
 
 @pytest.fixture
-def env(root: str) -> dict[str, str]:
+def env(root: str, tmp_path: Path) -> dict[str, str]:
     return {
         **os.environ,
         "JUPYTER_FLOW_ROOT": root,  # the server root's settings name this store
+        "JUPYTER_DATA_DIR": str(tmp_path / "jupyter-data"),  # its known stores
         "JUPYTER_FLOW_SCHEDULER_TICK": "0.2",
         "JUPYTER_FLOW_RETRY_BACKOFF": "0",
     }
@@ -142,3 +143,30 @@ def test_server_and_daemon_fire_each_time_once_and_take_over(
     assert [t for t, n in fired.items() if n > 1] == []  # every fire time started once
     run_ids = [h.run_id for h in entries if h.run_id]
     assert len(run_ids) == len(set(run_ids))
+
+
+def test_a_restarted_server_fires_the_sub_folder_stores_it_fired_before(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    served = tmp_path / "served"
+    project = served / "proj"
+    project.mkdir(parents=True)
+    (project / "after_flow.py").write_text(AFTER_FLOW)
+    store = str(project / ".jupyter_flow")  # a notebook folder's own default store
+    api.create_schedule(project / "after_flow.py", "*/2 * * * * *", root=store)
+    env = {k: v for k, v in env.items() if k != "JUPYTER_FLOW_ROOT"}
+    jupyter = JupyterServer(served, tmp_path / "server.log", env)
+    try:
+        jupyter.start()
+        assert not api.scheduler_status(store).alive  # not its root's store: not known yet
+        answer = jupyter.get("jupyter-flow/schedules", root="proj/.jupyter_flow")
+        assert answer["scheduler"]["alive"] is True  # the panel asked: taken up at once
+        wait_for("a run in the sub-folder's store", lambda: len(done(store)) >= 1)
+        jupyter.stop()
+        count = len(done(store))
+        jupyter.start()  # nobody asks this time
+        wait_for("a run after the restart", lambda: len(done(store)) > count)
+        assert api.scheduler_status(store).pid == jupyter.pid
+    finally:
+        api.pause_schedule(NAME, store)
+        jupyter.stop(signal.SIGKILL)
