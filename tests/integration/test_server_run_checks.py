@@ -188,3 +188,14 @@ async def test_a_secret_reaches_the_run_by_its_environment_only(jp_fetch, notebo
         await jp_fetch("jupyter-flow", "runs", "LoginFlow", started["id"], params={"path": NB})
     )
     assert SECRET_VALUE not in json.dumps(summary)
+
+
+async def test_an_empty_secret_is_read_from_the_servers_environment(
+    jp_fetch, notebook, jp_serverapp, monkeypatch
+):
+    monkeypatch.setenv(ENV, "from-the-server-env")
+    started = data(await start(jp_fetch, secrets={"token": ""}))  # empty: not given
+    launch = jp_serverapp.web_app.settings["jupyter_flow_launcher"].get(started["id"])
+    assert launch.wait(120) == 0, launch.log_tail()
+    run = Run(started["pathspec"], root=str(notebook.parent / ".jupyter_flow"))
+    assert run.data.size == len("from-the-server-env") * 3
