@@ -46,6 +46,9 @@ class AwsTarget(ScheduleTarget):
     def pin_settings(self, schedule: Schedule) -> Schedule:
         """The Batch executor settings a local ``--on batch`` run would use
         (``[default.batch]``, ``JUPYTER_FLOW_BATCH_*``), for the driver and its steps."""
+        settings_pin.check_known(
+            self.settings, "aws", {*AwsOptions.__dataclass_fields__, "role_arn"}
+        )
         options = settings_pin.batch_options(
             self.settings, self.aws.job_queue, self.aws.region, os.environ
         )

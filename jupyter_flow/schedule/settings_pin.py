@@ -45,6 +45,17 @@ def _check_env(settings: Settings, backend: str, env: Iterable[str]) -> None:
         )
 
 
+def check_known(settings: Settings, backend: str, known: Iterable[str]) -> None:
+    """A key of the target's own table it does not know is a typo, refused (not ignored)."""
+    unknown = sorted(set(settings.backend_options(backend)) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"{where(settings, backend, unknown[0])}: unknown {backend} schedule option(s): "
+            f"{', '.join(unknown)}",
+            hint=f"known options: {', '.join(sorted(known))}",
+        )
+
+
 def kubernetes_options(
     settings: Settings, namespace: str, schedule_keys: Iterable[str], env: Mapping[str, str]
 ) -> dict[str, Any]:

@@ -142,3 +142,13 @@ env = {FLOW_STAGE = "prod"}
         "acme/flows:2",
         "arn:aws:iam::1:role/steps",
     )
+
+
+def test_a_typo_in_the_aws_table_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, golden_schedule: Schedule
+) -> None:
+    toml = '[default.aws]\nscheduler_role_arn = "r"\njob_defintion = "d"\n'
+    toml += '[default.batch]\nqueue = "q"\n'
+    settings = _settings(tmp_path, monkeypatch, toml)
+    with pytest.raises(ConfigError, match=r"\[default.aws\] job_defintion: unknown aws"):
+        AwsTarget(settings).pin_settings(golden_schedule)
