@@ -262,7 +262,9 @@ def render_cron(schedule: Schedule, opts: ArgoOptions) -> dict[str, Any]:
 
 def render_rbac(schedule: Schedule, opts: ArgoOptions) -> list[dict[str, Any]]:
     """The identity step pods run as: Argo's executor reports results as
-    ``workflowtaskresults`` (Argo >= 3.4)."""
+    ``workflowtaskresults`` (Argo >= 3.4); create and patch are the minimum Argo documents
+    for it (workflow-rbac.md). The step containers (``jupyter_flow.task``) call no Kubernetes
+    API, only the store, so nothing else is granted."""
     if opts.service_account:
         return []
     name = object_name(schedule)
