@@ -46,6 +46,9 @@ function server(answerCancel: () => Promise<unknown>): { statuses: Record<string
     if (url.includes('/logs')) {
       return reply(200, { logs: '' });
     }
+    if (url.includes('/artifacts')) {
+      return reply(200, { artifacts: [] });
+    }
     return reply(200, { runs: Object.entries(statuses).map(([id, status]) => run(id, status)) });
   });
   return { statuses };
@@ -129,7 +132,11 @@ describe('RunsView failed run', () => {
       failure: { headline, where: 'cell 3, line 8', cell: 3, cell_id: 'c3', line: 8 }
     };
     makeRequest.mockImplementation(async (url: string) =>
-      url.includes('/logs') ? reply(200, { logs: '' }) : reply(200, { runs: [failed] })
+      url.includes('/logs')
+        ? reply(200, { logs: '' })
+        : url.includes('/artifacts')
+          ? reply(200, { artifacts: [] })
+          : reply(200, { runs: [failed] })
     );
     view = await showRuns();
     const shown = view.node.querySelector<HTMLElement>('.jp-Flow-runDetail .jp-Flow-failure');
@@ -140,9 +147,81 @@ describe('RunsView failed run', () => {
 
   it('shows nothing of the kind for a run that did not fail', async () => {
     makeRequest.mockImplementation(async (url: string) =>
-      url.includes('/logs') ? reply(200, { logs: '' }) : reply(200, { runs: [run('r', 'done')] })
+      url.includes('/logs')
+        ? reply(200, { logs: '' })
+        : url.includes('/artifacts')
+          ? reply(200, { artifacts: [] })
+          : reply(200, { runs: [run('r', 'done')] })
     );
     view = await showRuns();
     expect(view.node.querySelector('.jp-Flow-failure')).toBeNull();
+  });
+});
+
+describe('RunsView run page', () => {
+  const done = {
+    ...run('r-done', 'done'),
+    params: { n: 3 },
+    schedule: 'nightly',
+    executor: 'local',
+    steps: [
+      { name: 'load', status: 'done', tasks_total: 1, tasks_done: 1, tasks_running: 0, tasks_failed: 0 }
+    ]
+  };
+  const table = {
+    step: 'load',
+    index: 0,
+    foreach: false,
+    name: 'table',
+    type: 'pandas.DataFrame',
+    size: 900,
+    summary: 'DataFrame 30x2',
+    final: true
+  };
+
+  function serve(): string[] {
+    const asked: string[] = [];
+    makeRequest.mockImplementation(async (url: string) => {
+      asked.push(url);
+      if (url.includes('/logs')) {
+        return reply(200, { logs: url.includes('step=load') ? 'only load' : 'everything' });
+      }
+      if (url.includes('/artifacts/load/table')) {
+        const rows = [['Oslo', '0']];
+        const preview = { columns: ['city', 't'], index: ['0'], rows, shape: [30, 2] };
+        return reply(200, { kind: 'table', step: 'load', name: 'table', ...preview });
+      }
+      if (url.includes('/artifacts')) {
+        return reply(200, { artifacts: [table] });
+      }
+      return reply(200, { runs: [done] });
+    });
+    return asked;
+  }
+
+  it('says what the run ran with, and shows one step\u2019s logs on a click', async () => {
+    const asked = serve();
+    view = await showRuns();
+    const facts = view.node.querySelector('.jp-Flow-runFacts')?.textContent;
+    expect(facts).toContain('n=3');
+    expect(facts).toContain('schedule nightly');
+    expect(view.node.querySelector('.jp-Flow-logs')?.textContent).toBe('everything');
+    view.node.querySelector<HTMLElement>('.jp-Flow-steps tr[data-step="load"]')!.click();
+    await settle();
+    expect(asked.some(url => url.includes('/logs') && url.includes('step=load'))).toBe(true);
+    expect(view.node.querySelector('.jp-Flow-logs')?.textContent).toBe('only load');
+    expect(view.node.querySelector('.jp-Flow-logsTitle')?.textContent).toBe('Logs of load');
+  });
+
+  it('previews an output as a table on a click, and fetches a finished run\u2019s outputs once', async () => {
+    const asked = serve();
+    view = await showRuns();
+    await view.refresh();
+    expect(asked.filter(url => url.endsWith('/artifacts?path=nb.ipynb'))).toHaveLength(1);
+    view.node.querySelector<HTMLElement>('tr[data-artifact="load/0/table"]')!.click();
+    await settle();
+    const preview = view.node.querySelector<HTMLElement>('.jp-Flow-preview');
+    expect(preview?.dataset.kind).toBe('table');
+    expect(preview?.querySelector('td')?.textContent).toBe('Oslo');
   });
 });
