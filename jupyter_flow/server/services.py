@@ -58,11 +58,20 @@ def describe_backends() -> list[Any]:
     infos: list[Any] = []
     for name in plugins.names("executor"):
         try:
-            infos.append(plugins.load("executor", name).describe(name))
+            cls = plugins.load("executor", name)
+            describe = getattr(cls, "describe", None)
+            if describe is None:  # not an Executor subclass: nothing says it cannot run
+                caps = tuple(sorted(getattr(cls, "capabilities", ())))
+                infos.append(BackendInfo(name, True, None, None, caps))
+            else:
+                infos.append(describe(name))
         except (ImportError, AttributeError, FlowError) as err:
-            why = err.headline if isinstance(err, FlowError) else f"{type(err).__name__}: {err}"
-            hint = err.hint if isinstance(err, FlowError) else "reinstall the package it comes from"
-            infos.append(BackendInfo(name, False, f"it cannot be loaded: {why}", hint, ()))
+            if isinstance(err, FlowError):  # a missing SDK, or another package's broken entry
+                why, hint = err.headline, err.hint
+            else:
+                why = f"it cannot be loaded: {type(err).__name__}: {err}"
+                hint = "reinstall the package it comes from"
+            infos.append(BackendInfo(name, False, why, hint, ()))
     return infos
 
 

@@ -48,10 +48,12 @@ CAPABILITIES: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Requirement:
-    """A package a backend needs here: its import name and the extra that installs it."""
+    """A package a backend needs here: its import name and the extra of ``distribution``
+    that installs it (a backend from another package names its own distribution)."""
 
     module: str
     extra: str
+    distribution: str = "jupyter-flow"
 
     def missing(self) -> str | None:
         """Why it is not usable, or None. ``find_spec``, not an import: the answer is cheap
@@ -66,7 +68,7 @@ class Requirement:
 
     @property
     def hint(self) -> str:
-        return f"pip install 'jupyter-flow[{self.extra}]'"
+        return f"pip install '{self.distribution}[{self.extra}]'"
 
 
 @dataclass(frozen=True)
