@@ -17,6 +17,7 @@ import fcntl
 import json
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,11 +26,23 @@ from jupyter_flow.schedule.daemon import DaemonOptions, Scheduler
 from jupyter_flow.schedule.store import ScheduleStore
 
 SCHEDULER_KEY = "jupyter_flow_scheduler"
+RECHECK = 30.0  # seconds: an idle store's schedules are read again at least this often
 
 
 def has_local_schedules(store: ScheduleStore) -> bool:
     """Without creating the database where there is none."""
     return store.path.is_file() and bool(store.all("local"))
+
+
+def _version(store: ScheduleStore) -> tuple[int, int]:
+    """Changes whenever the database does (WAL mode: the -wal file first)."""
+    stamps = []
+    for path in (store.path, store.path.with_name(store.path.name + "-wal")):
+        try:
+            stamps.append(path.stat().st_mtime_ns)
+        except OSError:
+            stamps.append(0)
+    return stamps[0], stamps[1]
 
 
 class KnownStores:
@@ -90,6 +103,8 @@ class ServerScheduler:
         self.log = log
         self.known = known
         self._remembered: set[Path] = set()
+        self._seen: dict[Path, tuple[tuple[int, int], float, bool]] = {}  # has schedules?
+        self._errors: dict[Path, str] = {}  # the last error said per store (said once)
         self._schedulers: dict[Path, Scheduler] = {}
         self._guard = threading.Lock()
         self._stopping = threading.Event()
@@ -147,10 +162,25 @@ class ServerScheduler:
                 scheduler.close()
                 with self._guard:
                     self._schedulers.pop(key, None)
-            elif scheduler.lease.held or has_local_schedules(scheduler.store):
+            elif scheduler.lease.held or self._has_schedules(key, scheduler.store):
                 fired = scheduler.step()
                 if fired and self.known is not None and key not in self._remembered:
                     self.known.add(scheduler.store.root)
                     self._remembered.add(key)
+            self._errors.pop(key, None)
         except Exception as err:  # one broken store must not stop the others
-            self.log(f"{scheduler.store.root}: scheduler error: {type(err).__name__}: {err}")
+            said = f"{scheduler.store.root}: scheduler error: {type(err).__name__}: {err}"
+            if self._errors.get(key) != said:
+                self.log(said)
+                self._errors[key] = said
+
+    def _has_schedules(self, key: Path, store: ScheduleStore) -> bool:
+        """``has_local_schedules``, read again when the database changed (and every
+        RECHECK seconds, for file systems with coarse times): an idle store costs a stat
+        per tick, not a SQLite connection."""
+        version, now = _version(store), time.monotonic()
+        seen = self._seen.get(key)
+        if seen is None or seen[0] != version or now - seen[1] > RECHECK:
+            seen = (version, now, has_local_schedules(store))
+            self._seen[key] = seen
+        return seen[2]
