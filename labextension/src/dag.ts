@@ -3,7 +3,7 @@
  * as arrows. Clicking a step reveals its cell.
  */
 import { IDagLayout, layoutDag, NODE_HEIGHT, NODE_WIDTH } from './model';
-import { IGraph } from './types';
+import { IGraph, IRunSummary } from './types';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -90,4 +90,28 @@ export function renderDag(graph: IGraph, onStep: (cellIndex: number) => void): S
     svg.appendChild(group);
   }
   return svg;
+}
+
+/**
+ * Paint the steps of `run` (the run whose page is shown) on a drawn DAG: each node gets
+ * its step's status (`data-status`, styled), and its tooltip says it; null clears them.
+ */
+export function paintRun(svg: Element, run: IRunSummary | null): void {
+  const steps = new Map((run?.steps ?? []).map(step => [step.name, step]));
+  for (const group of Array.from(svg.querySelectorAll<SVGGElement>('.jp-Flow-dag-node'))) {
+    const step = steps.get(group.dataset.step ?? '');
+    const title = group.querySelector('title');
+    const base = (title?.textContent ?? '').split(' — ')[0];
+    if (step) {
+      group.dataset.status = step.status;
+      if (title) {
+        title.textContent = `${base} — ${step.status} ${step.tasks_done}/${step.tasks_total}`;
+      }
+    } else {
+      delete group.dataset.status;
+      if (title) {
+        title.textContent = base;
+      }
+    }
+  }
 }

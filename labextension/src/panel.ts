@@ -5,12 +5,12 @@
 import { CommandRegistry } from '@lumino/commands';
 import { Widget } from '@lumino/widgets';
 
-import { renderDag } from './dag';
+import { paintRun, renderDag } from './dag';
 import { normalizeParameters } from './model';
 import { RunsView } from './runsView';
 import { SchedulesView } from './schedulesView';
 import { IFlowClient, IFlowNotebooks, INotebookFlow } from './tokens';
-import { IStartedRun } from './types';
+import { IRunSummary, IStartedRun } from './types';
 
 export const PANEL_ID = 'jp-Flow-panel';
 
@@ -30,6 +30,10 @@ export class FlowPanel extends Widget {
     const runsTitle = document.createElement('h3');
     runsTitle.textContent = 'Runs';
     this._runs = new RunsView(client);
+    this._runs.shownRun.connect((_, run) => {
+      this._shown = run;
+      this._paintDag();
+    });
     this._schedules = new SchedulesView(client);
     this.node.append(
       this._header,
@@ -97,6 +101,7 @@ export class FlowPanel extends Widget {
     this._header.append(text(flow.panel.context.path, 'jp-Flow-path'), toolbar);
     if (graph && graph.steps.length) {
       this._dag.appendChild(renderDag(graph, index => flow.revealCell(index)));
+      this._paintDag();
     } else {
       this._dag.appendChild(text('No %%step cells yet: use "Make this cell a step".'));
     }
@@ -148,6 +153,16 @@ export class FlowPanel extends Widget {
   private _dag: HTMLElement;
   private _problems: HTMLElement;
   private _runs: RunsView;
+  /** The run whose page is shown: its step statuses are painted on the DAG. */
+  private _shown: IRunSummary | null = null;
+
+  private _paintDag(): void {
+    const svg = this._dag.querySelector('svg.jp-Flow-dag');
+    const flow = this._flow?.graph?.flow;
+    if (svg) {
+      paintRun(svg, this._shown && this._shown.flow === flow ? this._shown : null);
+    }
+  }
   private _schedules: SchedulesView;
 }
 

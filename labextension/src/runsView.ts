@@ -3,6 +3,7 @@
  * the CLI, a schedule): polled while the panel is on screen, faster while any is active;
  * the selected run's steps and its log tail, and Stop on an active run.
  */
+import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 import { formatWhen, isActive, runProgress } from './model';
@@ -32,6 +33,11 @@ export class RunsView extends Widget {
       }
     });
     this.node.append(this._list, this._detail.node);
+  }
+
+  /** The run whose page is shown (the DAG paints its step statuses), or null. */
+  get shownRun(): ISignal<this, IRunSummary | null> {
+    return this._shownRun;
   }
 
   /** Show the runs of `flow` (of the notebook at `path`). */
@@ -142,6 +148,7 @@ export class RunsView extends Widget {
       const empty = this._flow ? 'No runs yet: use Run Flow.' : 'No flow in this notebook yet.';
       this._list.appendChild(note(empty));
       this._detail.render(undefined, '', [this._error, this._stopError]);
+      this._shownRun.emit(null);
       return;
     }
     for (const run of this._runs) {
@@ -168,6 +175,7 @@ export class RunsView extends Widget {
     }
     const chosen = this._runs.find(run => run.id === this._selected);
     this._detail.render(chosen, this._logs, [this._error, this._stopError]);
+    this._shownRun.emit(chosen ?? null);
   }
 
   private _stopButton(id: string): HTMLButtonElement {
@@ -208,6 +216,7 @@ export class RunsView extends Widget {
 
   private _list: HTMLUListElement;
   private _detail: RunDetail;
+  private _shownRun = new Signal<this, IRunSummary | null>(this);
   private _path: string | null = null;
   private _flow: string | null = null;
   private _runs: IRunSummary[] = [];

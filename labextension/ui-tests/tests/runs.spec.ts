@@ -32,6 +32,8 @@ test('a run started from a terminal appears in the Flow panel by itself', async 
   const run = panel.locator('.jp-Flow-run').first();
   await expect(run).toHaveAttribute('data-status', 'done', { timeout: 20000 });
   await expect(panel.locator('.jp-Flow-steps tr')).toHaveCount(3);
+  // the DAG shows the shown run's step statuses
+  await expect(panel.locator('.jp-Flow-dag-node[data-status="done"]')).toHaveCount(3);
   await shot(page, info, '01-run-from-terminal-listed');
 
   // the run's page: what it ran with, one step's logs, an output's preview
