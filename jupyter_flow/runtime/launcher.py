@@ -36,6 +36,7 @@ from typing import Any
 EXIT_LAUNCH = 2  # as bootstrap.EXIT_BOOTSTRAP: the step never ran
 SPEC_ENV, SPEC_KEY_ENV = "JUPYTER_FLOW_TASK_SPEC", "JUPYTER_FLOW_TASK_SPEC_KEY"
 ROOT_ENV, TASK_ENV, FLOW_ENV = "JUPYTER_FLOW_ROOT", "JUPYTER_FLOW_TASK_ID", "JUPYTER_FLOW_FLOW"
+BUG = "this is a bug of jupyter_flow's launcher: please report it with this message"
 
 
 class LaunchError(Exception):
@@ -156,18 +157,26 @@ def fetch_blob(url: str, key: str, what: str, env: Mapping[str, str]) -> bytes:
 # -- the code package -------------------------------------------------------------------
 def unpack(data: bytes, dest: Path) -> None:
     """Extract a tar.gz of regular relative files into ``dest`` (it came over a network)."""
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        for member in tar.getmembers():
-            if not member.isfile() or member.name.startswith("/") or ".." in member.name.split("/"):
-                raise LaunchError(
-                    "unpack the code package",
-                    f"its entry {member.name!r} is not a plain relative file",
-                    "start the run again to upload a fresh package",
-                )
-        if hasattr(tarfile, "data_filter"):
-            tar.extractall(dest, filter="data")
-        else:  # pragma: no cover - Python < 3.10.12; every member was checked above
-            tar.extractall(dest)
+    step, hint = "unpack the code package", "start the run again to upload a fresh package"
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            for member in tar.getmembers():
+                name = member.name
+                if not member.isfile() or name.startswith("/") or ".." in name.split("/"):
+                    raise LaunchError(step, f"its entry {name!r} is not a plain file", hint)
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(dest, filter="data")
+            else:  # pragma: no cover - Python < 3.10.12; every member was checked above
+                tar.extractall(dest)
+    except (tarfile.TarError, EOFError, OSError) as err:  # zlib.error is an OSError too
+        why = f"{type(err).__name__}: {err}"
+        if isinstance(err, OSError) and err.errno is not None:  # ENOSPC, EROFS, EACCES...
+            raise LaunchError(
+                step,
+                f"cannot write {dest}: {why}",
+                "free disk space in the container or point JUPYTER_FLOW_CACHE at a writable folder",
+            ) from None
+        raise LaunchError(step, f"it is not a tar.gz archive ({why})", hint) from None
 
 
 def private_tmp(kind: str) -> Path:
@@ -318,6 +327,9 @@ def run_task(args: Sequence[str], env: dict[str, str]) -> int:
             ) from None
     except LaunchError as err:
         return _failed(err, spec, env)
+    except Exception as err:  # ours, unforeseen: still exit 2 (not the step's 1), recorded
+        failure = LaunchError("prepare the task", f"{type(err).__name__}: {err}", BUG)
+        return _failed(failure, spec, env)
     code: int = main([text])
     return code
 
@@ -350,8 +362,9 @@ def fetch(args: Sequence[str], env: Mapping[str, str]) -> int:
             unpack(data, Path(dest))
         else:
             (Path(dest) / name).write_bytes(data)
-    except LaunchError as err:
-        print(f"jupyter_flow: the scheduled run could not start: {err.text()}", file=sys.stderr)
+    except Exception as err:
+        failure = err if isinstance(err, LaunchError) else LaunchError("fetch", repr(err), BUG)
+        print(f"jupyter_flow: the scheduled run could not start: {failure.text()}", file=sys.stderr)
         return EXIT_LAUNCH
     print(f"fetched code package {key[:12]} into {dest}")
     return 0

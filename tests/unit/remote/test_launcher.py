@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from jupyter_flow.runtime.bootstrap import (
     store_spec,
     task_command,
     task_environment,
+    without_docs,
 )
 from jupyter_flow.runtime.package import ensure_package
 from jupyter_flow.runtime.taskspec import TaskSpec
@@ -103,6 +105,22 @@ def test_the_launcher_imports_only_the_standard_library_at_its_top() -> None:
     assert inner <= {"boto3", "botocore", "blake3"}  # optional, imported when needed
 
 
+def test_the_packed_launcher_is_the_same_code_without_its_docs() -> None:
+    def code(source: str) -> str:
+        tree = ast.parse(source)
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef) and body:
+                first = body[0]
+                if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                    node.body = body[1:]
+        return ast.dump(tree)
+
+    stripped = without_docs(launcher_source())
+    assert code(stripped) == code(launcher_source())
+    assert '"""' not in stripped and len(stripped) < 0.9 * len(launcher_source())
+
+
 def test_a_task_runs_from_the_spec_key_where_jupyter_flow_is_not_installed(
     tmp_path: Path, store: BlobStore, spec: TaskSpec
 ) -> None:
@@ -150,6 +168,24 @@ def test_a_corrupt_code_package_is_named_and_recorded_as_the_attempts_failure(
     assert attempt.error.kind == "infrastructure" and "is corrupt" in attempt.error.message
 
 
+def test_a_package_that_is_not_an_archive_is_named_and_recorded(
+    tmp_path: Path, store: BlobStore, spec: TaskSpec
+) -> None:
+    junk = b"not a tar.gz at all"
+    key = hashlib.sha256(junk).hexdigest()
+    store.put(blob_path(key), junk)
+    spec = replace(spec, code=replace(spec.code, package_key=key))
+    store_spec(store, spec)
+
+    done = bare_python(task_command(), container_env(tmp_path, spec), tmp_path)
+
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "unpack the code package: it is not a tar.gz archive" in done.stderr
+    attempt = Records(store).read_attempt("Launch", "r1", "one", 0, 0)
+    assert attempt is not None and attempt.error is not None
+    assert "not a tar.gz archive" in attempt.error.message
+
+
 def test_a_missing_spec_is_recorded_from_the_ids_in_the_environment(
     tmp_path: Path, store: BlobStore, spec: TaskSpec
 ) -> None:
@@ -189,7 +225,7 @@ def test_a_scheduled_driver_fetches_its_package_with_the_packed_launcher(
     command = packed_launcher_command("python", "fetch", store.url, key, str(dest), "x.py")
     assert len(json.dumps(command)) < 8192 - 1000  # room in Batch's container overrides
     packed = command[2].split('b85decode("')[1].split('"')[0]
-    assert zlib.decompress(base64.b85decode(packed)).decode() == launcher_source()
+    assert zlib.decompress(base64.b85decode(packed)).decode() == without_docs(launcher_source())
 
     done = bare_python(command, {}, tmp_path)
 
