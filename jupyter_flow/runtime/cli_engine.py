@@ -74,7 +74,7 @@ def add_parsers(sub: Any, *, bound: Any) -> None:
             "--on",
             dest="executor",
             metavar="BACKEND",
-            help=f"where steps run: {', '.join(plugins.names('executor'))} (default: local)",
+            help=f"where steps run: {plugins.builtin_help('executor')} (default: local)",
         )
         parser.add_argument("--run-id", help=argparse.SUPPRESS)
         parser.add_argument("--quiet", "-q", action="store_true", help="no live logs")

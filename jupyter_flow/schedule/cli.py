@@ -51,7 +51,7 @@ def add_parser(subparsers: Any) -> None:
         "--on",
         dest="target",
         default="local",
-        help=f"where it runs: {', '.join(plugins.names('schedule'))} (default: local)",
+        help=f"where it runs: {plugins.builtin_help('schedule')} (default: local)",
     )
     p.add_argument("--param", "-p", action="append", default=[], metavar="NAME=VALUE")
     p.add_argument("--name", help="schedule name (default: from the flow name, e.g. sweep-flow)")

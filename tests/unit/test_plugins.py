@@ -65,9 +65,10 @@ def test_a_package_cannot_take_over_a_builtin_name(tmp_path: Path) -> None:
     _install_toy(tmp_path, "local = toy_backend:ToyExecutor")
     done = _python(
         tmp_path,
-        "from jupyter_flow import plugins; print(plugins.load('executor', 'local').__name__)",
+        "from jupyter_flow import plugins; print(plugins.load('executor', 'local').__name__);"
+        "print(plugins.names('executor'))",
     )
-    assert done.stdout.strip() == "LocalExecutor"
+    assert done.stdout.splitlines() == ["LocalExecutor", "['batch', 'kubernetes', 'local']"]
     assert "toy-backend registers the executor 'local'" in done.stderr
 
 
@@ -81,3 +82,20 @@ def test_a_broken_registration_names_itself(tmp_path: Path) -> None:
     )
     assert "registered as no_such_module:Executor but cannot be loaded" in done.stdout
     assert "ModuleNotFoundError" in done.stdout
+
+
+def test_a_builtin_loads_without_scanning_installed_packages() -> None:
+    """Every command loads the local executor and the file store: importing
+    importlib.metadata and scanning site-packages would cost each start tens of ms."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from jupyter_flow import plugins; plugins.load('executor', 'local');"
+            "plugins.load('store', 'file'); print('importlib.metadata' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.stdout.strip() == "False", done.stderr
