@@ -18,6 +18,7 @@ import {
   suggestStepName
 } from './stepline';
 import { IFlowClient, IFlowNotebooks } from './tokens';
+import { IStartedRun } from './types';
 
 export const CommandIDs = {
   export: 'jupyter-flow:export',
@@ -101,17 +102,29 @@ export function addCommands(options: ICommandOptions): void {
         const info = await client.backends(path);
         const graph = flow.graph;
         const params = normalizeParameters(graph?.parameters, graph?.parameter_types);
-        const answer = await askRun({
+        const choices = {
           backends: info.backends,
           preferred: options.defaultBackend() || info.default,
           params,
           steps: graph?.steps ?? []
-        });
-        if (!answer) {
+        };
+        let answer = await askRun(choices);
+        let started: IStartedRun | null = null;
+        while (answer && !started) {
+          const parameters = changedParameters(params, answer.values);
+          try {
+            started = await client.startRun(path, answer.backend, parameters, answer.secrets);
+          } catch (error) {
+            if (!(error instanceof FlowRequestError) || error.status !== 400) {
+              throw error;
+            }
+            // refused as asked (a secret the server lacks, ...): ask again, keeping the answers
+            answer = await askRun({ ...choices, previous: answer, error: error.message });
+          }
+        }
+        if (!started) {
           return;
         }
-        const parameters = changedParameters(params, answer.values);
-        const started = await client.startRun(path, answer.backend, parameters, answer.secrets);
         flows.notifyRunStarted(started);
         app.shell.activateById(PANEL_ID);
         Notification.info(`Started ${started.pathspec} on ${started.backend}`, { autoClose: 3000 });

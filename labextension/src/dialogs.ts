@@ -56,14 +56,25 @@ export interface IRunChoices {
   preferred: string;
   params: IParameter[];
   steps: IStep[];
+  /** What the user entered last time, when the server refused it (shown again). */
+  previous?: IRunRequest;
+  /** The server's refusal of `previous`, shown on top. */
+  error?: string;
 }
 
 class RunBody extends Widget implements Dialog.IBodyWidget<IRunRequest> {
   constructor(private readonly _choices: IRunChoices) {
     super();
     this.addClass('jp-Flow-runDialog');
-    const { backends, preferred, params } = _choices;
-    const chosen = chooseBackend(backends, preferred);
+    const { backends, preferred, params, previous, error } = _choices;
+    if (error) {
+      const refused = document.createElement('p');
+      refused.className = 'jp-Flow-runRefused';
+      refused.setAttribute('role', 'alert');
+      refused.textContent = error;
+      this.node.appendChild(refused);
+    }
+    const chosen = chooseBackend(backends, previous?.backend ?? preferred);
     this._backend = document.createElement('select');
     this._backend.className = 'jp-mod-styled jp-Flow-backend';
     this._backend.name = 'backend';
@@ -99,6 +110,10 @@ class RunBody extends Widget implements Dialog.IBodyWidget<IRunRequest> {
     }
     for (const p of params) {
       const input = textInput(p.name, p.value);
+      const before = p.secret === undefined ? previous?.values[p.name] : previous?.secrets[p.name];
+      if (before !== undefined) {
+        input.value = before;
+      }
       input.classList.add('jp-Flow-param');
       const error = document.createElement('small');
       error.className = 'jp-Flow-fieldError';

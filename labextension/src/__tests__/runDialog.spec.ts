@@ -100,3 +100,20 @@ it('a secret is a password field, sent apart, only where tasks can receive it', 
     secrets: { token: 'hunter2-secret' }
   });
 });
+
+it('asked again after a refusal: the reason on top, the answers kept', () => {
+  const params = normalizeParameters({ n: 4, token: { secret: 'T' } }, { n: 'int' });
+  void askRun({
+    backends,
+    preferred: 'kubernetes',
+    params,
+    steps: [],
+    previous: { backend: 'local', values: { n: '9' }, secrets: { token: 'abc-123' } },
+    error: "secret parameter 'token' reads $T, which is not set"
+  });
+  const node: HTMLElement = shown.body.node;
+  expect(node.querySelector('.jp-Flow-runRefused')!.textContent).toContain("reads $T");
+  expect((node.querySelector('select') as HTMLSelectElement).value).toBe('local');
+  expect((node.querySelector('input[name="n"]') as HTMLInputElement).value).toBe('9');
+  expect((node.querySelector('input[name="token"]') as HTMLInputElement).value).toBe('abc-123');
+});

@@ -70,8 +70,20 @@ test('the Run dialog refuses what would fail and takes a secret as a password', 
   await n.fill('5');
   await expect(dialog.locator('.jp-Flow-fieldError:visible')).toHaveCount(0);
   await expect(run).toBeEnabled();
+  await shot(page, info, '03-fixed');
+  await run.click(); // the token left empty, and the server's environment lacks it
+
+  // refused by the server: the dialog comes back with the reason and the answers kept
+  await expect(dialog.locator('.jp-Flow-runRefused')).toContainText(
+    "secret parameter 'token' reads $DEMO_TOKEN, which is not set in the Jupyter server's environment"
+  );
+  await expect(dialog.locator('.jp-Flow-runRefused')).toContainText(
+    'hint: enter its value in the Run dialog'
+  );
+  await expect(n).toHaveValue('5');
+  await expect(dialog.locator('input[name="rate"]')).toHaveValue('0.5');
   await token.fill('hunter2-demo');
-  await shot(page, info, '03-fixed-with-secret');
+  await shot(page, info, '04-refused-then-secret');
   await run.click();
 
   const started = panel.locator('.jp-Flow-run').first();
@@ -79,5 +91,5 @@ test('the Run dialog refuses what would fail and takes a secret as a password', 
   await expect(panel.locator('.jp-Flow-logs')).toContainText('token length 12');
   await expect(panel.locator('.jp-Flow-logs')).toContainText('result 5.0');
   await expect(panel).not.toContainText('hunter2-demo');
-  await shot(page, info, '04-run-done');
+  await shot(page, info, '05-run-done');
 });
