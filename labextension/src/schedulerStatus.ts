@@ -15,7 +15,8 @@ export interface ISchedulerStatus {
   in_server: boolean;
 }
 
-/** A fire this many seconds late still counts as being fired now (the scheduler ticks). */
+/** A fire time this many seconds past is being fired now (the scheduler ticks, a run
+ * takes a moment to start), not yet overdue. */
 export const OVERDUE_AFTER = 5;
 
 export const NO_SCHEDULER =
@@ -33,13 +34,13 @@ export function noSchedulerHint(status: ISchedulerStatus): string {
 /** The words under a schedule: when it fires next, if it will. */
 export interface INextFire {
   text: string;
-  kind: 'upcoming' | 'overdue' | 'never' | 'none';
+  kind: 'upcoming' | 'due' | 'overdue' | 'never' | 'none';
 }
 
 /**
  * `times` are the next fire times the server computed (ISO strings), possibly a while ago:
- * the first one still ahead of `now` is the next fire. A time already past by more than
- * OVERDUE_AFTER with nothing ahead of it is overdue.
+ * the first one still ahead of `now` is the next fire. When they have all passed, the
+ * latest is due (just passed) or overdue (more than OVERDUE_AFTER ago): never upcoming.
  */
 export function nextFire(
   times: string[],
@@ -54,9 +55,13 @@ export function nextFire(
     return { text: 'will not fire: no scheduler is running', kind: 'never' };
   }
   const ms = now.getTime();
-  const ahead = times.find(t => new Date(t).getTime() >= ms - OVERDUE_AFTER * 1000);
+  const ahead = times.find(t => new Date(t).getTime() >= ms);
   if (ahead !== undefined) {
     return { text: `next: ${shown(ahead)}`, kind: 'upcoming' };
+  }
+  const latest = times[times.length - 1];
+  if (ms - new Date(latest).getTime() <= OVERDUE_AFTER * 1000) {
+    return { text: `due now: ${shown(latest)}`, kind: 'due' };
   }
   return { text: `overdue: was due ${shown(times[0])}`, kind: 'overdue' };
 }

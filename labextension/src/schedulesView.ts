@@ -2,7 +2,9 @@
  * The schedules of the current notebook's flow: trigger, target, next fire times;
  * create (dialog), pause/resume, delete, Run now and the History of each. Local schedules
  * fire only while a scheduler runs for their store: when none does, the panel says so
- * instead of promising a next fire. Refreshed every REFRESH_MS while shown, so fires (and
+ * instead of promising a next fire. The "next" line is kept current every second (a time
+ * that passed is never shown as upcoming: the list is read again, and a time still past
+ * then is overdue). Refreshed every REFRESH_MS while shown, so fires (and
  * a scheduler stopping) show up without a click.
  */
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
@@ -13,6 +15,7 @@ import { defaultScheduleName, formatWhen, IParameter } from './model';
 import { FlowRequestError } from './request';
 import { askSchedule } from './scheduleDialog';
 import {
+  INextFire,
   ISchedulerStatus,
   NO_SCHEDULER,
   nextFire,
@@ -27,6 +30,9 @@ export const HISTORY_LIMIT = 10;
 
 /** How often the shown schedules (and open histories) are read again. */
 export const REFRESH_MS = 10000;
+
+/** How often the "next" lines are brought up to date with the clock. */
+export const CLOCK_MS = 1000;
 
 /** What a row shows below its actions: the run Run now started, or why it did not. */
 interface IRowStatus {
@@ -59,18 +65,39 @@ export class SchedulesView extends Widget {
     this._list.className = 'jp-Flow-schedules';
     this.node.append(title, this._create, this._warning, this._list);
     this._timer = window.setInterval(() => void this._poll(), REFRESH_MS);
+    this._clock = window.setInterval(() => this._updateNext(), CLOCK_MS);
   }
 
   dispose(): void {
     window.clearInterval(this._timer);
+    window.clearInterval(this._clock);
     super.dispose();
+  }
+
+  /** Whether the panel shows this section (its node is the panel's, not a Lumino child). */
+  private get _shown(): boolean {
+    return this.node.isConnected && this.node.offsetParent !== null;
+  }
+
+  /** Bring each "next" line up to date with the clock; when a shown time has passed, read
+   * the schedules again (at most every REFRESH_MS / 5), so it is replaced or overdue. */
+  private _updateNext(now: Date = new Date()): void {
+    let stale = false;
+    for (const [schedule, line] of this._nextLines) {
+      const fire = nextFire(schedule.next_fire_times, schedule.target, this._scheduler, now);
+      showNext(line, fire);
+      const first = schedule.next_fire_times[0];
+      stale ||= first !== undefined && new Date(first).getTime() < now.getTime();
+    }
+    const since = now.getTime() - this._refreshed;
+    if (stale && this._shown && since > REFRESH_MS / 5) {
+      void this.refresh();
+    }
   }
 
   /** Read the schedules again while the panel is shown, and the histories open in it. */
   private async _poll(): Promise<void> {
-    // the panel puts this node in its own (not a Lumino child): ask the DOM if it is shown
-    const shown = this.node.isConnected && this.node.offsetParent !== null;
-    if (!shown || !this._path || !this._flow) {
+    if (!this._shown || !this._path || !this._flow) {
       return;
     }
     await this.refresh();
@@ -101,6 +128,7 @@ export class SchedulesView extends Widget {
       this._render([]);
       return;
     }
+    this._refreshed = Date.now();
     try {
       const answer = await this._client.schedules(path, flow);
       this._targets = answer.targets;
@@ -153,6 +181,7 @@ export class SchedulesView extends Widget {
 
   private _render(schedules: ISchedule[], error = ''): void {
     this._showWarning(error ? [] : schedules);
+    this._nextLines.clear();
     this._list.textContent = '';
     if (error) {
       this._list.appendChild(item(error, 'jp-Flow-error'));
@@ -205,11 +234,8 @@ export class SchedulesView extends Widget {
     const words = schedule.cron ? describeCron(schedule.cron) : '';
     trigger.textContent = `${schedule.cron ?? ''} — ${words} (${schedule.timezone}) on ${schedule.target}`;
     const next = document.createElement('div');
-    const fire = nextFire(schedule.next_fire_times, schedule.target, this._scheduler);
-    const tone = fire.kind === 'upcoming' ? 'jp-Flow-note' : 'jp-Flow-error';
-    next.className = `jp-Flow-nextFire ${tone}`;
-    next.dataset.kind = fire.kind;
-    next.textContent = fire.text;
+    showNext(next, nextFire(schedule.next_fire_times, schedule.target, this._scheduler));
+    this._nextLines.set(schedule, next);
     const actions = document.createElement('div');
     actions.className = 'jp-Flow-actions';
     const path = this._path!;
@@ -330,6 +356,11 @@ export class SchedulesView extends Widget {
   private _create: HTMLButtonElement;
   private _warning: HTMLDivElement;
   private _timer: number;
+  private _clock: number;
+  /** When the schedules were last asked for (ms since the epoch). */
+  private _refreshed = 0;
+  /** Each shown schedule's "next" line, kept current by the clock. */
+  private _nextLines = new Map<ISchedule, HTMLElement>();
   /** The store's scheduler as last reported; null when the server does not say. */
   private _scheduler: ISchedulerStatus | null = null;
   private _list: HTMLUListElement;
@@ -344,6 +375,13 @@ export class SchedulesView extends Widget {
   private _historyOpen = new Set<string>();
   /** Loaded history per schedule: entries, an error message, or null while loading. */
   private _history = new Map<string, IScheduleHistoryEntry[] | string | null>();
+}
+
+function showNext(line: HTMLElement, fire: INextFire): void {
+  const calm = fire.kind === 'upcoming' || fire.kind === 'due';
+  line.className = `jp-Flow-nextFire ${calm ? 'jp-Flow-note' : 'jp-Flow-error'}`;
+  line.dataset.kind = fire.kind;
+  line.textContent = fire.text;
 }
 
 /** A schedule's fires, newest first: when, status, run id, trigger, reason. */

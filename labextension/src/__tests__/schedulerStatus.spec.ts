@@ -52,6 +52,14 @@ describe('nextFire', () => {
     });
   });
 
+  it('says a time that just passed is due now, not upcoming', () => {
+    const just = new Date('2030-01-01T06:01:03Z');
+    expect(nextFire(TIMES, 'local', ALIVE, just)).toEqual({
+      text: 'due now: 2030-01-01 06:01:00+00:00',
+      kind: 'due'
+    });
+  });
+
   it('calls times all in the past overdue, never upcoming', () => {
     const later = new Date('2030-01-01T06:05:00Z');
     expect(nextFire(TIMES, 'local', ALIVE, later)).toEqual({
@@ -124,6 +132,18 @@ describe('SchedulesView without a scheduler', () => {
     const next = view.node.querySelector<HTMLElement>('.jp-Flow-nextFire')!;
     expect(next.textContent).toBe('next: 2099-01-01 06:00:00+00:00');
     expect(view.node.querySelector('.jp-Flow-status')!.textContent).toBe('active');
+    view.dispose();
+  });
+});
+
+describe('SchedulesView "next" line', () => {
+  it('follows the clock: a time that passed is not shown as upcoming', async () => {
+    const view = await shown(ALIVE);
+    const late = new Date('2099-01-01T07:00:00Z');
+    (view as unknown as { _updateNext(now: Date): void })._updateNext(late);
+    const next = view.node.querySelector<HTMLElement>('.jp-Flow-nextFire')!;
+    expect(next.dataset.kind).toBe('overdue');
+    expect(next.textContent).toBe('overdue: was due 2099-01-01 06:00:00+00:00');
     view.dispose();
   });
 });
