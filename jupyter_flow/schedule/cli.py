@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from .. import plugins
@@ -150,10 +151,25 @@ def cmd_create(args: argparse.Namespace) -> int:
         return _print_json(schedule.to_json())
     plan = api.render_schedule(schedule, args.root)
     print(f"created schedule {plan.summary} (code {schedule.flow.package_key[:12]})")
+    if schedule.settings_key:
+        print(f"  settings:  {_pinned_line(schedule.settings, schedule.settings_key)}")
     if schedule.cron:
         fires = api.next_fire_times(schedule.cron, schedule.timezone, 1)
         print(f"  next fire: {fires[0].isoformat()}")
     return 0
+
+
+def _pinned_line(document: Mapping[str, Any], key: str) -> str:
+    """The executor settings the driver runs steps with, in one line."""
+    executor = str(document.get("executor", ""))
+    options = (document.get("extra") or {}).get(executor, {})
+    shown = [f"image {options.get('image')}"]
+    for name in ("namespace", "queue", "service_account", "job_role_arn"):
+        if options.get(name):
+            shown.append(f"{name.replace('_', ' ')} {options[name]}")
+    if options.get("secrets"):
+        shown.append("secrets " + ", ".join(sorted(options["secrets"])))
+    return f"{executor}, pinned {key[:12]} ({'; '.join(shown)})"
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -188,6 +204,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(
         f"  code:        {info['flow']['source_path']} (pinned {info['flow']['package_key'][:12]})"
     )
+    if info.get("settings_key"):
+        print(f"  settings:    {_pinned_line(info['settings'], info['settings_key'])}")
     if info["cron"]:
         print(f"  cron:        {info['cron']}  ({info['timezone']})")
     if info["on_finish"]:

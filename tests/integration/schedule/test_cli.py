@@ -93,3 +93,35 @@ def test_run_with_schedule_tags_the_run_and_history_shows_it(cli, write_flow, ro
     assert [(e["run_id"], e["status"]) for e in json.loads(history.stdout)] == [
         (by_schedule["nightly"], "done")
     ]
+
+
+def test_kubernetes_settings_are_pinned_or_refused_with_where_they_are(
+    cli, write_flow, root: str, tmp_path, monkeypatch
+) -> None:
+    path = write_flow(
+        """
+        from jupyter_flow import Flow
+        flow = Flow("PinFlow")
+
+        @flow.step(outputs="x")
+        def one():
+            return 1
+        """,
+        name="pin_flow.py",
+    )
+    monkeypatch.chdir(tmp_path)
+    toml = tmp_path / "jupyter_flow.toml"
+    toml.write_text('[default.kubernetes]\nnamespace = "flows"\nin_cluster = false\n')
+    args = ("schedule", "create", str(path), "--cron", "0 3 * * *", "--on", "kubernetes")
+    refused = cli(*args, "--root", "s3://bucket/flows", "--dry-run")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(
+        f"error: {toml} [default.kubernetes] in_cluster = false cannot hold for a scheduled run"
+    )
+    toml.write_text('[default.kubernetes]\nnamespace = "flows"\nsecrets = ["s3-creds"]\n')
+    dry = cli(*args, "--root", "s3://bucket/flows", "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    pod = json.loads(dry.stdout)["documents"][-1]["spec"]["jobTemplate"]["spec"]["template"]
+    driver = pod["spec"]["containers"][0]
+    assert "--settings" in driver["command"]
+    assert driver["envFrom"] == [{"secretRef": {"name": "s3-creds"}}]

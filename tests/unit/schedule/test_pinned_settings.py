@@ -13,6 +13,7 @@ from jupyter_flow.errors import ConfigError
 from jupyter_flow.runtime.cli_engine import _pinned_settings
 from jupyter_flow.schedule import settings_pin
 from jupyter_flow.schedule.aws import AwsTarget
+from jupyter_flow.schedule.cli import _pinned_line
 from jupyter_flow.schedule.kubernetes import KubernetesTarget
 from jupyter_flow.schedule.model import Schedule
 
@@ -55,6 +56,9 @@ def test_kubernetes_pins_what_a_local_run_would_use(
     # the schedule's own keys and this machine's connection are not the executor's
     assert not {"store_url", "driver_cpu", "kubeconfig", "context", "in_cluster"} & set(steps)
     assert schedule.settings_key == settings_pin.key_of(settings_pin.encode(schedule.settings))
+    line = _pinned_line(schedule.settings, schedule.settings_key)  # schedule show/create
+    assert line.startswith(f"kubernetes, pinned {schedule.settings_key[:12]} (image ghcr.io")
+    assert "namespace flows; service account flows-s3; secrets s3-creds" in line
 
 
 def test_the_driver_reads_exactly_the_pinned_settings_from_the_store(
