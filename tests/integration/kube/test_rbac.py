@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_flow.errors import ConfigError
-from jupyter_flow.runtime.executors.kubernetes_client import KubeClient
+from jupyter_flow.runtime.executors.kubernetes_client import KubeClient, NotFound
 from jupyter_flow.runtime.executors.kubernetes_job import KubernetesOptions
 from jupyter_flow.schedule import kubernetes_render
 from jupyter_flow.schedule.model import FlowShape, Schedule
@@ -41,6 +41,8 @@ def test_the_rendered_role_grants_every_call_of_the_executor(
     client.list_pods("a=b")
     client.delete_jobs("a=b")  # cancel-all: deletecollection
     client.delete_job("gone")  # 404 is fine; not 403
+    with pytest.raises(NotFound):  # pods/log get: allowed, the pod does not exist
+        client.pod_log("no-such-pod")
     with pytest.raises(ConfigError, match="403 Forbidden"):
         client._json("list secrets", client.core.list_namespaced_secret, "flows")
     client.close()
