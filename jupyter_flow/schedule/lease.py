@@ -29,6 +29,7 @@ HolderKind = Literal["daemon", "jupyter-server"]
 LOCK_NAME = "scheduler.lock"
 HEARTBEAT_NAME = "scheduler.pid"
 STALE_AFTER = 30.0  # seconds without a beat before another host's holder counts as dead
+BEAT_EVERY = 5.0  # seconds between heartbeat writes (who holds it is checked every tick)
 
 
 def this_host() -> str:
@@ -137,6 +138,7 @@ class Lease:
         self.clock = clock
         self._fd: int | None = None
         self.since = 0.0
+        self._beaten = 0.0  # when the heartbeat was last written
 
     @property
     def held(self) -> bool:
@@ -181,7 +183,8 @@ class Lease:
         if holder is not None and not self._mine(holder):
             self.release(keep_heartbeat=True)  # someone else's beat: they hold it now
             return False
-        self._beat()
+        if holder is None or self.clock() - self._beaten >= BEAT_EVERY:
+            self._beat()
         return True
 
     def _beat(self) -> None:
@@ -191,6 +194,7 @@ class Lease:
         tmp = path.with_name(f".{HEARTBEAT_NAME}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(holder.to_json()))
         tmp.replace(path)
+        self._beaten = now
 
     def release(self, *, keep_heartbeat: bool = False) -> None:
         if self._fd is None:
