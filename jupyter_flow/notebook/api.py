@@ -17,6 +17,7 @@ from ..errors import CellLocation, NotebookError
 from ..flow.secret_params import Secret
 from ..flow.spec import Parameter
 from . import observations, overwrite
+from .broken import maybe_bound
 from .cells import Cell, CodeCell, ParsedCell, StepCell, parse_cell
 from .codegen import generate
 from .formatting import format_module
@@ -113,13 +114,21 @@ def _validate(nb: Mapping[str, Any], *, validated: bool = False) -> Any:
     return node
 
 
-def _parse_cells(node: Any, problems: list[NotebookError]) -> list[ParsedCell]:
+def _parse_cells(
+    node: Any, problems: list[NotebookError], broken: dict[str, int] | None = None
+) -> list[ParsedCell]:
+    """The cells that parse; ``broken`` gets name -> first unreadable cell that may bind it."""
     parsed: list[ParsedCell] = []
     for i, raw in enumerate(node.get("cells", []), start=1):
         try:
             cell = parse_cell(raw, i)
         except NotebookError as err:
             problems.append(err)
+            source = raw.get("source", "")
+            if broken is not None:
+                text = "".join(source) if isinstance(source, list) else source
+                for name in maybe_bound(text):
+                    broken.setdefault(name, i)
             continue
         if cell is not None:
             parsed.append(cell)
@@ -154,14 +163,17 @@ def build_checked(
     except NotebookError as err:
         return Built(None, [err])
     problems: list[NotebookError] = []
-    cells = _parse_cells(node, problems)
+    broken: dict[str, int] = {}
+    cells = _parse_cells(node, problems, broken)
     seen = {**observations.load(cells, Path(notebook_path).parent), **(observed or {})}
     cells, used, unseen = observations.apply(cells, seen)
     meta_name = (node.get("metadata") or {}).get("jupyter_flow", {}).get("flow_name")
     name = flow_name or meta_name or flow_name_for(notebook_path)
     if not name.isidentifier():
         problems.append(NotebookError(f"flow name {name!r} is not an identifier"))
-    graph, more = build_graph(cells, flow_name=name, notebook_name=Path(notebook_path).name)
+    graph, more = build_graph(
+        cells, flow_name=name, notebook_name=Path(notebook_path).name, broken=broken
+    )
     if problems:  # "no steps" is noise when a step line itself is broken
         more = [e for e in more if e.location is not None]
     problems += more

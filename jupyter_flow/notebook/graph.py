@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import builtins
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -80,8 +81,9 @@ class _Writer:
 
 
 class _Builder:
-    def __init__(self, cells: list[ParsedCell]) -> None:
+    def __init__(self, cells: list[ParsedCell], broken: Mapping[str, int]) -> None:
         self.cells = cells
+        self.broken = broken  # name -> a cell that may bind it but could not be read
         self.current: dict[str, _Writer] = {}
         self.params: dict[str, Any] = {}
         self.steps: dict[str, BuiltStep] = {}
@@ -276,6 +278,8 @@ class _Builder:
         if writer is None:
             if name in BUILTINS or not definite:
                 return
+            if self.broken.get(name, cell.index) < cell.index:
+                return  # that cell's own error says what to fix; this one may not be true
             if name in IMPLICIT:
                 self._need_implicit(name)
                 return
@@ -470,10 +474,15 @@ def _check_star(
 
 
 def build_graph(
-    cells: list[ParsedCell], *, flow_name: str, notebook_name: str
+    cells: list[ParsedCell],
+    *,
+    flow_name: str,
+    notebook_name: str,
+    broken: Mapping[str, int] | None = None,
 ) -> tuple[StepGraph, list[NotebookError]]:
-    """The graph and every problem found (export refuses when there is any)."""
-    builder = _Builder(cells)
+    """The graph and every problem found (export refuses when there is any). ``broken``:
+    name -> the first cell that could not be read and may bind it (``broken.py``)."""
+    builder = _Builder(cells, broken or {})
     builder.build()
     steps = order_steps(builder.steps, builder.hoisted(), builder.problems)
     if not steps and not builder.problems:
