@@ -109,8 +109,8 @@ def test_server_off_leaves_schedules_to_the_daemon(
     assert history(root, NAME) == []
 
 
-def test_server_and_daemon_fire_each_time_once_and_take_over(
-    write_flow, root: str, server: JupyterServer, daemon: Daemon
+def test_servers_and_daemon_fire_each_time_once_and_take_over(
+    write_flow, root: str, server: JupyterServer, daemon: Daemon, tmp_path: Path
 ) -> None:
     api.create_schedule(write_flow(AFTER_FLOW, name="after_flow.py"), "*/2 * * * * *", root=root)
     server.start()
@@ -134,9 +134,19 @@ def test_server_and_daemon_fire_each_time_once_and_take_over(
     daemon.stop(signal.SIGKILL)
     wait_for("the server to take over", lambda: "took over" in server.log.read_text())
     wait_for("a fire from the server", lambda: api.scheduler_status(root).pid == server.pid)
-    count = len(done(root))
-    wait_for("more runs", lambda: len(done(root)) >= count + 1)
-    api.pause_schedule(NAME, root)
+    # a second Jupyter server on the same store stands by too
+    other_root = tmp_path / "served-too"
+    other_root.mkdir()
+    other = JupyterServer(other_root, tmp_path / "other-server.log", server.env)
+    try:
+        other.start()
+        wait_for("the second server to stand by", lambda: "standing by" in other.log.read_text())
+        assert api.scheduler_status(root).pid == server.pid
+        count = len(done(root))
+        wait_for("more runs", lambda: len(done(root)) >= count + 2)
+        api.pause_schedule(NAME, root)
+    finally:
+        other.stop(signal.SIGKILL)
 
     entries = history(root, NAME)
     fired = Counter(h.fire_time for h in entries)
