@@ -314,14 +314,19 @@ class Run:
         return f"Run({self.pathspec!r}, status={self.status!r})"
 
     def _repr_html_(self) -> str:
+        from .runtime.observer import SYMBOL
+
         rows = "".join(
-            f"<tr><td>{html.escape(s['name'])}</td><td>{s['status']}</td>"
-            f"<td>{s['tasks_done']}/{s['tasks_total']}</td></tr>"
+            f"<tr><td>{html.escape(s['name'])}</td>"
+            f"<td>{SYMBOL.get(s['status'], '')} {s['status']}</td>"
+            f"<td>{s['tasks_done']}/{s['tasks_total']}</td>"
+            f"<td>{html.escape(s['caught_note'])}</td></tr>"
             for s in self.summary()["steps"]
         )
         return (
             f"<div class='jp-Flow-run'><b>{html.escape(self.pathspec)}</b> — {self.status}"
-            f"<table><tr><th>step</th><th>status</th><th>tasks</th></tr>{rows}</table></div>"
+            f"<table><tr><th>step</th><th>status</th><th>tasks</th><th></th></tr>{rows}"
+            "</table></div>"
         )
 
 

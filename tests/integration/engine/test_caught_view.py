@@ -148,3 +148,12 @@ def test_the_run_summary_reports_caught_steps_with_their_error(ran):
     assert "caught_flow.py" in item["where"]
     assert steps["start"]["status"] == "done" and steps["start"]["caught"] == []
     assert steps["end"]["caught_note"] == ""
+
+
+def test_a_run_shown_in_a_notebook_marks_caught_steps(ran):
+    from jupyter_flow.client import latest_run
+
+    _, _, root, _ = ran
+    shown = latest_run("Caught", root=root)._repr_html_()
+    assert "⚠ caught" in shown and "timed out after 1s; outputs None" in shown
+    assert "✓ done" in shown
