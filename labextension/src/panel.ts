@@ -6,6 +6,7 @@ import { CommandRegistry } from '@lumino/commands';
 import { Widget } from '@lumino/widgets';
 
 import { paintRun, renderDag } from './dag';
+import { note as text } from './dom';
 import { normalizeParameters } from './model';
 import { RunsView } from './runsView';
 import { SchedulesView } from './schedulesView';
@@ -170,11 +171,4 @@ function section(className: string): HTMLElement {
   const div = document.createElement('div');
   div.className = className;
   return div;
-}
-
-function text(value: string, className = 'jp-Flow-note'): HTMLElement {
-  const p = document.createElement('p');
-  p.className = className;
-  p.textContent = value;
-  return p;
 }

@@ -4,6 +4,7 @@
  * preview: a DataFrame's first rows, a figure, an array, a repr) and the log tail.
  */
 import { failureNote, failureOf } from './failure';
+import { note } from './dom';
 import { isActive } from './model';
 import { IArtifact, IPreview, IRunSummary } from './types';
 
@@ -238,11 +239,4 @@ function frameTable(columns: string[], index: string[], rows: string[][]): HTMLT
     }
   });
   return table;
-}
-
-function note(text: string, className = 'jp-Flow-note'): HTMLElement {
-  const p = document.createElement('p');
-  p.className = className;
-  p.textContent = text;
-  return p;
 }

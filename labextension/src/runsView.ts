@@ -6,6 +6,7 @@
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
+import { note } from './dom';
 import { formatWhen, isActive, runProgress } from './model';
 import { RunDetail } from './runDetail';
 import { IFlowClient } from './tokens';
@@ -233,11 +234,4 @@ export class RunsView extends Widget {
   /** Runs whose Stop was accepted, until they are no longer active. */
   private _stopping = new Set<string>();
   private _timer = 0;
-}
-
-function note(text: string, className = 'jp-Flow-note'): HTMLElement {
-  const p = document.createElement('p');
-  p.className = className;
-  p.textContent = text;
-  return p;
 }
