@@ -46,7 +46,7 @@ def test_a_cell_run_elsewhere_ships_the_secrets_reference(
     assert "'headers', which holds the value of a secret" in out[8]
     assert "nothing was submitted" in out[8]
     assert "declared secret('JF_CELL_TOKEN') in %%params" in out[10]
-    assert "re-run the %%params cell" in out[10]
+    assert "re-run the cell that reads it" in out[10]
     for text in out:
         assert TOKEN not in text and KEY not in text
 
