@@ -84,9 +84,12 @@ class MaskingTee:
         self.masker.values = tuple(sorted(merged, key=len, reverse=True))
 
     def _emit(self, data: bytes) -> None:
+        """Pass ``data`` on; a log that cannot be written (a full disk) loses it, but the
+        pipe is still drained: a tee that stopped reading would hang the task's writes."""
         if not data:
             return
-        self.log.write(data)
+        with contextlib.suppress(OSError, ValueError):
+            self.log.write(data)
         if self.echo is not None:
             with contextlib.suppress(OSError):
                 _write_all(self.echo, data)
