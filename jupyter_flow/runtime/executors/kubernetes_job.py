@@ -15,17 +15,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...flow.resources import format_memory
 from ..bootstrap import task_command, task_environment
 from ..taskspec import TaskSpec
 from .options import options_from
+from .pod_spec import check_quantity, container_pieces, downward_env, pod_pieces
+from .pod_spec import resources as pod_resources
 
 LABEL_PREFIX = "jupyter-flow.io"
 RUN_LABEL = f"{LABEL_PREFIX}/run"
 TASK_ANNOTATION = f"{LABEL_PREFIX}/task-id"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "jupyter-flow"}
 CONTAINER = "task"
-GPU_RESOURCE = "nvidia.com/gpu"
 _ENV_OPTIONS = {
     "namespace": "JUPYTER_FLOW_K8S_NAMESPACE",
     "context": "JUPYTER_FLOW_K8S_CONTEXT",
@@ -65,6 +65,13 @@ class KubernetesOptions:
     image_pull_timeout: float = 60.0  # seconds a pod may fail to pull before we give up
     max_in_flight: int = 1000
     request_retries: int = 5
+    disk: str | None = None  # ephemeral-storage request, a quantity ("20Gi")
+    shm_size: str = "1Gi"  # a GPU step's /dev/shm (in memory); "" for the runtime's 64 MiB
+    run_as_user: int | None = None  # runAsNonRoot as this UID (the image must allow it)
+
+    def __post_init__(self) -> None:
+        check_quantity("disk", self.disk)
+        check_quantity("shm_size", self.shm_size or None)
 
     @classmethod
     def from_settings(cls, raw: Mapping[str, Any], env: Mapping[str, str]) -> KubernetesOptions:
@@ -108,19 +115,9 @@ def run_selector(run_id: str) -> str:
     return f"{RUN_LABEL}={label_value(run_id)}"
 
 
-def cpu_quantity(cpu: float) -> str:
-    return f"{cpu:g}" if float(cpu).is_integer() else f"{math.ceil(cpu * 1000)}m"
-
-
 def resources(spec: TaskSpec, options: KubernetesOptions) -> dict[str, dict[str, str]]:
     res = spec.resources
-    requests = {"cpu": cpu_quantity(res.cpu), "memory": format_memory(res.memory_mb)}
-    limits = {"memory": requests["memory"]}
-    if options.cpu_limit:
-        limits["cpu"] = requests["cpu"]
-    if res.gpu:
-        requests[GPU_RESOURCE] = limits[GPU_RESOURCE] = str(res.gpu)
-    return {"requests": requests, "limits": limits}
+    return pod_resources(res.cpu, res.memory_mb, res.gpu, options)
 
 
 def command(options: KubernetesOptions) -> list[str]:
@@ -133,17 +130,15 @@ def build_job(spec: TaskSpec, options: KubernetesOptions) -> dict[str, Any]:
     """The Job manifest of one attempt (plain JSON-able dict, keys in API order)."""
     labels = {**options.labels, **task_labels(spec)}
     annotations = {**options.annotations, TASK_ANNOTATION: spec.task_id}
+    gpu = spec.resources.gpu
     container: dict[str, Any] = {
         "name": CONTAINER,
         "image": spec.image or options.image,
         "command": command(options),
-        "env": task_environment(spec, options.env),
+        "env": [*task_environment(spec, options.env), *downward_env()],
         "resources": resources(spec, options),
+        **container_pieces(options, gpu),
     }
-    if options.secrets:
-        container["envFrom"] = [{"secretRef": {"name": s}} for s in options.secrets]
-    if options.image_pull_policy:
-        container["imagePullPolicy"] = options.image_pull_policy
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "enableServiceLinks": False,
@@ -151,15 +146,7 @@ def build_job(spec: TaskSpec, options: KubernetesOptions) -> dict[str, Any]:
     }
     if options.service_account:
         pod_spec["serviceAccountName"] = options.service_account
-    if options.node_selector:
-        pod_spec["nodeSelector"] = dict(options.node_selector)
-    tolerations = [dict(t) for t in options.tolerations]
-    if spec.resources.gpu and not any(t.get("key") == GPU_RESOURCE for t in tolerations):
-        tolerations.append({"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"})
-    if tolerations:
-        pod_spec["tolerations"] = tolerations
-    if options.image_pull_secrets:
-        pod_spec["imagePullSecrets"] = [{"name": s} for s in options.image_pull_secrets]
+    pod_spec.update(pod_pieces(options, gpu))
     job_spec: dict[str, Any] = {
         "backoffLimit": 0,
         "ttlSecondsAfterFinished": options.ttl_seconds_after_finished,

@@ -37,6 +37,8 @@ FULL = KubernetesOptions.from_settings(
         "env": {"JUPYTER_FLOW_S3_ENDPOINT_URL": "http://minio:9000"},
         "labels": {"team": "forecasting"},
         "ttl_seconds_after_finished": 3600,
+        "disk": "20Gi",
+        "run_as_user": 1000,
     },
     {},
 )
@@ -73,7 +75,7 @@ def test_the_container_gets_the_specs_key_and_no_credentials() -> None:
     task = spec()
     manifest = build_job(task, FULL)
     container = manifest["spec"]["template"]["spec"]["containers"][0]
-    env = {e["name"]: e["value"] for e in container["env"]}
+    env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
     key, data = task.to_blob()
     assert env[SPEC_KEY_ENV] == key and TaskSpec.from_json(data.decode()) == task
     assert container["command"][:2] == ["python", "-c"]  # the bootstrap's launcher
@@ -125,3 +127,40 @@ def test_options_from_config_and_environment() -> None:
     with pytest.raises(ConfigError, match=r"unknown kubernetes option.*namspace"):
         KubernetesOptions.from_settings({"namspace": "ml"}, {})
     json.dumps(build_job(spec(), options))  # plain JSON all the way down
+
+
+def test_a_gpu_step_gets_shared_memory_scratch_disk_and_the_pods_identity() -> None:
+    task = spec(resources=Resources(cpu=4, memory_mb=8192, gpu=1))
+    pod = build_job(task, FULL)["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["resources"]["requests"]["ephemeral-storage"] == "20Gi"
+    assert {"name": "dshm", "mountPath": "/dev/shm"} in container["volumeMounts"]
+    shm = {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": "1Gi"}}
+    assert pod["volumes"] == [shm]
+    downward = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in container["env"]
+                if "valueFrom" in e}  # fmt: skip
+    assert downward == {
+        "JUPYTER_FLOW_POD_NAME": "metadata.name",
+        "JUPYTER_FLOW_NAMESPACE": "metadata.namespace",
+        "JUPYTER_FLOW_NODE_NAME": "spec.nodeName",
+    }
+    # a CPU step has no /dev/shm volume; shm_size = "" turns it off for GPU steps too
+    assert "volumes" not in build_job(spec(), FULL)["spec"]["template"]["spec"]
+    off = KubernetesOptions.from_settings({"shm_size": ""}, {})
+    assert "volumes" not in build_job(task, off)["spec"]["template"]["spec"]
+
+
+def test_security_context_keeps_the_default_image_running_and_tightens_with_a_uid() -> None:
+    """python:3.X-slim runs as root: runAsNonRoot by default would stop every pod."""
+    pod = build_job(spec(), KubernetesOptions())["spec"]["template"]["spec"]
+    assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}}
+    assert pod["containers"][0]["securityContext"] == {"allowPrivilegeEscalation": False}
+    pod = build_job(spec(), FULL)["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == 1000
+    assert pod["containers"][0]["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+
+
+def test_a_size_that_is_no_quantity_is_refused_naming_the_option() -> None:
+    with pytest.raises(ConfigError, match=r"disk = '20 GB' is not a Kubernetes quantity"):
+        KubernetesOptions.from_settings({"disk": "20 GB"}, {})
