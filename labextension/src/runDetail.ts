@@ -83,6 +83,10 @@ export class RunDetail {
       status.textContent = step.status;
       status.className = `jp-Flow-stepStatus jp-Flow-stepStatus-${step.status}`;
       row.insertCell().textContent = `${step.tasks_done}/${step.tasks_total}`;
+      if (step.caught_note) {
+        status.textContent = `⚠ ${step.status}`;
+        row.title = `${step.caught_note}. ${row.title}`;
+      }
       row.addEventListener('click', () => {
         this._step = this._step === step.name ? null : step.name;
         this._host.changed();

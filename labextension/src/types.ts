@@ -78,6 +78,12 @@ export interface IStepStatus {
   tasks_done: number;
   tasks_running: number;
   tasks_failed: number;
+  /** Finished but failed in a way `catch=True` let pass (counted in tasks_done too). */
+  tasks_caught?: number;
+  /** Never finished: the run ended (cancelled with it, or lost with its driver). */
+  tasks_stopped?: number;
+  /** What the terminal shows beside ⚠ for a caught step, '' otherwise. */
+  caught_note?: string;
 }
 
 export interface IRunSummary {
