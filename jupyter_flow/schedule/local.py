@@ -40,7 +40,7 @@ def pinned_module(schedule: Schedule) -> Path:
 def run_command(schedule: Schedule, run_id: str) -> list[str]:
     module = str(pinned_module(schedule))
     command = [sys.executable, "-m", "jupyter_flow", "run", module, "--root", schedule.root]
-    command += ["--run-id", run_id, "--quiet"]
+    command += ["--run-id", run_id, "--schedule", schedule.name, "--quiet"]
     for key, value in sorted(schedule.params.items()):
         command += ["--param", f"{key}={value}"]
     return command

@@ -107,6 +107,7 @@ test('a schedule fires from the Jupyter server and its run shows up in History',
     const fired = row.locator('.jp-Flow-historyEntry[data-trigger="cron"][data-status="done"]');
     await expect(fired.first()).toBeVisible({ timeout: 90000 });
     await expect(fired.first().locator('.jp-Flow-runId')).toHaveText(/^\d{8}-\d{6}-[0-9a-f]+$/);
+    await fired.first().scrollIntoViewIfNeeded();
     await shot(page, info, '14-schedule-fired-by-server');
   } finally {
     await row.locator('button[data-action="delete"]').click();

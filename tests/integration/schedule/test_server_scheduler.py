@@ -80,12 +80,14 @@ def test_the_server_alone_fires_a_local_schedule(
     assert [s["name"] for s in answer["schedules"]] == [NAME]
     assert answer["scheduler"]["alive"] is True
     assert answer["scheduler"]["pid"] == server.pid and answer["scheduler"]["in_server"]
-    assert answer["scheduler"]["since"] <= answer["schedules"][0]["recent"][-1]["fire_time"]
+    assert answer["scheduler"]["since"] <= answer["schedules"][0]["recent"][-1]["started"]
     shown = cli("schedule", "history", NAME)
     assert shown.returncode == 0
     run_id = done(root)[0]
     assert run_id in shown.stdout and "done" in shown.stdout and "cron" in shown.stdout
-    assert Run(f"AfterFlow/{run_id}", root=root).data.note == "ran after TickFlow"
+    run = Run(f"AfterFlow/{run_id}", root=root)
+    assert run.data.note == "ran after TickFlow"
+    assert run.summary()["schedule"] == NAME  # the run says which schedule started it
     assert NO_SCHEDULER not in cli("schedule", "list").stderr
 
     assert server.stop(signal.SIGTERM) is not None  # a clean stop lets go of the lease
