@@ -14,8 +14,9 @@ itself failed (bad spec, unreachable store, missing package, pip failure), with 
 on stderr and, when the store is reachable, in the attempt record.
 
 ``task_command`` gives executors a command for images where jupyter_flow is not installed:
-``launcher.py`` (stdlib, + boto3 for S3) fetches the spec and the code package, which
-contains jupyter_flow, and then hands over to this module.
+``launcher.py`` (stdlib; what an S3 store needs is pip-installed when the image lacks it,
+pinned by ``requirements_for``) fetches the spec and the code package, which contains
+jupyter_flow, and then hands over to this module.
 """
 
 from __future__ import annotations
@@ -74,7 +75,25 @@ def task_environment(spec: TaskSpec, plain: Mapping[str, str]) -> list[dict[str,
         "JUPYTER_FLOW_TASK_ID": spec.task_id,
         "PYTHONUNBUFFERED": "1",
     }
+    if needs := requirements_for(spec.store_url):
+        ours[launcher.REQUIRES_ENV] = needs
     return [{"name": k, "value": v} for k, v in {**plain, **ours}.items()]
+
+
+def requirements_for(store_url: str, extra: Sequence[str] = ()) -> str:
+    """What a bare image (``python:3.X-slim``) must pip-install to run tasks on this store
+    (the launcher installs what it lacks): boto3 and blake3 (it names new blobs) for S3,
+    plus ``extra``, pinned to the versions this process runs so tasks match their driver."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    names = (["boto3", "botocore", "blake3"] if store_url.startswith("s3://") else []) + [*extra]
+    pins = []
+    for name in names:
+        try:
+            pins.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:  # not here: let pip choose
+            pins.append(name)
+    return " ".join(pins)
 
 
 class BootstrapError(FlowError):
@@ -337,11 +356,13 @@ def launcher_source() -> str:
 
 
 def task_command(python: str = "python", spec_arg: str | None = None) -> list[str]:
-    """The container command for any image with Python (+ boto3 for S3), with or without
-    jupyter_flow installed: ``launcher.py``, which fetches the code package (it contains
-    jupyter_flow) and hands over to ``main``. Give the spec as ``spec_arg`` (JSON,
-    ``@file``, ``-``) or, when None, in the environment (``task_environment``)."""
-    return [python, "-c", launcher_source()] + ([spec_arg] if spec_arg is not None else [])
+    """The container command for any image with Python, with or without jupyter_flow or
+    boto3 installed: ``launcher.py`` (without its docs), which installs what the image
+    lacks, fetches the code package (it contains jupyter_flow) and hands over to ``main``.
+    Give the spec as ``spec_arg`` (JSON, ``@file``, ``-``) or, when None, in the
+    environment (``task_environment``)."""
+    code = without_docs(launcher_source())  # the same code; Batch caps definitions at 24 KiB
+    return [python, "-c", code] + ([spec_arg] if spec_arg is not None else [])
 
 
 def without_docs(source: str) -> str:

@@ -14,17 +14,27 @@ jupyter_flow. Two modes:
 Blobs are checked against their keys (SHA-256 for packages and specs; BLAKE3 keys need the
 ``blake3`` module). A failure says which step failed and what to do, exits 2, and is
 recorded as the attempt's failure when the store can be written.
+
+What the run needs that the image lacks (boto3 for an S3 store; the submitter lists it,
+pinned to its own versions, in ``$JUPYTER_FLOW_REQUIRES``, or a ``fetch`` gets it as extra
+arguments) is pip-installed once per set into the cache (``--target`` a temporary folder,
+then renamed: tasks on one node share it safely) and put on ``sys.path``, as Metaflow's
+bootstrap does. Chosen over presigned URLs because the task itself, not only this fetch,
+reads and writes the store with boto3. Without pip or PyPI access it exits 78
+(``EXIT_MISSING``) naming what is missing and the image to use: the store is out of reach.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import json
 import os
 import shutil
 import socket
 import stat
+import subprocess
 import sys
 import tarfile
 import tempfile
@@ -34,6 +44,9 @@ from pathlib import Path
 from typing import Any
 
 EXIT_LAUNCH = 2  # as bootstrap.EXIT_BOOTSTRAP: the step never ran
+EXIT_MISSING = 78  # EX_CONFIG: the run needs a package the image lacks, pip failed
+REQUIRES_ENV = "JUPYTER_FLOW_REQUIRES"  # pip requirements, space-separated, pinned
+PIP = ("-m", "pip", "install", "--no-input", "--disable-pip-version-check", "--quiet")
 SPEC_ENV, SPEC_KEY_ENV = "JUPYTER_FLOW_TASK_SPEC", "JUPYTER_FLOW_TASK_SPEC_KEY"
 ROOT_ENV, TASK_ENV, FLOW_ENV = "JUPYTER_FLOW_ROOT", "JUPYTER_FLOW_TASK_ID", "JUPYTER_FLOW_FLOW"
 BUG = "this is a bug of jupyter_flow's launcher: please report it with this message"
@@ -42,9 +55,12 @@ BUG = "this is a bug of jupyter_flow's launcher: please report it with this mess
 class LaunchError(Exception):
     """A step of the launch failed: ``step`` says which, ``hint`` what to do."""
 
-    def __init__(self, step: str, message: str, hint: str = "", *, recordable: bool = True):
+    def __init__(
+        self, step: str, message: str, hint: str = "", *, recordable: bool = True, code: int = 2
+    ):
         super().__init__(message)
         self.step, self.message, self.hint, self.recordable = step, message, hint, recordable
+        self.code = code
 
     def text(self) -> str:
         hint = f"\n  hint: {self.hint}" if self.hint else ""
@@ -163,7 +179,9 @@ def unpack(data: bytes, dest: Path) -> None:
             for member in tar.getmembers():
                 name = member.name
                 if not member.isfile() or name.startswith("/") or ".." in name.split("/"):
-                    raise LaunchError(step, f"its entry {name!r} is not a plain file", hint)
+                    raise LaunchError(
+                        step, f"its entry {name!r} is not a plain relative file", hint
+                    )
             if hasattr(tarfile, "data_filter"):
                 tar.extractall(dest, filter="data")
             else:  # pragma: no cover - Python < 3.10.12; every member was checked above
@@ -214,23 +232,97 @@ def cache_dir(kind: str, env: Mapping[str, str]) -> Path:
         ) from None
 
 
+def scratch(dest: Path) -> Path:
+    """A temporary sibling of ``dest``, unique even among containers sharing a node's cache
+    (their pids may be equal)."""
+    return dest.with_name(f".{dest.name[:16]}-{os.getpid()}-{os.urandom(4).hex()}.tmp")
+
+
+def settle(tmp: Path, dest: Path) -> None:
+    """Mark ``tmp`` whole and rename it to ``dest``; a task that got there first wins."""
+    (tmp / ".complete").touch()
+    try:
+        os.replace(tmp, dest)
+    except OSError:  # another task renamed its copy first
+        if not (dest / ".complete").is_file():
+            raise
+
+
+def unpack_once(data: bytes, dest: Path) -> Path:
+    """``unpack`` into ``dest`` unless a whole copy is there (``bootstrap`` uses it too)."""
+    if (dest / ".complete").is_file():
+        return dest
+    tmp = scratch(dest)
+    try:
+        unpack(data, tmp)
+        settle(tmp, dest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
 def code_folder(url: str, key: str, env: Mapping[str, str]) -> Path:
     """The unpacked package ``key`` in the code cache (fetched and unpacked once)."""
     dest = cache_dir("code", env) / key
     if (dest / ".complete").is_file():
         return dest
-    data = fetch_blob(url, key, "code package", env)
-    tmp = dest.with_name(f".{key[:12]}-{os.getpid()}.tmp")
-    try:
-        unpack(data, tmp)
-        (tmp / ".complete").touch()
-        os.replace(tmp, dest)
-    except OSError:  # another task unpacked the same package first
-        if not (dest / ".complete").is_file():
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return dest
+    return unpack_once(fetch_blob(url, key, "code package", env), dest)
+
+
+# -- what the image lacks ---------------------------------------------------------------
+def import_name(requirement: str) -> str:
+    """The module a requirement provides (``boto3==1.35.0`` gives ``boto3``)."""
+    for mark in "[=<>!~;@ ":
+        requirement = requirement.split(mark, maxsplit=1)[0]
+    return requirement.strip().lower().replace("-", "_")
+
+
+def requirements(url: str | None, env: Mapping[str, str]) -> list[str]:
+    """What the run needs: ``$JUPYTER_FLOW_REQUIRES``, else boto3 for an S3 store."""
+    listed = env.get(REQUIRES_ENV, "").split()
+    return listed or (["boto3"] if url and url.startswith("s3://") else [])
+
+
+def ensure_installed(url: str | None, env: Mapping[str, str]) -> Path | None:
+    """Put what the run needs on ``sys.path``: what the image lacks is pip-installed once
+    into the cache; the folder installed into, None when nothing was missing."""
+    wanted = [r for r in requirements(url, env) if importlib.util.find_spec(import_name(r)) is None]
+    if not wanted:
+        return None
+    names = " ".join(sorted(wanted))
+    tag = f"{sys.implementation.cache_tag} {sys.platform} {os.uname().machine} {names}"
+    folder = cache_dir("site", env) / hashlib.sha256(tag.encode()).hexdigest()[:16]
+    if not (folder / ".complete").is_file():
+        print(
+            f"jupyter_flow: installing {names} (not in this image) into {folder}", file=sys.stderr
+        )
+        tmp = scratch(folder)
+        try:
+            done = subprocess.run(
+                [sys.executable, *PIP, "--target", str(tmp), *wanted],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 0:
+                said = (done.stderr or done.stdout).strip().splitlines()[-3:]
+                raise LaunchError(
+                    "install what the run needs",
+                    f"this image has no {', '.join(map(import_name, wanted))} and "
+                    f"`pip install {names}` failed ({' / '.join(said) or 'no output'})",
+                    "use an image that has them (pip install 'jupyter-flow[aws]' in its "
+                    f"Dockerfile, or pip install {names}), or let the container reach PyPI "
+                    "or a mirror (PIP_INDEX_URL)",
+                    recordable=not (url or "").startswith("s3://")
+                    or importlib.util.find_spec("boto3") is not None,
+                    code=EXIT_MISSING,
+                )
+            settle(tmp, folder)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    sys.path.insert(0, str(folder))
+    importlib.invalidate_caches()
+    return folder
 
 
 # -- a task -------------------------------------------------------------------------------
@@ -303,6 +395,8 @@ def run_task(args: Sequence[str], env: dict[str, str]) -> int:
     """Fetch what the task needs, then run it with the package's own jupyter_flow."""
     spec: dict[str, Any] | None = None
     try:
+        if not args and env.get(ROOT_ENV):  # the spec is in the store: open it first
+            ensure_installed(env[ROOT_ENV], env)
         text = spec_text(args, env)
         try:
             spec = json.loads(text)
@@ -315,6 +409,7 @@ def run_task(args: Sequence[str], env: dict[str, str]) -> int:
                 "pass TaskSpec.to_json() unchanged",
                 recordable=False,
             ) from None
+        ensure_installed(url, env)
         if key:
             sys.path.insert(0, str(code_folder(url, key, env)))
         try:
@@ -345,27 +440,35 @@ def _failed(err: LaunchError, spec: Mapping[str, Any] | None, env: Mapping[str, 
             record_failure(url, where, message, env)
         except Exception as failure:  # the store is the problem: stderr has the message
             print(f"jupyter_flow: could not record the failure: {failure}", file=sys.stderr)
-    return EXIT_LAUNCH
+    return err.code
 
 
 # -- a scheduled driver's code -------------------------------------------------------------
 def fetch(args: Sequence[str], env: Mapping[str, str]) -> int:
-    """``URL KEY DEST NAME``: unpack the package into DEST (a module alone: DEST/NAME)."""
-    if len(args) != 4:
-        print("usage: launcher fetch STORE_URL PACKAGE_KEY DEST MODULE_FILE", file=sys.stderr)
+    """``URL KEY DEST NAME [REQUIREMENT...]``: unpack the package into DEST (a module alone:
+    DEST/NAME), with the requirements the image lacks installed into DEST too (the driver
+    runs with DEST on ``PYTHONPATH``)."""
+    if len(args) < 4:
+        print(
+            "usage: launcher fetch STORE_URL PACKAGE_KEY DEST MODULE_FILE [REQUIREMENT...]",
+            file=sys.stderr,
+        )
         return EXIT_LAUNCH
-    url, key, dest, name = args
+    url, key, dest, name = args[:4]
     try:
+        site = ensure_installed(url, {**env, REQUIRES_ENV: " ".join(args[4:])})
         data = fetch_blob(url, key, "code package", env)
         Path(dest).mkdir(parents=True, exist_ok=True)
         if data[:2] == b"\x1f\x8b":
             unpack(data, Path(dest))
         else:
             (Path(dest) / name).write_bytes(data)
+        if site is not None:
+            shutil.copytree(site, dest, dirs_exist_ok=True, ignore=lambda *_: [".complete"])
     except Exception as err:
         failure = err if isinstance(err, LaunchError) else LaunchError("fetch", repr(err), BUG)
         print(f"jupyter_flow: the scheduled run could not start: {failure.text()}", file=sys.stderr)
-        return EXIT_LAUNCH
+        return failure.code
     print(f"fetched code package {key[:12]} into {dest}")
     return 0
 

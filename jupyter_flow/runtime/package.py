@@ -20,14 +20,13 @@ import hashlib
 import io
 import os
 import re
-import shutil
 import tarfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import FlowDefinitionError, StoreError
 from ..store.blobs import BlobStore, blob_path
+from . import launcher
 from .loader import module_name_for
 from .taskspec import CodeRef
 
@@ -302,20 +301,10 @@ def code_for_store(store: BlobStore, code: CodeRef) -> CodeRef:
     return ensure_package(store, code.module_path)
 
 
-def _extract(tar: tarfile.TarFile, dest: Path) -> None:
-    """Unpack regular files only, never outside ``dest`` (the archive came over a network)."""
-    for member in tar.getmembers():
-        path = Path(member.name)
-        if not member.isfile() or path.is_absolute() or ".." in path.parts:
-            raise StoreError(f"code package entry {member.name!r} is not a plain relative file")
-    if hasattr(tarfile, "data_filter"):
-        tar.extractall(dest, filter="data")
-    else:  # pragma: no cover - Python < 3.10.12 without extraction filters
-        tar.extractall(dest)  # every member was checked above
-
-
 def fetch_package(store: BlobStore, key: str, dest_root: str | os.PathLike[str]) -> Path:
-    """Download and unpack the package once per key; the folder to put on ``sys.path``."""
+    """Download and unpack the package once per key; the folder to put on ``sys.path``.
+    Unpacked by the containers' own ``launcher.unpack_once`` (regular relative files only,
+    into a temporary folder renamed into place), so both paths refuse the same archives."""
     dest = Path(dest_root) / key
     if (dest / ".complete").is_file():
         return dest
@@ -325,17 +314,10 @@ def fetch_package(store: BlobStore, key: str, dest_root: str | os.PathLike[str])
             f"code package {key[:12]} in {store.url} is corrupt (its bytes do not match its key)",
             hint="start the run again to upload a fresh package",
         )
-    tmp = Path(dest_root) / f".{key[:12]}-{uuid.uuid4().hex}.tmp"
-    tmp.mkdir(parents=True)
+    Path(dest_root).mkdir(parents=True, exist_ok=True)
     try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-            _extract(tar, tmp)
-        (tmp / ".complete").touch()
-        try:
-            os.replace(tmp, dest)
-        except OSError:  # another task unpacked the same package first
-            if not (dest / ".complete").is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return dest
+        return launcher.unpack_once(data, dest)
+    except launcher.LaunchError as err:
+        raise StoreError(
+            f"code package {key[:12]} in {store.url}: {err.message}", hint=err.hint
+        ) from None

@@ -9,6 +9,7 @@ from typing import Any
 from ...flow.resources import format_memory
 from ...store.records import ErrorInfo
 from ..taskspec import TaskSpec
+from .start_failure import EXIT_MISSING, MISSING_WORDS
 
 ACTIVE = frozenset({"SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"})
 
@@ -21,6 +22,7 @@ class BatchJobView:
     container_reason: str = ""
     exit_code: int | None = None
     log_stream: str = ""
+    log_group: str = ""  # the job's awslogs group; "" when its definition names none
     started_at: float | None = None  # seconds since the epoch
 
 
@@ -29,15 +31,31 @@ def job_view(raw: Mapping[str, Any]) -> BatchJobView:
     attempts = raw.get("attempts") or []
     last = (attempts[-1].get("container") or {}) if attempts else {}
     started = raw.get("startedAt")
+    group, stream = log_location(container, last)
     return BatchJobView(
         job_id=raw.get("jobId", ""),
         status=raw.get("status", ""),
         status_reason=raw.get("statusReason") or "",
         container_reason=container.get("reason") or last.get("reason") or "",
         exit_code=container.get("exitCode", last.get("exitCode")),
-        log_stream=container.get("logStreamName") or last.get("logStreamName") or "",
+        log_stream=stream,
+        log_group=group,
         started_at=started / 1000 if isinstance(started, int | float) else None,
     )
+
+
+def log_location(container: Mapping[str, Any], last: Mapping[str, Any]) -> tuple[str, str]:
+    """The CloudWatch group and stream of a job's container: its awslogs group (the
+    definition's ``logConfiguration``), and the stream DescribeJobs names or, when it names
+    none, the awslogs driver's ``<stream prefix>/default/<ECS task id>``."""
+    logging = container.get("logConfiguration") or {}
+    options = logging.get("options") or {} if logging.get("logDriver") == "awslogs" else {}
+    stream = container.get("logStreamName") or last.get("logStreamName") or ""
+    task = str(container.get("taskArn") or last.get("taskArn") or "")
+    prefix = options.get("awslogs-stream-prefix")
+    if not stream and prefix and task:
+        stream = f"{prefix}/default/{task.rsplit('/', 1)[-1]}"
+    return str(options.get("awslogs-group") or ""), stream
 
 
 def failure(job: BatchJobView, spec: TaskSpec) -> ErrorInfo:
@@ -69,6 +87,8 @@ def failure(job: BatchJobView, spec: TaskSpec) -> ErrorInfo:
             f"the instance running the task went away (a Spot reclaim?){said}",
             "HostTerminated",
         )
+    if job.exit_code == EXIT_MISSING:
+        return ErrorInfo("infrastructure", MISSING_WORDS + said, "MissingDependency")
     if job.exit_code not in (None, 0):
         return ErrorInfo(
             "worker-died",

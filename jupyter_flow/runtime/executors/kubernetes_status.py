@@ -15,6 +15,7 @@ from ...flow.resources import format_memory
 from ...store.records import ErrorInfo
 from ..taskspec import TaskSpec
 from .kubernetes_job import TASK_ANNOTATION
+from .start_failure import EXIT_MISSING, MISSING_WORDS
 
 PULL_FATAL = frozenset({"InvalidImageName", "ErrImageNeverPull"})
 PULL_RETRYING = frozenset({"ErrImagePull", "ImagePullBackOff"})
@@ -171,6 +172,8 @@ def failure(job: JobView, pod: PodView | None, spec: TaskSpec) -> ErrorInfo:
             + (pod.message or "the node ran short of resources"),
             "Evicted",
         )
+    if pod is not None and pod.exit_code == EXIT_MISSING:
+        return ErrorInfo("infrastructure", MISSING_WORDS, "MissingDependency")
     if pod is not None and pod.exit_code is not None:
         return ErrorInfo(
             "worker-died",

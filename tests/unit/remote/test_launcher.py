@@ -197,14 +197,47 @@ def test_a_missing_spec_is_recorded_from_the_ids_in_the_environment(
     assert "has no task spec" in attempt.error.message
 
 
-def test_an_s3_store_without_boto3_says_what_to_install(tmp_path: Path, spec: TaskSpec) -> None:
+def no_egress(tmp_path: Path) -> dict[str, str]:
+    """pip with no index and an empty find-links folder: a cluster without PyPI access."""
+    (tmp_path / "no-wheels").mkdir(exist_ok=True)
+    return {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(tmp_path / "no-wheels")}
+
+
+def test_an_s3_store_without_boto3_or_pypi_says_what_to_install(
+    tmp_path: Path, spec: TaskSpec
+) -> None:
     env = {**container_env(tmp_path, spec), "JUPYTER_FLOW_ROOT": "s3://bucket/flows"}
+    env |= {launcher.REQUIRES_ENV: "boto3==1.35.0 botocore==1.35.0", **no_egress(tmp_path)}
     done = bare_python(task_command(), env, tmp_path)
-    assert done.returncode == 2
-    assert "open the store: the store s3://bucket/flows is on S3 and this image has no boto3" in (
-        done.stderr
-    )
-    assert "pip install boto3" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == launcher.EXIT_MISSING == 78, done.stderr
+    assert "install what the run needs: this image has no boto3, botocore" in done.stderr
+    assert "`pip install boto3==1.35.0 botocore==1.35.0` failed" in done.stderr
+    assert "No matching distribution" in done.stderr  # pip's own reason, kept
+    assert "pip install 'jupyter-flow[aws]'" in done.stderr and "Traceback" not in done.stderr
+    assert not list((tmp_path / "cache" / "site").iterdir())  # no half install left
+
+
+def test_what_a_local_store_lacks_is_recorded_when_pip_fails(
+    tmp_path: Path, store: BlobStore, spec: TaskSpec
+) -> None:
+    store_spec(store, spec)
+    env = {**container_env(tmp_path, spec), launcher.REQUIRES_ENV: "blake3", **no_egress(tmp_path)}
+    done = bare_python(task_command(), env, tmp_path)
+    assert done.returncode == 78
+    attempt = Records(store).read_attempt("Launch", "r1", "one", 0, 0)
+    assert attempt is not None and attempt.error is not None
+    assert "this image has no blake3 and `pip install blake3` failed" in attempt.error.message
+
+
+def test_the_submitter_pins_its_own_boto3_for_an_s3_store(spec: TaskSpec) -> None:
+    from importlib.metadata import version
+
+    env = {e["name"]: e["value"] for e in task_environment(replace(spec, store_url="s3://b/p"), {})}
+    pins = env[launcher.REQUIRES_ENV].split()
+    assert f"boto3=={version('boto3')}" in pins and f"botocore=={version('botocore')}" in pins
+    assert f"blake3=={version('blake3')}" in pins  # inputs may be named by BLAKE3
+    local = {e["name"] for e in task_environment(spec, {})}
+    assert launcher.REQUIRES_ENV not in local  # a local store needs nothing more
 
 
 def test_an_unreachable_store_is_named_with_what_to_check(tmp_path: Path, spec: TaskSpec) -> None:
