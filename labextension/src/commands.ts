@@ -191,6 +191,5 @@ export function addCommands(options: ICommandOptions): void {
     }
   });
 
-  app.contextMenu.addItem({ command: CommandIDs.makeStep, selector: '.jp-CodeCell', rank: 20 });
-  app.contextMenu.addItem({ command: CommandIDs.editStep, selector: '.jp-CodeCell', rank: 21 });
+  // menus, the notebook toolbar and keyboard shortcuts are declared in schema/plugin.json
 }

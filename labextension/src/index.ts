@@ -6,7 +6,7 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { ICommandPalette, IToolbarWidgetRegistry } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -16,7 +16,7 @@ import { FlowClient, IStoreOptions } from './client';
 import { addCommands, CommandIDs } from './commands';
 import { FlowNotebooks } from './flows';
 import { FlowPanel } from './panel';
-import { FlowToolbarExtension } from './toolbar';
+import { FlowToolbarExtension, registerToolbarButtons } from './toolbar';
 import { IFlowClient, IFlowNotebooks } from './tokens';
 
 export * from './tokens';
@@ -57,7 +57,7 @@ const plugin: JupyterFrontEndPlugin<IFlowNotebooks> = {
   description: 'Step badges, Export to Flow, Run Flow and the Flow panel.',
   autoStart: true,
   requires: [IFlowClient, INotebookTracker, IDocumentManager],
-  optional: [ISettingRegistry, ICommandPalette, ILabShell],
+  optional: [ISettingRegistry, ICommandPalette, ILabShell, IToolbarWidgetRegistry],
   provides: IFlowNotebooks,
   activate: (
     app: JupyterFrontEnd,
@@ -65,11 +65,17 @@ const plugin: JupyterFrontEndPlugin<IFlowNotebooks> = {
     tracker: INotebookTracker,
     docManager: IDocumentManager,
     registry: ISettingRegistry | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    _shell: ILabShell | null,
+    toolbars: IToolbarWidgetRegistry | null
   ): IFlowNotebooks => {
     const flows = new FlowNotebooks(tracker, client, docManager);
     addCommands({ app, tracker, flows, client, defaultBackend: () => settings.defaultBackend });
-    app.docRegistry.addWidgetExtension('Notebook', new FlowToolbarExtension(app.commands));
+    if (toolbars && registry) {
+      registerToolbarButtons(toolbars, app.commands); // placed by jupyter.lab.toolbars
+    } else {
+      app.docRegistry.addWidgetExtension('Notebook', new FlowToolbarExtension(app.commands));
+    }
 
     const panel = new FlowPanel(flows, client, app.commands);
     panel.title.icon = flowIcon;
