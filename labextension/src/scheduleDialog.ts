@@ -69,6 +69,17 @@ class ScheduleBody extends Widget implements Dialog.IBodyWidget<IScheduleSpec> {
       labelled('Name', this._name)
     );
     for (const p of params) {
+      if (p.secret !== undefined) {
+        // a schedule never holds a secret's value: each fire's tasks read the variable
+        const note = document.createElement('p');
+        note.className = 'jp-Flow-note jp-Flow-secretNote';
+        note.dataset.param = p.name;
+        note.textContent =
+          `Parameter ${p.name}: secret, read from $${p.secret} where each scheduled run's ` +
+          'tasks run (it is never stored in the schedule).';
+        this.node.appendChild(note);
+        continue;
+      }
       const field = input(p.name, p.value);
       field.classList.add('jp-Flow-param');
       this._params.set(p.name, [field, p.value]);
