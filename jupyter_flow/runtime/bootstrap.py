@@ -83,9 +83,12 @@ def task_environment(spec: TaskSpec, plain: Mapping[str, str]) -> list[dict[str,
 def requirements_for(store_url: str, extra: Sequence[str] = ()) -> str:
     """What a bare image (``python:3.X-slim``) must pip-install to run tasks on this store
     (the launcher installs what it lacks): boto3 and blake3 (it names new blobs) for S3,
-    plus ``extra``, pinned to the versions this process runs so tasks match their driver."""
+    plus ``extra``, pinned to the versions this process runs so tasks match their driver.
+    ``$JUPYTER_FLOW_REQUIRES`` set here replaces the list (a mirror's versions, more)."""
     from importlib.metadata import PackageNotFoundError, version
 
+    if os.environ.get(launcher.REQUIRES_ENV):
+        return " ".join(os.environ[launcher.REQUIRES_ENV].split())
     names = (["boto3", "botocore", "blake3"] if store_url.startswith("s3://") else []) + [*extra]
     pins = []
     for name in names:

@@ -1,7 +1,8 @@
 """How a scheduled run starts inside a container: fetch the pinned code, then run it.
 
 Shared by the Kubernetes CronJob, the Argo templates and the AWS Batch job. The fetch step
-is the tasks' own launcher (``runtime/launcher.py``, stdlib + boto3 for an s3:// store): it
+is the tasks' own launcher (``runtime/launcher.py``, stdlib; it pip-installs into ``/code``
+what the driver needs and the image lacks, ``driver_requirements``): it
 reads the code package blob from the store root, checks it against its key, and unpacks it
 into ``/code`` when it is a tar.gz (a ``runtime.package`` package, which contains
 jupyter_flow itself) or writes it as the module file otherwise (a package that is the module
@@ -22,8 +23,28 @@ def fetch_command(schedule: Schedule, store_url: str) -> list[str]:
     container overrides, which Batch caps at 8192 characters."""
     flow = schedule.flow
     return packed_launcher_command(
-        "python", "fetch", store_url, flow.package_key, CODE_DIR, flow.module_file
+        "python",
+        "fetch",
+        store_url,
+        flow.package_key,
+        CODE_DIR,
+        flow.module_file,
+        *driver_requirements(schedule, store_url),
     )
+
+
+# what jupyter-flow[aws] / [kubernetes] declare (pyproject.toml; a test keeps them equal):
+# ranges, not this machine's versions, so a render stays a function of the schedule alone
+S3_NEEDS = ("boto3>=1.34", "blake3>=1.0")
+KUBERNETES_NEEDS = ("kubernetes>=37,<38",)
+
+
+def driver_requirements(schedule: Schedule, store_url: str) -> list[str]:
+    """What the fetch installs into ``/code`` when the image lacks it: boto3 for an S3
+    store (the AWS driver submits with it too), and the ``kubernetes`` SDK for a CronJob's
+    driver, which creates the step Jobs."""
+    needs = list(S3_NEEDS) if store_url.startswith("s3://") else []
+    return needs + (list(KUBERNETES_NEEDS) if schedule.target == "kubernetes" else [])
 
 
 def driver_command(schedule: Schedule, store_url: str, executor: str) -> list[str]:
