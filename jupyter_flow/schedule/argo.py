@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from .argo_render import GROUP_VERSION, ArgoOptions, render
+from ..errors import ConfigError
+from . import settings_pin
+from .argo_render import GROUP_VERSION, ArgoOptions, render, service_account
 from .bootstrap import object_name
 from .cluster import MANAGED, ClusterTarget
-from .model import Schedule
+from .kubernetes_render import KubeOptions
+from .model import Applied, Schedule
+
+CONNECTION = ("kubeconfig", "context")  # how this machine reaches the cluster (kube_client)
 
 
 class ArgoTarget(ClusterTarget):
@@ -19,8 +25,34 @@ class ArgoTarget(ClusterTarget):
     def argo(self) -> ArgoOptions:
         return ArgoOptions.from_settings(self.options)
 
+    def pin_settings(self, schedule: Schedule) -> Schedule:
+        """The step pods' settings: the Kubernetes executor's (``[default.kubernetes]``,
+        ``JUPYTER_FLOW_K8S_*``), as a local ``--on kubernetes`` run gives its Jobs; a
+        setting Argo cannot carry is refused naming the file, section and key."""
+        settings_pin.check_known(
+            self.settings, "argo", [*ArgoOptions.__dataclass_fields__, *CONNECTION]
+        )
+        options = settings_pin.argo_options(
+            self.settings, self.argo.namespace, KubeOptions.__dataclass_fields__, os.environ
+        )
+        pinned = settings_pin.pin(schedule, self.settings, "kubernetes", options)
+        existing = service_account(pinned, self.argo)
+        if self.argo.service_account_annotations and existing:
+            raise ConfigError(
+                f"{settings_pin.where(self.settings, 'argo', 'service_account_annotations')} "
+                f"annotates the ServiceAccount made for the schedule, but step pods run as "
+                f"the existing {existing!r}, which jupyter_flow does not change",
+                hint=f"annotate {existing!r} itself (kubectl annotate serviceaccount), or "
+                "remove service_account to let the schedule make one",
+            )
+        return pinned
+
     def render(self, schedule: Schedule) -> tuple[dict[str, Any], ...]:
         return render(schedule, self.argo)
+
+    def apply(self, schedule: Schedule) -> Applied:
+        settings_pin.upload(schedule.root, schedule)  # kept with the code, by its key
+        return super().apply(schedule)
 
     def store_url(self) -> str | None:
         return self.argo.store_url

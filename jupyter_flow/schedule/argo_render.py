@@ -10,21 +10,32 @@ task spec: ``jupyter_flow.task start|step|finish`` with ``--run-id {{workflow.na
 resolves a task's inputs from the finished upstream tasks in the store. A foreach fans out
 with ``withParam`` over the JSON list of item indexes that the step producing the list
 writes to ``/tmp/jupyter_flow/foreach-<step>.json``.
+
+Step pods get what ``--on kubernetes`` Jobs get, from the Kubernetes executor settings
+pinned at create (``settings_pin.argo_options``) and built by the same pure
+``runtime/executors/pod_spec.py``: envFrom Secrets and env, placement (GPU toleration
+included), pull secrets, sizes, securityContext, the pod's identity as env. Retries back off
+as a local run's (``retry_backoff``, doubling, capped at 60 s); ``max_workers`` caps the
+pods running at once (``spec.parallelism``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from ..runtime.executors import pod_spec
+from ..runtime.executors.kubernetes_job import KubernetesOptions
 from .bootstrap import CODE_DIR, fetch_command, labels, object_name
-from .kubernetes_render import POLICY
+from .kubernetes_render import POLICY, pinned
 from .model import PARAMS_STEP, Schedule, StepShape
 
 GROUP_VERSION = "argoproj.io/v1alpha1"
 FOREACH_DIR = "/tmp/jupyter_flow"
 START = "start"
+UNPINNED_IMAGE = "python:3.11-slim"  # a schedule from before settings were pinned
+BACKOFF_CAP = "60s"  # as a local run's retries (config.Settings.retry_backoff)
 
 
 @dataclass(frozen=True)
@@ -32,9 +43,10 @@ class ArgoOptions:
     """``[default.argo]`` settings."""
 
     namespace: str = "argo"
-    image: str = "python:3.11-slim"
+    image: str | None = None  # None: the steps' (pinned [default.kubernetes] image)
     store_url: str = ""
-    service_account: str | None = None
+    service_account: str | None = None  # None: the steps', else one made for the schedule
+    service_account_annotations: Mapping[str, str] = field(default_factory=dict)  # IRSA...
     starting_deadline_seconds: int = 300
     history_limit: int = 3
 
@@ -96,43 +108,93 @@ def _outputs(schedule: Schedule, producer: str) -> tuple[dict[str, Any], list[st
     return ({"parameters": params} if params else {}), flags
 
 
-def _container(schedule: Schedule, opts: ArgoOptions, image: str | None, command: list[str]) -> Any:
-    store = opts.store_url or schedule.root
-    return {
-        "image": image or opts.image,
+def steps_options(schedule: Schedule) -> KubernetesOptions:
+    """The pinned Kubernetes executor settings of the step pods (defaults when the schedule
+    was created before settings were pinned)."""
+    steps = pinned(schedule)
+    if steps is None:
+        return KubernetesOptions(image=UNPINNED_IMAGE)
+    return KubernetesOptions.from_settings(steps, {})
+
+
+def _image(opts: ArgoOptions, steps: KubernetesOptions, image: str | None) -> str:
+    return image or opts.image or steps.image
+
+
+def _env(schedule: Schedule, opts: ArgoOptions, steps: KubernetesOptions) -> list[Any]:
+    """The user's plain variables (an S3 endpoint...), then ours (settings_pin refuses a
+    clash), then the pod's identity."""
+    ours = {
+        "JUPYTER_FLOW_ROOT": opts.store_url or schedule.root,
+        "PYTHONPATH": CODE_DIR,
+        "PYTHONUNBUFFERED": "1",
+    }
+    plain = [{"name": k, "value": v} for k, v in {**steps.env, **ours}.items()]
+    return [*plain, *pod_spec.downward_env()]
+
+
+def _container(
+    schedule: Schedule,
+    opts: ArgoOptions,
+    steps: KubernetesOptions,
+    step: StepShape | None,
+    command: list[str],
+) -> Any:
+    gpu = step.gpu if step else 0
+    pieces = pod_spec.container_pieces(steps, gpu)
+    mounts = [{"name": "code", "mountPath": CODE_DIR}, *pieces.pop("volumeMounts", [])]
+    container: dict[str, Any] = {
+        "image": _image(opts, steps, step.image if step else None),
         "command": command,
         "workingDir": CODE_DIR,
-        "env": [
-            {"name": "JUPYTER_FLOW_ROOT", "value": store},
-            {"name": "PYTHONPATH", "value": CODE_DIR},
-            {"name": "PYTHONUNBUFFERED", "value": "1"},
-        ],
-        "volumeMounts": [{"name": "code", "mountPath": CODE_DIR}],
+        "env": _env(schedule, opts, steps),
     }
+    if step:
+        container["resources"] = pod_spec.resources(step.cpu, step.memory_mb, gpu, steps)
+    return {**container, **pieces, "volumeMounts": mounts}
 
 
-def _init(schedule: Schedule, opts: ArgoOptions, image: str | None) -> list[dict[str, Any]]:
+def _init(
+    schedule: Schedule, opts: ArgoOptions, steps: KubernetesOptions, image: str | None
+) -> list[dict[str, Any]]:
+    """The code fetch reads the store as the step does: same env and Secrets."""
     store = opts.store_url or schedule.root
-    return [
-        {
-            "name": "fetch-code",
-            "image": image or opts.image,
-            "command": fetch_command(schedule, store),
-            "mirrorVolumeMounts": True,
-        }
-    ]
+    fetch: dict[str, Any] = {
+        "name": "fetch-code",
+        "image": _image(opts, steps, image),
+        "command": fetch_command(schedule, store),
+        "env": _env(schedule, opts, steps),
+        "mirrorVolumeMounts": True,
+    }
+    pieces = pod_spec.container_pieces(steps, 0)
+    return [{**fetch, **{k: v for k, v in pieces.items() if k != "volumeMounts"}}]
 
 
-def _resources(step: StepShape) -> dict[str, Any]:
-    requests: dict[str, Any] = {"cpu": f"{step.cpu:g}", "memory": f"{step.memory_mb}Mi"}
-    limits: dict[str, Any] = {"memory": f"{step.memory_mb}Mi"}
-    if step.gpu:
-        limits["nvidia.com/gpu"] = str(step.gpu)
-    return {"requests": requests, "limits": limits}
+def _pod(
+    schedule: Schedule, steps: KubernetesOptions, step: StepShape | None, name: str
+) -> dict[str, Any]:
+    """A template's pod-level pieces: its metadata, placement, securityContext and
+    ``/dev/shm``; pull secrets are the workflow's (Argo has them only there)."""
+    pieces = pod_spec.pod_pieces(steps, step.gpu if step else 0)
+    pieces.pop("imagePullSecrets", None)
+    ours = {**labels(schedule), "jupyter-flow/step": name, "jupyter-flow/run": "{{workflow.name}}"}
+    metadata = {"labels": {**steps.labels, **ours}}
+    if steps.annotations:
+        metadata["annotations"] = dict(steps.annotations)
+    return {"metadata": metadata, **pieces}
+
+
+def _retry(schedule: Schedule, step: StepShape) -> dict[str, Any]:
+    retry: dict[str, Any] = {"limit": str(step.retries), "retryPolicy": "Always"}
+    backoff = float(schedule.settings.get("retry_backoff", 0) or 0)
+    if backoff > 0:
+        retry["backoff"] = {"duration": f"{backoff:g}s", "factor": "2", "cap": BACKOFF_CAP}
+    return retry
 
 
 def _step_template(schedule: Schedule, opts: ArgoOptions, step: StepShape) -> dict[str, Any]:
     store = opts.store_url or schedule.root
+    steps = steps_options(schedule)
     outputs, flags = _outputs(schedule, step.name)
     index = "{{inputs.parameters.index}}" if step.foreach_items else "0"
     # Argo defines {{retries}} only in a template that has a retryStrategy
@@ -141,19 +203,20 @@ def _step_template(schedule: Schedule, opts: ArgoOptions, step: StepShape) -> di
         schedule, store, "step", "--step", step.name, "--index", index,
         "--attempt", attempt, *flags,
     )  # fmt: skip
-    container = {**_container(schedule, opts, step.image, command), "resources": _resources(step)}
+    pod = _pod(schedule, steps, step, step.name)
     template: dict[str, Any] = {
         "name": _task_name(step.name),
-        "metadata": {"labels": {**labels(schedule), "jupyter-flow/step": step.name}},
-        "initContainers": _init(schedule, opts, step.image),
-        "container": container,
+        "metadata": pod.pop("metadata"),
+        "initContainers": _init(schedule, opts, steps, step.image),
+        "container": _container(schedule, opts, steps, step, command),
+        **pod,
     }
     if step.foreach_items:
         template["inputs"] = {"parameters": [{"name": "index"}]}
     if outputs:
         template["outputs"] = outputs
     if step.retries:
-        template["retryStrategy"] = {"limit": str(step.retries), "retryPolicy": "Always"}
+        template["retryStrategy"] = _retry(schedule, step)
     if step.timeout:
         template["activeDeadlineSeconds"] = str(int(step.timeout))
     return template
@@ -181,38 +244,60 @@ def _arguments(schedule: Schedule) -> dict[str, Any]:
     return {"parameters": [{"name": k, "value": v} for k, v in sorted(schedule.params.items())]}
 
 
+def _edge_template(
+    schedule: Schedule, opts: ArgoOptions, name: str, command: list[str]
+) -> dict[str, Any]:
+    """``start`` or ``finish``: a task of the flow's own, on a pod placed like the steps'."""
+    steps = steps_options(schedule)
+    pod = _pod(schedule, steps, None, name)
+    return {
+        "name": name,
+        "metadata": pod.pop("metadata"),
+        "initContainers": _init(schedule, opts, steps, None),
+        "container": _container(schedule, opts, steps, None, command),
+        **pod,
+    }
+
+
+def service_account(schedule: Schedule, opts: ArgoOptions) -> str | None:
+    """The existing account step pods run as: ``[default.argo]``'s, else the steps'
+    (``[default.kubernetes] service_account``, e.g. bound to an IAM role); None: one is
+    made for the schedule."""
+    return opts.service_account or steps_options(schedule).service_account
+
+
+def _metadata(schedule: Schedule) -> dict[str, Any]:
+    """Every Workflow the template starts carries the flow and schedule, and its run id
+    (the workflow's name), so ``kubectl get wf -l`` finds a run."""
+    return {
+        "labels": labels(schedule),
+        "labelsFrom": {"jupyter-flow/run": {"expression": "workflow.name"}},
+        "annotations": {"jupyter-flow/code-package": schedule.flow.package_key},
+    }
+
+
 def render_template(schedule: Schedule, opts: ArgoOptions) -> dict[str, Any]:
     store = opts.store_url or schedule.root
+    steps = steps_options(schedule)
     params = [f"--param={k}={{{{workflow.parameters.{k}}}}}" for k in sorted(schedule.params)]
     start_outputs, start_flags = _outputs(schedule, PARAMS_STEP)
-    start: dict[str, Any] = {
-        "name": START,
-        "initContainers": _init(schedule, opts, None),
-        "container": _container(
-            schedule,
-            opts,
-            None,
-            _task_command(
-                schedule, store, "start", "--schedule", schedule.name, *params, *start_flags
-            ),
-        ),
-    }
+    start = _edge_template(
+        schedule, opts, START,
+        _task_command(schedule, store, "start", "--schedule", schedule.name, *params, *start_flags),
+    )  # fmt: skip
     if start_outputs:
         start["outputs"] = start_outputs
-    finish = {
-        "name": "finish",
-        "initContainers": _init(schedule, opts, None),
-        "container": _container(
-            schedule, opts, None,
-            _task_command(schedule, store, "finish", "--status", "{{workflow.status}}"),
-        ),
-    }  # fmt: skip
+    finish = _edge_template(
+        schedule, opts, "finish",
+        _task_command(schedule, store, "finish", "--status", "{{workflow.status}}"),
+    )  # fmt: skip
     dag = [{"name": START, "template": START}]
     dag += [_dag_task(schedule, step) for step in schedule.flow.steps]
     spec: dict[str, Any] = {
         "entrypoint": "flow",
         "onExit": "finish",
-        "serviceAccountName": opts.service_account or object_name(schedule),
+        "serviceAccountName": service_account(schedule, opts) or object_name(schedule),
+        "workflowMetadata": _metadata(schedule),
         "arguments": _arguments(schedule),
         "volumes": [{"name": "code", "emptyDir": {}}],
         "templates": [
@@ -222,6 +307,14 @@ def render_template(schedule: Schedule, opts: ArgoOptions) -> dict[str, Any]:
             finish,
         ],
     }
+    workers = int(schedule.settings.get("max_workers", 0) or 0)
+    if workers > 0:
+        spec["parallelism"] = workers
+    if steps.image_pull_secrets:
+        spec["imagePullSecrets"] = [{"name": s} for s in steps.image_pull_secrets]
+    annotations = {"jupyter-flow/code-package": schedule.flow.package_key}
+    if schedule.settings_key:
+        annotations["jupyter-flow/settings"] = schedule.settings_key
     return {
         "apiVersion": GROUP_VERSION,
         "kind": "WorkflowTemplate",
@@ -229,7 +322,7 @@ def render_template(schedule: Schedule, opts: ArgoOptions) -> dict[str, Any]:
             "name": object_name(schedule),
             "namespace": opts.namespace,
             "labels": labels(schedule),
-            "annotations": {"jupyter-flow/code-package": schedule.flow.package_key},
+            "annotations": annotations,
         },
         "spec": spec,
     }
@@ -265,10 +358,13 @@ def render_rbac(schedule: Schedule, opts: ArgoOptions) -> list[dict[str, Any]]:
     ``workflowtaskresults`` (Argo >= 3.4); create and patch are the minimum Argo documents
     for it (workflow-rbac.md). The step containers (``jupyter_flow.task``) call no Kubernetes
     API, only the store, so nothing else is granted."""
-    if opts.service_account:
+    if service_account(schedule, opts):
         return []
     name = object_name(schedule)
     meta = {"name": name, "namespace": opts.namespace, "labels": labels(schedule)}
+    account: dict[str, Any] = dict(meta)
+    if opts.service_account_annotations:  # eks.amazonaws.com/role-arn: the steps' IAM role
+        account["annotations"] = dict(opts.service_account_annotations)
     rules = [
         {
             "apiGroups": ["argoproj.io"],
@@ -277,7 +373,7 @@ def render_rbac(schedule: Schedule, opts: ArgoOptions) -> list[dict[str, Any]]:
         }
     ]
     return [
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": account},
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "Role",

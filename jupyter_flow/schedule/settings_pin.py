@@ -86,6 +86,54 @@ def kubernetes_options(
     return values
 
 
+# what jupyter_flow's driver does while it watches its Jobs: under Argo no driver runs
+# (Argo starts the step pods), so these cannot hold there and are refused, not dropped
+ARGO_CANNOT = {
+    "unschedulable_timeout": "Argo, not a driver, waits for a node",
+    "image_pull_timeout": "Argo, not a driver, waits for the image",
+    "max_in_flight": "Argo starts the pods (cap them with max_workers: spec.parallelism)",
+    "request_retries": "Argo, not a driver, calls the API server",
+    "ttl_seconds_after_finished": "Argo keeps or deletes pods by its own podGC/ttlStrategy",
+    "python": "Argo's pods start with 'python' (the code fetch and the task)",
+}
+
+
+def argo_options(
+    settings: Settings, namespace: str, schedule_keys: Iterable[str], env: Mapping[str, str]
+) -> dict[str, Any]:
+    """The Kubernetes executor's settings (``[default.kubernetes]``, ``JUPYTER_FLOW_K8S_*``)
+    for step pods that Argo starts in ``namespace``: what a local ``--on kubernetes`` run
+    gives its Jobs, so both engines run a step alike. ``schedule_keys``: the CronJob
+    target's own keys in that table, not the steps'."""
+    from ..runtime.executors.kubernetes_job import KubernetesOptions
+
+    own = set(schedule_keys) - {f.name for f in fields(KubernetesOptions)}
+    raw = {
+        k: v
+        for k, v in settings.backend_options("kubernetes").items()
+        if k not in own and k not in CONNECTION
+    }
+    for key, why in ARGO_CANNOT.items():
+        if key in raw:
+            raise ConfigError(
+                f"{where(settings, 'kubernetes', key)} cannot hold for an Argo schedule: {why}",
+                hint=f"remove {key} (or use a profile without it) to schedule this flow on Argo",
+            )
+    options = KubernetesOptions.from_settings(raw, env)
+    if options.namespace and options.namespace != namespace:
+        raise ConfigError(
+            f"steps would run in namespace {options.namespace!r} ("
+            f"{where(settings, 'kubernetes', 'namespace')} or JUPYTER_FLOW_K8S_NAMESPACE), where "
+            f"their Secrets and service account are, but Argo runs them in {namespace!r}",
+            hint=f"set [default.argo] namespace = {options.namespace!r}, or make both the same",
+        )
+    _check_env(settings, "kubernetes", options.env)
+    values = asdict(replace(options, namespace=namespace))
+    for key in CONNECTION:
+        values.pop(key)
+    return values
+
+
 def batch_options(
     settings: Settings, queue: str, region: str | None, env: Mapping[str, str]
 ) -> dict[str, Any]:

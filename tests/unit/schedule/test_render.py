@@ -98,15 +98,31 @@ def test_the_driver_runs_as_the_steps_service_account(golden_schedule: Schedule)
     assert pod["serviceAccountName"] == "flows-s3"
 
 
+def pinned_argo(schedule: Schedule, **options: object) -> Schedule:
+    """Pinned as ``ArgoTarget.pin_settings`` does: the Kubernetes executor's settings."""
+    steps = {"kubernetes": {**STEPS, **options}}
+    settings = Settings(max_workers=8, retry_backoff=2.0, extra=steps)
+    fields = kubernetes_render.KubeOptions.__dataclass_fields__
+    pinned = settings_pin.argo_options(settings, "flows", fields, {})
+    return settings_pin.pin(replace(schedule, target="argo"), settings, "kubernetes", pinned)
+
+
+ROLE = {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/flows-steps"}
+
+
 def test_argo_compiles_the_dag_and_matches_golden(golden_schedule: Schedule) -> None:
-    schedule = replace(golden_schedule, target="argo")
-    docs = argo_render.render(schedule, argo_render.ArgoOptions(image="ghcr.io/acme/flows:2"))
+    schedule = pinned_argo(golden_schedule, disk="20Gi")
+    opts = argo_render.ArgoOptions(namespace="flows", service_account_annotations=ROLE)
+    docs = argo_render.render(schedule, opts)
     check("argo", list(docs))
     template, cron = docs[-2], docs[-1]
     # hera's models are Argo's schema: both documents round-trip without losing a key
     for model, doc in ((WorkflowTemplate, template), (CronWorkflow, cron)):
         parsed = model.model_validate(doc).model_dump(by_alias=True, exclude_none=True, mode="json")
         assert parsed == doc
+    for doc in docs[:-2]:  # the ServiceAccount (IRSA-annotated), Role, RoleBinding
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    assert docs[0]["metadata"]["annotations"] == ROLE
     assert cron["spec"]["schedules"] == ["0 3 * * 1-5"]
     assert cron["spec"]["timezone"] == "Europe/Berlin"
     assert cron["spec"]["workflowSpec"]["workflowTemplateRef"] == {"name": "jf-shapes-nightly"}
@@ -116,14 +132,19 @@ def test_argo_compiles_the_dag_and_matches_golden(golden_schedule: Schedule) -> 
     assert tasks["train"]["withParam"] == "{{tasks.plan.outputs.parameters.foreach-train}}"
     assert tasks["pick"]["dependencies"] == ["train"]
     by_name = {t["name"]: t for t in template["spec"]["templates"]}
-    assert by_name["extract"]["retryStrategy"] == {"limit": "2", "retryPolicy": "Always"}
+    assert by_name["extract"]["retryStrategy"] == {
+        "limit": "2",
+        "retryPolicy": "Always",
+        "backoff": {"duration": "2s", "factor": "2", "cap": "60s"},  # as a local run's
+    }
     assert by_name["extract"]["activeDeadlineSeconds"] == "600"
     train = by_name["train"]["container"]
     assert train["image"] == "ghcr.io/acme/train:1"
-    assert train["resources"]["limits"] == {"memory": "16384Mi", "nvidia.com/gpu": "1"}
+    assert train["resources"]["limits"] == {"memory": "16Gi", "cpu": "1", "nvidia.com/gpu": "1"}
     assert by_name["plan"]["container"]["resources"]["requests"] == {
-        "cpu": "0.5",
-        "memory": "1024Mi",
+        "cpu": "500m",
+        "memory": "1Gi",
+        "ephemeral-storage": "20Gi",
     }
     assert by_name["plan"]["outputs"]["parameters"][0]["name"] == "foreach-train"
     # Argo only defines {{retries}} where a retryStrategy is: elsewhere the attempt is 0
