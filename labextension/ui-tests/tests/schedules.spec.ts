@@ -44,6 +44,13 @@ test('create, pause and delete a schedule from the Flow panel', async ({
   await expect(row).toHaveAttribute('data-paused', 'false');
   await expect(row).toContainText('30 7 * * 1-5');
   await expect(row.locator('.jp-Flow-nextFire')).toContainText('07:30:00+00:00');
+  // at the default sidebar width every button shows its whole label on one line
+  const clipped = await row.locator('.jp-Flow-actions button').evaluateAll(buttons =>
+    buttons
+      .filter(b => b.scrollWidth > b.clientWidth + 1 || b.scrollHeight > b.clientHeight + 1)
+      .map(b => b.textContent)
+  );
+  expect(clipped).toEqual([]);
   await shot(page, info, '10-schedule-created');
 
   await row.locator('button[data-action="pause"]').click();
