@@ -240,6 +240,12 @@ def test_the_submitter_pins_its_own_boto3_for_an_s3_store(spec: TaskSpec) -> Non
     assert launcher.REQUIRES_ENV not in local  # a local store needs nothing more
 
 
+def test_the_submitter_may_choose_the_list(spec: TaskSpec, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(launcher.REQUIRES_ENV, " boto3==1.35.0  botocore==1.35.0 ")
+    env = {e["name"]: e["value"] for e in task_environment(replace(spec, store_url="s3://b/p"), {})}
+    assert env[launcher.REQUIRES_ENV] == "boto3==1.35.0 botocore==1.35.0"
+
+
 def test_an_unreachable_store_is_named_with_what_to_check(tmp_path: Path, spec: TaskSpec) -> None:
     (tmp_path / "not-a-dir").write_text("")
     env = {**container_env(tmp_path, spec), "JUPYTER_FLOW_ROOT": str(tmp_path / "not-a-dir")}
