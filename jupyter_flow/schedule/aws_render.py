@@ -4,9 +4,9 @@ The schedule's target is EventBridge Scheduler's universal target for Batch
 (``aws-sdk:batch:submitJob``): at each fire it submits one Batch job that fetches the
 pinned code and runs the flow's driver with steps on Batch (``--on batch``) and the Batch
 settings pinned at create (``settings_pin``). The driver's job definition is rendered from
-those settings too (the steps' image, job role, secrets), since ``SubmitJob`` cannot
-override an image or a role; ``job_definition`` names an existing one instead. The cron
-expression is translated to AWS's six-field form and the time zone passed through.
+those settings too (the steps' image, roles, secrets, log group, mounts), since
+``SubmitJob`` cannot override an image or a role; ``job_definition`` names an existing one
+instead. The cron expression is translated to AWS's six-field form and the time zone passed through.
 EventBridge has no concurrency control: overlapping fires each start a driver.
 """
 
@@ -74,15 +74,19 @@ def driver_definition(schedule: Schedule, opts: AwsOptions) -> dict[str, Any] | 
     if opts.job_definition or steps is None:
         return None
     from ..flow.resources import Resources
+    from ..runtime.executors.batch_fargate import check_fargate
     from ..runtime.executors.batch_job import BatchOptions, build_definition
 
     batch = BatchOptions.from_settings(steps, {})
-    batch = replace(batch, definition_prefix=f"{batch.definition_prefix}-driver")
+    # Batch never retries a driver: a second driver would be a second run of the fire (as
+    # EventBridge's RetryPolicy), while the first one's step jobs still run
+    batch = replace(batch, definition_prefix=f"{batch.definition_prefix}-driver", host_attempts=1)
     res = Resources(cpu=float(opts.driver_cpu), memory_mb=int(opts.driver_memory))
-    definition = build_definition(batch.image, res, batch)
+    if batch.fargate:
+        what = "the scheduled driver job ([default.aws] driver_cpu, driver_memory)"
+        check_fargate(what, res, step=False)
     # each schedule's SubmitJob brings the command; one definition serves many schedules
-    definition["containerProperties"]["command"] = list(DRIVER_PLACEHOLDER)
-    return definition
+    return build_definition(batch.image, res, batch, command=DRIVER_PLACEHOLDER)
 
 
 def definition_ref(schedule: Schedule, opts: AwsOptions) -> str:

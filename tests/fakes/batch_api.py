@@ -8,7 +8,8 @@ subprocess (``python`` is this interpreter, the repository importable), enforces
 ``attemptDurationSeconds`` and SubmitJob's size limits (``limits.py``: a ClientException, as
 real Batch answers) and writes the output, line by line, where GetLogEvents reads it.
 Test hooks: ``faults[step] = "oom" | "host-terminated"``, images containing
-``does-not-exist`` fail to pull, ``secrets[arn] = value``, ``calls`` counts actions.
+``does-not-exist`` fail to pull, ``secrets[arn] = value``, ``calls`` counts actions. Logs go
+to the definition's awslogs group and stream prefix (``logConfiguration``), as on Batch.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class _Job:
     offset: int = 0
     partial: bytes = b""
     events: list[dict[str, Any]] = field(default_factory=list)
+    group: str = "/aws/batch/job"  # its definition's awslogs-group, else Batch's default
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -166,6 +168,8 @@ class FakeBatchAPI:
                 "resourceRequirements": overrides.get("resourceRequirements")
                 or props.get("resourceRequirements", []),
             }
+            if props.get("logConfiguration"):
+                container["logConfiguration"] = props["logConfiguration"]
             doc = {
                 "jobArn": f"arn:aws:batch:{REGION}:{ACCOUNT}:job/{job_id}",
                 "jobName": body["jobName"],
@@ -252,7 +256,7 @@ class FakeBatchAPI:
                 "message": line.decode(errors="replace"),
                 "ingestionTime": _ms(),
             }
-            self.streams[("/aws/batch/job", stream)].append(event)
+            self.streams[(job.group, stream)].append(event)
 
     def _end(
         self, job: _Job, exit_code: int | None, reason: str, container_reason: str = ""
@@ -283,9 +287,16 @@ class FakeBatchAPI:
 
     def _start(self, job: _Job) -> None:
         doc, container = job.doc, job.doc["container"]
-        stream = f"{job.definition['jobDefinitionName']}/default/{uuid.uuid4().hex}"
+        # awslogs names a stream <awslogs-stream-prefix>/<container>/<ECS task id>, Batch
+        # <definition name>/default/<task id> when no prefix is given
+        task = uuid.uuid4().hex
+        logging = (container.get("logConfiguration") or {}).get("options") or {}
+        job.group = logging.get("awslogs-group", "/aws/batch/job")
+        prefix = logging.get("awslogs-stream-prefix") or job.definition["jobDefinitionName"]
+        stream = f"{prefix}/default/{task}"
         container["logStreamName"] = stream
-        self.streams[("/aws/batch/job", stream)] = []
+        container["taskArn"] = f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/fake/{task}"
+        self.streams[(job.group, stream)] = []
         env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_FLOW_")}
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p

@@ -24,7 +24,7 @@ from ..bootstrap import store_spec
 from ..taskspec import TaskSpec
 from .base import Requirement, TaskEvent
 from .batch_client import BatchClient, TransientError
-from .batch_job import BatchOptions, build_definition, build_submit
+from .batch_job import BatchOptions, build_definition, build_submit, check_resources
 from .batch_status import ACTIVE, BatchJobView, failure
 from .remote import RemoteExecutor
 
@@ -88,6 +88,7 @@ class BatchExecutor(RemoteExecutor):
         """In a submit thread: register the definition if new, submit, report back."""
         image = spec.image or self.options.image
         try:
+            check_resources(spec.step, spec.resources, self.options)
             store_spec(self.store, spec)  # the job's overrides name it by its key
             definition = self.client.ensure_definition(
                 build_definition(image, spec.resources, self.options)
@@ -151,6 +152,8 @@ class BatchExecutor(RemoteExecutor):
             tracked.view = view
             if view.status == "RUNNING" and tracked.running_since is None:
                 tracked.running_since = time.monotonic()
+            elif view.status != "RUNNING":  # a host-loss retry waits again: a new clock
+                tracked.running_since = None
             if view.status in ACTIVE:
                 continue
             del self._tracked[view.job_id]
@@ -186,18 +189,18 @@ class BatchExecutor(RemoteExecutor):
         error = failure(view, spec)
         if view.log_stream and error.kind in ("worker-died", "infrastructure"):
             try:
-                lines = self._read_log(view.log_stream)
+                lines = self._read_log(view)
             except (FlowError, TransientError):
                 lines = []
             log = self._keep_log(spec, lines, "job")
             error = replace(error, traceback=f"{error.message}\n{log}" if log else "")
         return error
 
-    def _read_log(self, stream: str) -> list[str]:
+    def _read_log(self, view: BatchJobView) -> list[str]:
         lines: list[str] = []
         token: str | None = None
         while True:
-            new, next_token = self.client.log_lines(stream, token)
+            new, next_token = self.client.log_lines(view.log_stream, token, view.log_group)
             lines.extend(new)
             if not new or next_token == token:
                 return lines
@@ -226,11 +229,11 @@ class BatchExecutor(RemoteExecutor):
             views = self.client.describe([job_id])
             view = views[0] if views else None
             if view is not None and view.log_stream:
-                lines, token = self.client.log_lines(view.log_stream, token)
+                lines, token = self.client.log_lines(view.log_stream, token, view.log_group)
                 yield from lines
             if not follow or view is None or view.status not in ACTIVE:
                 if view is not None and view.log_stream:
-                    lines, token = self.client.log_lines(view.log_stream, token)
+                    lines, token = self.client.log_lines(view.log_stream, token, view.log_group)
                     yield from lines
                 return
             time.sleep(min(self.options.poll_interval, 1.0))

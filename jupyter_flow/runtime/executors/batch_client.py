@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ...errors import ConfigError, MissingExtraError
-from .batch_job import BatchOptions
+from .batch_job import DEFAULT_LOG_GROUP, BatchOptions
 from .batch_status import BatchJobView, job_view
 
 DESCRIBE_BATCH = 100  # DescribeJobs takes at most 100 ids
@@ -128,10 +128,13 @@ class BatchClient:
         self._call("terminate jobs", self.batch.terminate_job, jobId=job_id, reason=reason)
 
     # -- logs -----------------------------------------------------------------------------
-    def log_lines(self, stream: str, token: str | None = None) -> tuple[list[str], str | None]:
-        """New lines of a CloudWatch stream since ``token``, and the token to continue from."""
+    def log_lines(
+        self, stream: str, token: str | None = None, group: str = ""
+    ) -> tuple[list[str], str | None]:
+        """New lines of a CloudWatch stream since ``token``, and the token to continue from.
+        ``group`` is the job's own (DescribeJobs), else ``log_group``, else Batch's default."""
         kwargs: dict[str, Any] = {
-            "logGroupName": self.options.log_group,
+            "logGroupName": group or self.options.log_group or DEFAULT_LOG_GROUP,
             "logStreamName": stream,
             "startFromHead": True,
         }
