@@ -86,6 +86,7 @@ def kubernetes_options(
     return values
 
 
+NAMESPACED = ("secrets", "service_account", "image_pull_secrets")  # in the pod's namespace
 # what jupyter_flow's driver does while it watches its Jobs: under Argo no driver runs
 # (Argo starts the step pods), so these cannot hold there and are refused, not dropped
 ARGO_CANNOT = {
@@ -120,12 +121,15 @@ def argo_options(
                 hint=f"remove {key} (or use a profile without it) to schedule this flow on Argo",
             )
     options = KubernetesOptions.from_settings(raw, env)
-    if options.namespace and options.namespace != namespace:
+    scoped = [k for k in NAMESPACED if getattr(options, k)]
+    if options.namespace and options.namespace != namespace and scoped:
         raise ConfigError(
-            f"steps would run in namespace {options.namespace!r} ("
-            f"{where(settings, 'kubernetes', 'namespace')} or JUPYTER_FLOW_K8S_NAMESPACE), where "
-            f"their Secrets and service account are, but Argo runs them in {namespace!r}",
-            hint=f"set [default.argo] namespace = {options.namespace!r}, or make both the same",
+            f"{where(settings, 'kubernetes', scoped[0])} names objects of namespace "
+            f"{options.namespace!r} ({where(settings, 'kubernetes', 'namespace')} or "
+            f"JUPYTER_FLOW_K8S_NAMESPACE), but Argo runs the steps in {namespace!r}, "
+            "where pods cannot use them",
+            hint=f"set [default.argo] namespace = {options.namespace!r}, or use a profile "
+            f"whose kubernetes namespace is {namespace!r} (with {', '.join(scoped)} there)",
         )
     _check_env(settings, "kubernetes", options.env)
     values = asdict(replace(options, namespace=namespace))

@@ -114,6 +114,19 @@ def test_pinned_credentials_and_placement_reach_every_argo_pod(
     assert docs[-2]["metadata"]["annotations"]["jupyter-flow/settings"] == schedule.settings_key
 
 
+def test_the_jobs_namespace_alone_does_not_stop_an_argo_schedule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, golden_schedule: Schedule
+) -> None:
+    """Nothing it names lives in that namespace: the steps run in Argo's."""
+    toml = '[default.kubernetes]\nnamespace = "flows"\nnode_selector = {pool = "x"}\n'
+    target = ArgoTarget(_settings(tmp_path, monkeypatch, toml))
+    schedule = target.pin_settings(golden_schedule)
+    assert schedule.settings["extra"]["kubernetes"]["namespace"] == "argo"
+    template = target.render(schedule)[-2]
+    assert template["metadata"]["namespace"] == "argo"
+    assert template["spec"]["templates"][1]["nodeSelector"] == {"pool": "x"}
+
+
 def test_the_steps_service_account_is_used_and_none_is_made(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, golden_schedule: Schedule
 ) -> None:
@@ -136,8 +149,8 @@ def test_the_steps_service_account_is_used_and_none_is_made(
             "[default.kubernetes] unschedulable_timeout cannot hold for an Argo schedule",
         ),
         (
-            '[default.kubernetes]\nnamespace = "ml"\n',
-            "steps would run in namespace 'ml'",
+            '[default.kubernetes]\nnamespace = "ml"\nsecrets = ["s3"]\n',
+            "[default.kubernetes] secrets names objects of namespace 'ml'",
         ),
         (
             '[default.kubernetes]\nenv = {JUPYTER_FLOW_ROOT = "s3://x"}\n',
