@@ -2,7 +2,7 @@
 # Build and test the jupyter-flow JupyterLab extension.
 #
 #   bash labextension/ci.sh build   npm ci (committed lockfile) + build into jupyter_flow/labextension
-#   bash labextension/ci.sh test    jest, then Galata UI tests in Debian's Chromium against a real
+#   bash labextension/ci.sh test    lint (prettier, eslint, stylelint), jest, then Galata UI tests in Debian's Chromium against a real
 #                                   JupyterLab on 127.0.0.1 (free port), stopped by PID
 #   bash labextension/ci.sh ui [SPEC...]   only the Galata tests (of the given spec files)
 #
@@ -93,6 +93,7 @@ PY
 run_tests() {
   test -d node_modules || npm ci --no-audit --no-fund
   test -f "$REPO/jupyter_flow/labextension/package.json" || npm run build
+  npm run lint:check # prettier, eslint, stylelint (fix with: npm run lint)
   npx jest --ci
   ensure_chromium
   ui_tests

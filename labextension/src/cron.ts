@@ -57,7 +57,8 @@ function describeList(field: string, names?: string[]): string {
   const items = field.split(',').map(part => {
     const [range, every] = part.split('/');
     const [from, to] = range.split('-');
-    let text = to !== undefined ? `${name(from, names)} through ${name(to, names)}` : name(from, names);
+    let text =
+      to !== undefined ? `${name(from, names)} through ${name(to, names)}` : name(from, names);
     if (every) {
       text += ` (every ${ordinal(Number(every))})`;
     }
@@ -67,7 +68,7 @@ function describeList(field: string, names?: string[]): string {
 }
 
 function ordinal(n: number): string {
-  const suffix = n % 100 >= 11 && n % 100 <= 13 ? 'th' : ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th';
+  const suffix = n % 100 >= 11 && n % 100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
   return `${n}${suffix || 'th'}`;
 }
 

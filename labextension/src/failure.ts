@@ -26,7 +26,8 @@ export function failureNote(failure: IFailure): HTMLElement {
   p.textContent = failure.headline;
   if (failure.cell !== null) {
     p.dataset.cell = String(failure.cell);
-    p.title = `notebook cell ${failure.cell}` + (failure.line !== null ? `, line ${failure.line}` : '');
+    p.title =
+      `notebook cell ${failure.cell}` + (failure.line !== null ? `, line ${failure.line}` : '');
   }
   if (failure.line !== null) {
     p.dataset.line = String(failure.line);

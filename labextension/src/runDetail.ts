@@ -66,7 +66,7 @@ export class RunDetail {
     const pre = document.createElement('pre');
     pre.className = 'jp-Flow-logs';
     const silent = isActive(run) ? '(no output yet)' : '(nothing printed)';
-    pre.textContent = logs || (this._step ? '' : run.launch_log ?? '') || silent;
+    pre.textContent = logs || (this._step ? '' : (run.launch_log ?? '')) || silent;
     this.node.append(title, pre);
   }
 
@@ -138,7 +138,13 @@ export class RunDetail {
       answer = await this._host.preview(artifact);
     } catch (error) {
       const message = String((error as Error).message ?? error);
-      answer = { step: artifact.step, index: artifact.index, name: artifact.name, kind: 'error', message };
+      answer = {
+        step: artifact.step,
+        index: artifact.index,
+        name: artifact.name,
+        kind: 'error',
+        message
+      };
     }
     if (this._previewing === key) {
       this._preview = answer;
@@ -206,7 +212,11 @@ function facts(run: IRunSummary): HTMLElement {
     ['Parameters', params.map(([k, v]) => `${k}=${String(v)}`).join(', ') || '(defaults)'],
     [
       'Started by',
-      run.schedule ? `schedule ${run.schedule}` : run.origin_run ? `resume of ${run.origin_run}` : 'hand'
+      run.schedule
+        ? `schedule ${run.schedule}`
+        : run.origin_run
+          ? `resume of ${run.origin_run}`
+          : 'hand'
     ]
   ];
   if (run.executor) {

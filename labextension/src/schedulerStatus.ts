@@ -27,7 +27,7 @@ export function noSchedulerHint(status: ISchedulerStatus): string {
   return status.in_server
     ? "This server's scheduler could not take the store; see the server log, or run " +
         '`jupyter flow scheduler` in a terminal.'
-    : 'Run `jupyter flow scheduler` in a terminal, or turn on this server\'s ' +
+    : "Run `jupyter flow scheduler` in a terminal, or turn on this server's " +
         '(c.FlowSchedulerApp.enabled = True).';
 }
 

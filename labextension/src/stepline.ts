@@ -101,7 +101,17 @@ export function isIdentifier(name: string): boolean {
 
 const STOPWORDS = new Set(['a', 'an', 'the', 'of', 'to', 'and', 'for', 'in', 'on', 'with']);
 
-const KEYWORDS = new Set(['import', 'from', 'def', 'class', 'return', 'for', 'if', 'with', 'print']);
+const KEYWORDS = new Set([
+  'import',
+  'from',
+  'def',
+  'class',
+  'return',
+  'for',
+  'if',
+  'with',
+  'print'
+]);
 
 /**
  * A step name suggested from the cell: words of a leading comment, else the first

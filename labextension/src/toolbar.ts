@@ -50,9 +50,10 @@ export function registerToolbarButtons(
 }
 
 /** Without a toolbar registry (another front end): add the buttons after the cell type. */
-export class FlowToolbarExtension
-  implements DocumentRegistry.IWidgetExtension<NotebookPanel, INotebookModel>
-{
+export class FlowToolbarExtension implements DocumentRegistry.IWidgetExtension<
+  NotebookPanel,
+  INotebookModel
+> {
   constructor(private readonly _commands: CommandRegistry) {}
 
   createNew(panel: NotebookPanel): IDisposable {

@@ -28,8 +28,9 @@ beforeEach(() => makeRequest.mockReset());
 
 describe('makeUrl', () => {
   it('joins the base url, the namespace, encoded parts and the non-empty query', () => {
-    expect(makeUrl('http://h/base', 'runs/My Flow/1', { path: 'a b.ipynb', flow: '', x: undefined }))
-      .toBe('http://h/base/jupyter-flow/runs/My%20Flow/1?path=a+b.ipynb');
+    expect(
+      makeUrl('http://h/base', 'runs/My Flow/1', { path: 'a b.ipynb', flow: '', x: undefined })
+    ).toBe('http://h/base/jupyter-flow/runs/My%20Flow/1?path=a+b.ipynb');
   });
 });
 
@@ -123,7 +124,13 @@ describe('FlowClient', () => {
   it('creates, pauses and deletes schedules, and previews cron', async () => {
     makeRequest.mockImplementation(async () => reply(200, {}));
     const client = new FlowClient();
-    const spec = { cron: '0 6 * * 1-5', timezone: 'UTC', target: 'local', name: '', parameters: {} };
+    const spec = {
+      cron: '0 6 * * 1-5',
+      timezone: 'UTC',
+      target: 'local',
+      name: '',
+      parameters: {}
+    };
     await client.createSchedule('nb.ipynb', spec);
     await client.setSchedulePaused('nb.ipynb', 'squares-flow', true);
     await client.setSchedulePaused('nb.ipynb', 'squares-flow', false);

@@ -112,7 +112,7 @@ it('asked again after a refusal: the reason on top, the answers kept', () => {
     error: "secret parameter 'token' reads $T, which is not set"
   });
   const node: HTMLElement = shown.body.node;
-  expect(node.querySelector('.jp-Flow-runRefused')!.textContent).toContain("reads $T");
+  expect(node.querySelector('.jp-Flow-runRefused')!.textContent).toContain('reads $T');
   expect((node.querySelector('select') as HTMLSelectElement).value).toBe('local');
   expect((node.querySelector('input[name="n"]') as HTMLInputElement).value).toBe('9');
   expect((node.querySelector('input[name="token"]') as HTMLInputElement).value).toBe('abc-123');

@@ -74,11 +74,14 @@ describe('parameter values against their type', () => {
   });
 
   it('types come from the server: a float default of 1.0 takes 0.5', () => {
-    const params = normalizeParameters({ seed: 0, rate: 1, token: { secret: 'HF_TOKEN' } }, {
-      seed: 'int',
-      rate: 'float',
-      token: 'secret'
-    });
+    const params = normalizeParameters(
+      { seed: 0, rate: 1, token: { secret: 'HF_TOKEN' } },
+      {
+        seed: 'int',
+        rate: 'float',
+        token: 'secret'
+      }
+    );
     expect(params.map(p => [p.name, p.type, p.value, p.secret])).toEqual([
       ['seed', 'int', '0', undefined],
       ['rate', 'float', '1.0', undefined],
@@ -87,7 +90,9 @@ describe('parameter values against their type', () => {
     expect(parameterError(params[1], '0.5')).toBeNull();
     expect(parameterError(params[0], '0.5')).toContain('seed expects a whole number');
     // a secret is never sent as a parameter, whatever its field holds
-    expect(changedParameters(params, { seed: '4', rate: '1.0', token: 'x' })).toEqual({ seed: '4' });
+    expect(changedParameters(params, { seed: '4', rate: '1.0', token: 'x' })).toEqual({
+      seed: '4'
+    });
   });
 });
 

@@ -165,7 +165,14 @@ describe('RunsView run page', () => {
     schedule: 'nightly',
     executor: 'local',
     steps: [
-      { name: 'load', status: 'done', tasks_total: 1, tasks_done: 1, tasks_running: 0, tasks_failed: 0 }
+      {
+        name: 'load',
+        status: 'done',
+        tasks_total: 1,
+        tasks_done: 1,
+        tasks_running: 0,
+        tasks_failed: 0
+      }
     ]
   };
   const table = {

@@ -101,8 +101,7 @@ async function shown(scheduler: ISchedulerStatus): Promise<SchedulesView> {
   makeRequest.mockImplementation(async () => ({
     ok: true,
     status: 200,
-    text: async () =>
-      JSON.stringify({ schedules: [schedule()], targets: ['local'], scheduler })
+    text: async () => JSON.stringify({ schedules: [schedule()], targets: ['local'], scheduler })
   }));
   const view = new SchedulesView(new FlowClient());
   view.setFlow('nb.ipynb', 'DemoFlow', []);

@@ -148,9 +148,7 @@ describe('SchedulesView Run now', () => {
     expect(row(view, 'weekly').querySelector('.jp-Flow-scheduleStatus')).toBeNull();
     // the run id stays shown when the list is refreshed
     await view.refresh();
-    expect(row(view).querySelector('.jp-Flow-scheduleStatus')!.textContent).toContain(
-      'r-20300101'
-    );
+    expect(row(view).querySelector('.jp-Flow-scheduleStatus')!.textContent).toContain('r-20300101');
     expect(notifyError).not.toHaveBeenCalled();
   });
 

@@ -46,7 +46,9 @@ test('step cells carry badges; a cell becomes a step from its context menu', asy
   expect(await page.notebook.getCellTextInput(2)).toMatch(
     /^%%step square --cpu 3 --memory 512M --gpu 1\n/
   );
-  await expect(square.locator('.jp-Flow-badge')).toContainText('step square · 3 CPU · 512M · 1 GPU');
+  await expect(square.locator('.jp-Flow-badge')).toContainText(
+    'step square · 3 CPU · 512M · 1 GPU'
+  );
 });
 
 test('Export to Flow writes the module and opens it beside the notebook', async ({

@@ -16,10 +16,7 @@ import { expect, NOTEBOOKS, openFlowPanel, openNotebook, shot, test } from './he
 
 const NOTEBOOK = 'squares.ipynb';
 
-test('create, pause and delete a schedule from the Flow panel', async ({
-  page,
-  tmpPath
-}, info) => {
+test('create, pause and delete a schedule from the Flow panel', async ({ page, tmpPath }, info) => {
   await openNotebook(page, tmpPath, NOTEBOOK);
   await expect(page.locator('.jp-Notebook .jp-Flow-badge')).toHaveCount(3);
   await openFlowPanel(page);
@@ -45,11 +42,13 @@ test('create, pause and delete a schedule from the Flow panel', async ({
   await expect(row).toContainText('30 7 * * 1-5');
   await expect(row.locator('.jp-Flow-nextFire')).toContainText('07:30:00+00:00');
   // at the default sidebar width every button shows its whole label on one line
-  const clipped = await row.locator('.jp-Flow-actions button').evaluateAll(buttons =>
-    buttons
-      .filter(b => b.scrollWidth > b.clientWidth + 1 || b.scrollHeight > b.clientHeight + 1)
-      .map(b => b.textContent)
-  );
+  const clipped = await row
+    .locator('.jp-Flow-actions button')
+    .evaluateAll(buttons =>
+      buttons
+        .filter(b => b.scrollWidth > b.clientWidth + 1 || b.scrollHeight > b.clientHeight + 1)
+        .map(b => b.textContent)
+    );
   expect(clipped).toEqual([]);
   await shot(page, info, '10-schedule-created');
 
@@ -143,14 +142,10 @@ async function startLabWithoutScheduler(root: string): Promise<{ url: string; la
   const port = await freePort();
   const config = path.resolve(__dirname, '..', 'jupyter_server_test_config.py');
   const log = fs.openSync(path.join(root, '..', 'lab.log'), 'w');
-  const lab = spawn(
-    'jupyter',
-    ['lab', '--config', config, '--FlowSchedulerApp.enabled=False'],
-    {
-      env: { ...process.env, JUPYTER_FLOW_UI_PORT: String(port), JUPYTER_FLOW_UI_ROOT: root },
-      stdio: ['ignore', log, log]
-    }
-  );
+  const lab = spawn('jupyter', ['lab', '--config', config, '--FlowSchedulerApp.enabled=False'], {
+    env: { ...process.env, JUPYTER_FLOW_UI_PORT: String(port), JUPYTER_FLOW_UI_ROOT: root },
+    stdio: ['ignore', log, log]
+  });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 240; i++) {
     try {
