@@ -158,7 +158,13 @@ def batch_options(
 def pin(
     schedule: Schedule, settings: Settings, executor: str, options: Mapping[str, Any]
 ) -> Schedule:
-    """``schedule`` carrying the settings document its driver runs with, and its key."""
+    """``schedule`` carrying the settings document its driver runs with, and its key.
+    Step pods are labelled with the schedule (``kubectl get pods -l`` finds its fires)."""
+    if executor == "kubernetes":
+        from ..runtime.executors.kubernetes_job import SCHEDULE_LABEL, label_value
+
+        labels = {**options.get("labels", {}), SCHEDULE_LABEL: label_value(schedule.name)}
+        options = {**options, "labels": labels}
     document = {
         "format": FORMAT,
         "executor": executor,

@@ -23,6 +23,7 @@ from .pod_spec import resources as pod_resources
 
 LABEL_PREFIX = "jupyter-flow.io"
 RUN_LABEL = f"{LABEL_PREFIX}/run"
+SCHEDULE_LABEL = f"{LABEL_PREFIX}/schedule"  # on the steps of a scheduled run (pinned labels)
 TASK_ANNOTATION = f"{LABEL_PREFIX}/task-id"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "jupyter-flow"}
 CONTAINER = "task"

@@ -108,6 +108,7 @@ def test_pinned_credentials_and_placement_reach_every_argo_pod(
     downward = [e["name"] for e in train["container"]["env"] if "valueFrom" in e]
     assert downward == ["JUPYTER_FLOW_POD_NAME", "JUPYTER_FLOW_NAMESPACE", "JUPYTER_FLOW_NODE_NAME"]
     assert train["metadata"]["labels"]["jupyter-flow/run"] == "{{workflow.name}}"
+    assert train["metadata"]["labels"]["jupyter-flow.io/schedule"] == "shapes-nightly"  # as Jobs
     meta = docs[-2]["spec"]["workflowMetadata"]
     assert meta["labels"]["jupyter-flow/schedule"] == "shapes-nightly"
     assert meta["labelsFrom"] == {"jupyter-flow/run": {"expression": "workflow.name"}}

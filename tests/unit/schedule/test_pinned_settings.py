@@ -11,11 +11,13 @@ import pytest
 from jupyter_flow.config import Settings
 from jupyter_flow.errors import ConfigError
 from jupyter_flow.runtime.cli_engine import _pinned_settings
+from jupyter_flow.runtime.executors.kubernetes_job import KubernetesOptions, build_job
 from jupyter_flow.schedule import settings_pin
 from jupyter_flow.schedule.aws import AwsTarget
 from jupyter_flow.schedule.cli import _pinned_line
 from jupyter_flow.schedule.kubernetes import KubernetesTarget
 from jupyter_flow.schedule.model import Schedule
+from tests.unit.executors.specs import spec
 
 K8S = """
 [default.kubernetes]
@@ -156,3 +158,17 @@ def test_a_typo_in_the_aws_table_is_refused(
     settings = _settings(tmp_path, monkeypatch, toml)
     with pytest.raises(ConfigError, match=r"\[default.aws\] job_defintion: unknown aws"):
         AwsTarget(settings).pin_settings(golden_schedule)
+
+
+def test_the_step_jobs_of_a_scheduled_run_carry_the_schedules_label(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, golden_schedule: Schedule
+) -> None:
+    """The driver builds its Jobs from the pinned settings: they say which schedule fired."""
+    settings = _settings(tmp_path, monkeypatch, K8S)
+    schedule = KubernetesTarget(settings).pin_settings(golden_schedule)
+    pinned = Settings.from_pinned(schedule.settings, settings.root).backend_options("kubernetes")
+    job = build_job(spec(), KubernetesOptions.from_settings(pinned, {}))
+    labels = job["spec"]["template"]["metadata"]["labels"]
+    assert labels["jupyter-flow.io/schedule"] == "shapes-nightly"
+    assert labels["jupyter-flow.io/run"] == "20261125-101500-ab12cd34"
+    assert labels["jupyter-flow.io/flow"] == "SweepFlow"
