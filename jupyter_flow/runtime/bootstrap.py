@@ -25,6 +25,7 @@ import ast
 import base64
 import hashlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -214,19 +215,9 @@ def _prefer_packaged_jupyter_flow(folder: Path) -> None:
 
 
 def pip_command(packages: Sequence[str], target: Path) -> list[str]:
-    """The pip invocation that installs a step's declared packages into ``target``."""
-    return [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "--target",
-        str(target),
-        "--disable-pip-version-check",
-        "--no-input",
-        "--quiet",
-        *sorted(packages),
-    ]
+    """The pip invocation that installs a step's declared packages into ``target`` (the
+    launcher's own, ``launcher.PIP``)."""
+    return [sys.executable, *launcher.PIP, "--target", str(target), *sorted(packages)]
 
 
 def packages_dir(packages: Sequence[str], root: Path) -> Path:
@@ -240,21 +231,19 @@ def install_packages(packages: Sequence[str], root: Path) -> Path | None:
         return None
     target = packages_dir(packages, root)
     if not (target / ".complete").is_file():
-        tmp = root / f".{target.name}-{os.getpid()}.tmp"
-        done = subprocess.run(
-            pip_command(packages, tmp), capture_output=True, text=True, check=False
-        )
-        if done.returncode != 0:
-            raise BootstrapError(
-                f"pip could not install {', '.join(sorted(packages))}",
-                hint=(done.stderr or done.stdout).strip()[-2000:] or "see the pip output above",
-            )
-        (tmp / ".complete").touch()
+        tmp = launcher.scratch(target)  # unique: tasks on one node may share the cache
         try:
-            os.replace(tmp, target)
-        except OSError:  # another task installed the same set first
-            if not (target / ".complete").is_file():
-                raise
+            done = subprocess.run(
+                pip_command(packages, tmp), capture_output=True, text=True, check=False
+            )
+            if done.returncode != 0:
+                raise BootstrapError(
+                    f"pip could not install {', '.join(sorted(packages))}",
+                    hint=(done.stderr or done.stdout).strip()[-2000:] or "see the pip output above",
+                )
+            launcher.settle(tmp, target)  # renamed into place; a task that got there first wins
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     sys.path.insert(1, str(target))  # after the code package, before site-packages
     return target
 
