@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import functools
 import hashlib
 import os
 import shutil
@@ -86,18 +87,22 @@ def requirements_for(store_url: str, extra: Sequence[str] = ()) -> str:
     (the launcher installs what it lacks): boto3 and blake3 (it names new blobs) for S3,
     plus ``extra``, pinned to the versions this process runs so tasks match their driver.
     ``$JUPYTER_FLOW_REQUIRES`` set here replaces the list (a mirror's versions, more)."""
-    from importlib.metadata import PackageNotFoundError, version
-
     if os.environ.get(launcher.REQUIRES_ENV):
         return " ".join(os.environ[launcher.REQUIRES_ENV].split())
     names = (["boto3", "botocore", "blake3"] if store_url.startswith("s3://") else []) + [*extra]
-    pins = []
-    for name in names:
-        try:
-            pins.append(f"{name}=={version(name)}")
-        except PackageNotFoundError:  # not here: let pip choose
-            pins.append(name)
-    return " ".join(pins)
+    return " ".join(_pinned(name) for name in names)
+
+
+@functools.cache
+def _pinned(name: str) -> str:
+    """``name==<installed version>``, or ``name`` when not installed here (pip chooses);
+    cached: a 1000-branch foreach asks 1000 times (0.8 ms each uncached)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"{name}=={version(name)}"
+    except PackageNotFoundError:
+        return name
 
 
 class BootstrapError(FlowError):
