@@ -115,6 +115,14 @@ def resolve_root(root: str, base: Path) -> str:
     return str(path if path.is_absolute() else (base / path).resolve())
 
 
+def section_label(settings: Settings, backend: str) -> str:
+    """``jupyter_flow.toml [profiles.gpu.batch]``: where a backend's settings were read,
+    for errors that name the key to fix."""
+    section = "default" if settings.profile == "default" else f"profiles.{settings.profile}"
+    path = config_file()
+    return f"{path or 'the settings'} [{section}.{backend}]"
+
+
 def _candidates(base: Path) -> list[Path]:
     candidates = [base / name for name in CONFIG_NAMES]
     candidates.append(Path.home() / ".config" / "jupyter_flow" / "config.toml")

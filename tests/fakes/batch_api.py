@@ -7,14 +7,17 @@ RUNNABLE -> STARTING -> RUNNING -> SUCCEEDED/FAILED, runs the container command 
 subprocess (``python`` is this interpreter, the repository importable), enforces
 ``attemptDurationSeconds`` and SubmitJob's size limits (``limits.py``: a ClientException, as
 real Batch answers) and writes the output, line by line, where GetLogEvents reads it.
-Test hooks: ``faults[step] = "oom" | "host-terminated"``, images containing
-``does-not-exist`` fail to pull, ``secrets[arn] = value``, ``calls`` counts actions. Logs go
-to the definition's awslogs group and stream prefix (``logConfiguration``), as on Batch.
+Test hooks: ``faults[step] = "oom" | "host-terminated" | "host-terminated-once"`` (its
+first Batch attempt only), images containing ``does-not-exist`` fail to pull,
+``secrets[arn] = value``, ``calls`` counts actions. Logs go to the definition's awslogs group
+and stream prefix (``logConfiguration``), and a failed job is retried as its
+``retryStrategy`` says (``evaluateOnExit`` globs), as on Batch.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fnmatch
 import json
 import os
 import signal
@@ -52,6 +55,7 @@ class _Job:
     partial: bytes = b""
     events: list[dict[str, Any]] = field(default_factory=list)
     group: str = "/aws/batch/job"  # its definition's awslogs-group, else Batch's default
+    tries: int = 1  # Batch's attempt number (AWS_BATCH_JOB_ATTEMPT)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -183,6 +187,8 @@ class FakeBatchAPI:
                 "dependsOn": [],
                 "tags": body.get("tags", {}),
                 "timeout": body.get("timeout", {}),
+                "retryStrategy": body.get("retryStrategy")
+                or definition.get("retryStrategy", {"attempts": 1}),
                 "platformCapabilities": definition.get("platformCapabilities", ["EC2"]),
             }
             self.jobs[job_id] = _Job(doc, definition, self.workdir / f"{job_id}.log")
@@ -203,7 +209,7 @@ class FakeBatchAPI:
                 return 400, {"__type": "ClientException", "message": "Job not found"}
             if job.doc["status"] not in ("SUCCEEDED", "FAILED"):
                 self._kill(job)
-                self._end(job, None, body.get("reason", "Terminated by user"))
+                self._end(job, None, body.get("reason", "Terminated by user"), retry=False)
             return 200, {}
 
     # -- logs -------------------------------------------------------------------------------
@@ -259,7 +265,12 @@ class FakeBatchAPI:
             self.streams[(job.group, stream)].append(event)
 
     def _end(
-        self, job: _Job, exit_code: int | None, reason: str, container_reason: str = ""
+        self,
+        job: _Job,
+        exit_code: int | None,
+        reason: str,
+        container_reason: str = "",
+        retry: bool = True,
     ) -> None:
         doc = job.doc
         doc["status"] = "SUCCEEDED" if exit_code == 0 and not container_reason else "FAILED"
@@ -284,6 +295,34 @@ class FakeBatchAPI:
                     "statusReason": reason,
                 }
             )
+        if doc["status"] == "FAILED" and retry and self._retried(job):
+            self._requeue(job)
+
+    def _retried(self, job: _Job) -> bool:
+        """Batch's retryStrategy: the first evaluateOnExit rule whose globs all match decides;
+        a failure no rule matches is retried, while attempts remain (a terminated job never)."""
+        doc, container = job.doc, job.doc["container"]
+        strategy = doc["retryStrategy"]
+        if job.tries >= int(strategy.get("attempts", 1)):
+            return False
+        seen = {
+            "onStatusReason": doc.get("statusReason", ""),
+            "onReason": container.get("reason", ""),
+            "onExitCode": str(container.get("exitCode", "")),
+        }
+        for rule in strategy.get("evaluateOnExit", []):
+            if all(fnmatch.fnmatchcase(seen[k], rule[k]) for k in seen if k in rule):
+                return str(rule["action"]).upper() == "RETRY"
+        return True
+
+    def _requeue(self, job: _Job) -> None:
+        job.tries += 1
+        job.proc, job.offset, job.partial = None, 0, b""
+        for key in ("exitCode", "reason", "logStreamName", "taskArn"):
+            job.doc["container"].pop(key, None)
+        for key in ("startedAt", "stoppedAt"):
+            job.doc.pop(key, None)
+        job.doc["status"] = "RUNNABLE"
 
     def _start(self, job: _Job) -> None:
         doc, container = job.doc, job.doc["container"]
@@ -359,8 +398,9 @@ class FakeBatchAPI:
                 self._kill(job)
                 self._end(job, 137, "Job attempt duration exceeded timeout")
             elif (
-                self.faults.get(step) == "host-terminated" and time.monotonic() - job.started > 0.2
-            ):
+                self.faults.get(step) == "host-terminated"
+                or (self.faults.get(step) == "host-terminated-once" and job.tries == 1)
+            ) and time.monotonic() - job.started > 0.2:
                 self._kill(job)
                 self._end(job, None, "Host EC2 (instance i-0fake) terminated.")
         return False

@@ -18,13 +18,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
+from ...config import section_label
 from ...errors import FlowError
 from ...store.records import ErrorInfo
 from ..bootstrap import store_spec
 from ..taskspec import TaskSpec
 from .base import Requirement, TaskEvent
 from .batch_client import BatchClient, TransientError
-from .batch_job import BatchOptions, build_definition, build_submit, check_resources
+from .batch_job import BatchOptions, Where, build_definition, build_submit, check_resources
 from .batch_status import ACTIVE, BatchJobView, failure
 from .remote import RemoteExecutor
 
@@ -46,7 +47,8 @@ class BatchExecutor(RemoteExecutor):
     transient: ClassVar[tuple[type[Exception], ...]] = (TransientError,)
 
     def __init__(self, settings, store, max_workers):  # type: ignore[no-untyped-def]
-        options = BatchOptions.from_settings(settings.backend_options("batch"), os.environ)
+        where = Where(section_label(settings, "batch"))
+        options = BatchOptions.from_settings(settings.backend_options("batch"), os.environ, where)
         super().__init__(settings, store, max_workers, options.max_in_flight)
         self.options = options
         self._client: BatchClient | None = None

@@ -10,12 +10,13 @@ step's own failures are retried by the driver (``retry_strategy``).
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from ...errors import ConfigError, FlowDefinitionError
@@ -110,7 +111,18 @@ class BatchOptions:
     max_in_flight: int = 1000
 
     @classmethod
-    def from_settings(cls, raw: Mapping[str, Any], env: Mapping[str, str]) -> BatchOptions:
+    def from_settings(
+        cls, raw: Mapping[str, Any], env: Mapping[str, str], where: Where | None = None
+    ) -> BatchOptions:
+        where = where or Where()
+        known = {f.name for f in fields(cls)}
+        for key in sorted(set(raw) - known):
+            close = difflib.get_close_matches(key, known, n=1)
+            raise ConfigError(
+                f"{where(key)}: unknown Batch setting",
+                hint=(f"did you mean {close[0]}? " if close else "")
+                + f"known settings: {', '.join(sorted(known))}",
+            )
         options = options_from(
             cls,
             "batch",
@@ -126,110 +138,117 @@ class BatchOptions:
                 "AWS Batch needs a job queue",
                 hint="set queue = '...' in [default.batch] or JUPYTER_FLOW_BATCH_QUEUE",
             )
-        return checked(options)
+        return checked(options, where)
 
     @property
     def fargate(self) -> bool:
         return self.platform.upper() == "FARGATE"
 
 
-def _where(key: str) -> str:
-    return f"[default.batch] {key}"
+@dataclass(frozen=True)
+class Where:
+    """Names a setting in errors: ``jupyter_flow.toml [profiles.gpu.batch] tmpfs[0]``."""
+
+    section: str = "[default.batch]"
+
+    def __call__(self, key: str) -> str:
+        return f"{self.section} {key}"
 
 
-def _mib(key: str, value: Any) -> int:
+def _mib(where: Where, key: str, value: Any) -> int:
     try:
         return parse_memory(value)
     except FlowDefinitionError as err:
-        raise ConfigError(f"{_where(key)}: {err.headline}", hint=err.hint) from None
+        raise ConfigError(f"{where(key)}: {err.headline}", hint=err.hint) from None
 
 
-def _int(key: str, value: Any, low: int, high: int, unit: str = "") -> int:
+def _int(where: Where, key: str, value: Any, low: int, high: int, unit: str = "") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ConfigError(
-            f"{_where(key)} = {value!r} is not a whole number from {low} to {high}{unit}",
+            f"{where(key)} = {value!r} is not a whole number from {low} to {high}{unit}",
             hint=f"set {key} to a number in that range, or remove it",
         )
     return value
 
 
-def _tmpfs(entries: Sequence[Any]) -> tuple[dict[str, Any], ...]:
+def _tmpfs(where: Where, entries: Sequence[Any]) -> tuple[dict[str, Any], ...]:
     """``[{path = "/scratch", size = "10G", mount_options = ["noexec"]}]``, sizes in MiB."""
     mounts = []
     for n, entry in enumerate(entries):
         key = f"tmpfs[{n}]"
         if not isinstance(entry, Mapping) or not {"path", "size"} <= set(entry):
             raise ConfigError(
-                f"{_where(key)} is not a table with path and size",
+                f"{where(key)} is not a table with path and size",
                 hint='write tmpfs = [{ path = "/scratch", size = "10G" }]',
             )
         unknown = sorted(set(entry) - {"path", "size", "mount_options"})
         if unknown:
             raise ConfigError(
-                f"{_where(key)}: unknown key(s) {', '.join(unknown)}",
+                f"{where(key)}: unknown key(s) {', '.join(unknown)}",
                 hint="a tmpfs mount has path, size and mount_options",
             )
         path = str(entry["path"])
         if not path.startswith("/"):
             raise ConfigError(
-                f"{_where(key)}.path {path!r} is not an absolute path in the container",
+                f"{where(key)}.path {path!r} is not an absolute path in the container",
                 hint='e.g. path = "/scratch"',
             )
         options = [str(o) for o in entry.get("mount_options", ())]
         bad = sorted(set(options) - TMPFS_MOUNT_OPTIONS)
         if bad:
             raise ConfigError(
-                f"{_where(key)}.mount_options: Batch does not know {', '.join(bad)}",
+                f"{where(key)}.mount_options: Batch does not know {', '.join(bad)}",
                 hint=f"known options: {', '.join(sorted(TMPFS_MOUNT_OPTIONS))}",
             )
-        mounts.append({"path": path, "size": _mib(f"{key}.size", entry["size"])})
+        mounts.append({"path": path, "size": _mib(where, f"{key}.size", entry["size"])})
         if options:
             mounts[-1]["mount_options"] = options
     return tuple(mounts)
 
 
-def checked(options: BatchOptions) -> BatchOptions:
+def checked(options: BatchOptions, where: Where | None = None) -> BatchOptions:
     """Refuse settings Batch would refuse or silently ignore, naming the key."""
+    where = where or Where()
     platform = options.platform.upper()
     if platform not in ("EC2", "FARGATE"):
         raise ConfigError(
-            f"{_where('platform')} = {options.platform!r} is not a Batch platform",
+            f"{where('platform')} = {options.platform!r} is not a Batch platform",
             hint="set platform = 'EC2' or 'FARGATE' (the compute environments of the queue)",
         )
     fargate = platform == "FARGATE"
     if fargate and not options.execution_role_arn:
         raise ConfigError(
-            f"{_where('platform')} = 'FARGATE' needs {_where('execution_role_arn')}: Fargate "
+            f"{where('platform')} = 'FARGATE' needs {where('execution_role_arn')}: Fargate "
             "pulls the image and writes the logs as the execution role",
             hint="set execution_role_arn to a role with AmazonECSTaskExecutionRolePolicy",
         )
     ec2_only = [k for k in ("shared_memory", "tmpfs") if getattr(options, k)]
     if fargate and ec2_only:
         raise ConfigError(
-            f"{_where(ec2_only[0])} is not available on Fargate (Batch ignores no such "
-            "setting: it refuses the job definition)",
+            f"{where(ec2_only[0])} is not available on Fargate: Batch refuses a Fargate "
+            "job definition with linuxParameters",
             hint=f"remove {' and '.join(ec2_only)}, or run on an EC2 queue (platform = 'EC2')",
         )
     if options.ephemeral_storage is not None and not fargate:
         raise ConfigError(
-            f"{_where('ephemeral_storage')} is for Fargate only; on EC2 a job's disk is the "
+            f"{where('ephemeral_storage')} is for Fargate only; on EC2 a job's disk is the "
             "compute environment's (its launch template)",
             hint="remove ephemeral_storage, or set platform = 'FARGATE'",
         )
     values: dict[str, Any] = {
         "platform": platform,
-        "host_attempts": _int("host_attempts", options.host_attempts, 1, 10),
-        "tmpfs": _tmpfs(options.tmpfs),
+        "host_attempts": _int(where, "host_attempts", options.host_attempts, 1, 10),
+        "tmpfs": _tmpfs(where, options.tmpfs),
     }
     if options.shared_memory is not None:
-        values["shared_memory"] = _mib("shared_memory", options.shared_memory)
+        values["shared_memory"] = _mib(where, "shared_memory", options.shared_memory)
     if options.ephemeral_storage is not None:
         values["ephemeral_storage"] = _int(
-            "ephemeral_storage", options.ephemeral_storage, *EPHEMERAL_GIB, " GiB"
+            where, "ephemeral_storage", options.ephemeral_storage, *EPHEMERAL_GIB, " GiB"
         )
     if options.log_group is not None and not str(options.log_group).strip():
         raise ConfigError(
-            f"{_where('log_group')} is empty", hint="name a CloudWatch Logs group, or remove it"
+            f"{where('log_group')} is empty", hint="name a CloudWatch Logs group, or remove it"
         )
     return replace(options, **values)
 

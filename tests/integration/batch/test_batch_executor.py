@@ -61,6 +61,31 @@ def test_a_lost_instance_is_reported_and_retried(
     assert "Host EC2" in str(caught.value)
 
 
+def test_a_spot_reclaim_is_retried_by_batch_not_by_the_steps_retries(
+    batch: FakeBatchAPI, root: str, write_flow: Callable[..., Path]
+) -> None:
+    batch.faults["work"] = "host-terminated-once"
+    before = set(batch.jobs)
+    result = run(one_step(write_flow, body="time.sleep(1); return 5"), batch, root)
+    assert result.data.x == 5  # no retries=: Batch started it again on another host
+    (job,) = [j for i, j in batch.jobs.items() if i not in before]
+    assert [a["statusReason"] for a in job.doc["attempts"]] == [
+        "Host EC2 (instance i-0fake) terminated.",
+        "Essential container in task exited",
+    ]
+    assert len(result["work"].attempts) == 1  # one attempt of the step, as on local
+
+
+def test_the_steps_own_failure_is_not_retried_by_batch(
+    batch: FakeBatchAPI, root: str, write_flow: Callable[..., Path]
+) -> None:
+    before = set(batch.jobs)
+    with pytest.raises(RunFailed, match="no"):
+        run(one_step(write_flow, body="raise ValueError('no')"), batch, root)
+    (job,) = [j for i, j in batch.jobs.items() if i not in before]
+    assert job.doc["status"] == "FAILED" and len(job.doc["attempts"]) == 1
+
+
 def test_definitions_are_registered_once_per_image_and_resources(
     batch: FakeBatchAPI, root: str, write_flow: Callable[..., Path]
 ) -> None:

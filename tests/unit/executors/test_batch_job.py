@@ -140,7 +140,7 @@ def test_shared_memory_and_tmpfs_on_ec2() -> None:
             "[default.batch] shared_memory is not available on Fargate",
         ),
         ({"host_attempts": 11}, "[default.batch] host_attempts = 11"),
-        ({"log_groups": "/x"}, "unknown batch option(s): log_groups"),
+        ({"log_groups": "/x"}, "[default.batch] log_groups: unknown Batch setting"),
     ],
 )
 def test_settings_batch_cannot_honour_are_refused_by_key(settings: dict, words: str) -> None:
@@ -254,3 +254,19 @@ def test_failures_in_plain_words() -> None:
     died = failure(job_view(failed(code=9)), task)
     assert died.kind == "worker-died" and "code 9" in died.message
     assert job_view(failed()).log_stream == "jf/default/abc"
+
+
+def test_the_executor_names_the_profile_a_bad_setting_is_in(tmp_path, monkeypatch) -> None:
+    from jupyter_flow.config import Settings
+    from jupyter_flow.runtime.executors.batch import BatchExecutor
+    from jupyter_flow.store import open_store
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "jupyter_flow.toml").write_text("[profiles.gpu.batch]\nqueue = 'q'\n")
+    settings = Settings(profile="gpu", extra={"batch": {"queue": "q", "log_groups": "/x"}})
+    store = open_store(str(tmp_path / "store"))
+    with pytest.raises(ConfigError) as caught:
+        BatchExecutor(settings, store, 1)
+    text = str(caught.value)
+    assert "jupyter_flow.toml [profiles.gpu.batch] log_groups: unknown Batch setting" in text
+    assert "did you mean log_group?" in text
