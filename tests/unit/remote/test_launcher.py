@@ -217,6 +217,19 @@ def test_an_s3_store_without_boto3_or_pypi_says_what_to_install(
     assert not list((tmp_path / "cache" / "site").iterdir())  # no half install left
 
 
+def test_an_image_without_pip_says_so(tmp_path: Path, spec: TaskSpec) -> None:
+    image = tmp_path / "image"  # a Python with empty site-packages and no pip (distroless)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(image)], check=True)
+    env = {**container_env(tmp_path, spec), "JUPYTER_FLOW_ROOT": "s3://bucket/flows"}
+    command = task_command(str(image / "bin" / "python"))
+    done = subprocess.run(
+        [command[0], "-I", *command[1:]], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 78, done.stderr
+    assert "this image has no boto3 and `pip install boto3` failed" in done.stderr
+    assert "No module named pip" in done.stderr and "jupyter-flow[aws]" in done.stderr
+
+
 def test_what_a_local_store_lacks_is_recorded_when_pip_fails(
     tmp_path: Path, store: BlobStore, spec: TaskSpec
 ) -> None:
