@@ -15,8 +15,8 @@ Step pods get what ``--on kubernetes`` Jobs get, from the Kubernetes executor se
 pinned at create (``settings_pin.argo_options``) and built by the same pure
 ``runtime/executors/pod_spec.py``: envFrom Secrets and env, placement (GPU toleration
 included), pull secrets, sizes, securityContext, the pod's identity as env. Retries back off
-as a local run's (``retry_backoff``, doubling, capped at 60 s); ``max_workers`` caps the
-pods running at once (``spec.parallelism``).
+from ``retry_backoff``, doubling (Argo 3.6 cannot cap the delay at 60 s as a local run
+does); ``max_workers`` caps the pods running at once (``spec.parallelism``).
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ GROUP_VERSION = "argoproj.io/v1alpha1"
 FOREACH_DIR = "/tmp/jupyter_flow"
 START = "start"
 UNPINNED_IMAGE = "python:3.11-slim"  # a schedule from before settings were pinned
-BACKOFF_CAP = "60s"  # as a local run's retries (config.Settings.retry_backoff)
 
 
 @dataclass(frozen=True)
@@ -188,7 +187,8 @@ def _retry(schedule: Schedule, step: StepShape) -> dict[str, Any]:
     retry: dict[str, Any] = {"limit": str(step.retries), "retryPolicy": "Always"}
     backoff = float(schedule.settings.get("retry_backoff", 0) or 0)
     if backoff > 0:
-        retry["backoff"] = {"duration": f"{backoff:g}s", "factor": "2", "cap": BACKOFF_CAP}
+        # doubling as a local run's; no cap: Argo 3.6's Backoff has no ``cap`` field
+        retry["backoff"] = {"duration": f"{backoff:g}s", "factor": "2"}
     return retry
 
 
