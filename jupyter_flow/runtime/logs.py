@@ -2,7 +2,8 @@
 
 Redirecting fds 1 and 2 (not just ``sys.stdout``) also catches output of C extensions and
 subprocesses. A local store gets the log files directly; a remote store gets them uploaded
-every few seconds while the task runs, so they survive a killed container. Once the task
+every second or so while the task runs (and when it reads a secret), so they survive a
+killed container. Once the task
 has read a secret parameter, both fds go through a masking tee (``masking_tee.py``), so
 the value never reaches a log file, a live view or a container's stdout.
 """
@@ -14,7 +15,8 @@ import os
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -26,7 +28,14 @@ if TYPE_CHECKING:
     from ..store.blobs import BlobStore
     from .taskspec import TaskSpec
 
-UPLOAD_EVERY = 5.0
+# A remote store gets the logs every UPLOAD_EVERY seconds when they changed: a SIGKILL
+# (OOM) loses at most that much (the driver then copies the rest from the engine's log,
+# ``executors/remote.py``). Each upload sends the whole log, so a big log waits longer:
+# UPLOAD_SHARE times what its last upload took, keeping uploads to ~1/UPLOAD_SHARE of a
+# thread's time.
+UPLOAD_EVERY = 1.0
+UPLOAD_SHARE = 10.0
+UPLOAD_EVERY_ENV = "JUPYTER_FLOW_LOG_UPLOAD_EVERY"  # seconds, for a store that bills requests
 STREAMS = ("stdout", "stderr")
 _FDS = ((1, "stdout"), (2, "stderr"))
 
@@ -40,6 +49,7 @@ class CapturedOutput:
         self.saved = saved
         self.masks: tuple[bytes, ...] = ()
         self.tees: dict[int, MaskingTee] = {}
+        self.upload: Callable[[], None] | None = None  # set when the store is remote
         for fd, stream in _FDS:
             if echo:  # a container: its stdout is the engine's log of the task
                 self.tees[fd] = MaskingTee(fd, handles[stream], saved[fd], ())
@@ -47,7 +57,9 @@ class CapturedOutput:
                 os.dup2(handles[stream].fileno(), fd)
 
     def mask(self, values: list[bytes]) -> None:
-        """From now on, mask ``values`` in everything fds 1 and 2 receive."""
+        """From now on, mask ``values`` in everything fds 1 and 2 receive. A remote store
+        gets the log up to here at once, masked: whatever follows went through the tee,
+        so the driver may copy it from the engine's log after a kill (``log_merge``)."""
         if not values:
             return
         self.masks = tuple(sorted(set(self.masks) | set(values), key=len, reverse=True))
@@ -59,6 +71,11 @@ class CapturedOutput:
                 tee.mask_also(self.masks)
             else:  # the log file was fd's target: the pipe goes in between
                 self.tees[fd] = MaskingTee(fd, self.handles[stream], None, self.masks)
+        if self.upload is not None:
+            for tee in self.tees.values():
+                tee.settle(timeout=5)
+            with contextlib.suppress(Exception):  # the loop tries again; the task goes on
+                self.upload()
 
     def restore(self) -> bool:
         """Fds 1 and 2 back as they were; False when a child the task left running still
@@ -95,18 +112,32 @@ def capture_output(
     stop = threading.Event()
     uploader = None
     if tmpdir is not None:
+        sent: dict[str, tuple[int, int]] = {}  # stream -> (size, mtime) it was sent at
+        lock = threading.Lock()  # the loop's upload and mask()'s, one at a time
 
         def upload() -> None:
-            for stream in STREAMS:
-                data = mask(files[stream].read_bytes(), output.masks)
-                if data:  # an empty log is no document (readers see "" either way)
-                    store.put(keys[stream], data)
+            with lock:
+                for stream in STREAMS:
+                    info = files[stream].stat()
+                    state = (info.st_size, info.st_mtime_ns)
+                    if sent.get(stream) == state:
+                        continue  # unchanged since the last upload: no request
+                    data = mask(files[stream].read_bytes(), output.masks)
+                    if data:  # an empty log is no document (readers see "" either way)
+                        store.put(keys[stream], data)
+                    sent[stream] = state
+
+        every = upload_every(os.environ)
 
         def loop() -> None:
-            while not stop.wait(UPLOAD_EVERY):
+            pause = every
+            while not stop.wait(pause):
+                began = time.monotonic()
                 with contextlib.suppress(Exception):
                     upload()
+                pause = max(every, UPLOAD_SHARE * (time.monotonic() - began))
 
+        output.upload = upload
         uploader = threading.Thread(target=loop, name="jupyter-flow-log-upload", daemon=True)
         uploader.start()
     try:
@@ -130,6 +161,26 @@ def capture_output(
                 uploader.join()
             upload()
             tmpdir.cleanup()
+
+
+def upload_every(env: Mapping[str, str]) -> float:
+    """The pause between uploads: ``$JUPYTER_FLOW_LOG_UPLOAD_EVERY`` seconds if it is a
+    positive number (a wrong value is said on stderr, not fatal: the task's log still goes)."""
+    raw = env.get(UPLOAD_EVERY_ENV, "")
+    if not raw:
+        return UPLOAD_EVERY
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if value > 0:
+        return value
+    print(
+        f"jupyter_flow: ${UPLOAD_EVERY_ENV}={raw!r} is not a positive number of seconds; "
+        f"uploading the log every {UPLOAD_EVERY:g}s",
+        file=sys.stderr,
+    )
+    return UPLOAD_EVERY
 
 
 def _mask_file(path: Path, masks: tuple[bytes, ...]) -> None:

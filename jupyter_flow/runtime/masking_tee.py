@@ -10,8 +10,13 @@ the end of what was read while it could still be the start of a secret.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import select
+import struct
+import termios
 import threading
+import time
 from typing import BinaryIO
 
 from ..flow.secret_params import mask
@@ -56,6 +61,14 @@ class StreamMasker:
         return cut
 
 
+def _pending(fd: int) -> int:
+    """Bytes waiting in the pipe ``fd`` reads (0 where the platform cannot tell)."""
+    try:
+        return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+    except OSError:
+        return 0
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -74,6 +87,7 @@ class MaskingTee:
         self._source = read_end
         os.dup2(write_end, fd)
         os.close(write_end)
+        self._busy = False
         self.thread = threading.Thread(target=self._copy, name=f"jupyter-flow-tee-{fd}")
         self.thread.daemon = True
         self.thread.start()
@@ -96,11 +110,28 @@ class MaskingTee:
 
     def _copy(self) -> None:
         try:
-            while data := os.read(self._source, 1 << 16):
+            while True:
+                select.select([self._source], [], [])
+                self._busy = True  # before the read: ``settle`` sees data or a busy copy
+                data = os.read(self._source, 1 << 16)
+                if not data:
+                    break
                 self._emit(self.masker.feed(data))
+                self._busy = False
         finally:
             self._emit(self.masker.flush())  # the task ended: nothing more to join it
             os.close(self._source)
+
+    def settle(self, timeout: float) -> bool:
+        """Wait until what was written to the fd so far is in the log (all but a held-back
+        possible start of a secret): True when it is. An upload right after it holds
+        everything written before, so the output that follows went through the masker."""
+        end = time.monotonic() + timeout
+        while self.thread.is_alive() and (self._busy or _pending(self._source)):
+            if time.monotonic() >= end:
+                return False
+            time.sleep(0.001)
+        return True
 
     def join(self, timeout: float) -> bool:
         """Wait for the copy to reach the end (every writer closed): True when it did."""

@@ -70,7 +70,8 @@ class Cluster:
     secrets: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     finished: dict[tuple[str, str], float] = field(default_factory=dict)  # job -> monotonic end
     history: deque[Event] = field(default_factory=deque)
-    faults: dict[str, str] = field(default_factory=dict)  # step label -> oom | evict
+    # step label -> oom | evict | oom-after:TEXT (OOM-killed once its log shows TEXT)
+    faults: dict[str, str] = field(default_factory=dict)
     paused: bool = False  # the kubelet starts nothing (benchmarks of submission)
     rv: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     last_rv: int = 0
@@ -474,7 +475,7 @@ class Cluster:
         assert pod.proc is not None
         job = self.jobs.get((pod.obj["metadata"]["namespace"], pod.job), {})
         deadline = job.get("spec", {}).get("activeDeadlineSeconds")
-        if pod.fault == "oom":
+        if pod.fault == "oom" or self._log_shows(pod, "oom-after:"):
             self._kill(pod)
             self._terminate(pod, 137, "OOMKilled")
         elif pod.fault == "evict" and time.monotonic() - pod.started > 0.2:
@@ -500,6 +501,16 @@ class Cluster:
                 "DeadlineExceeded",
                 "Pod was active on the node longer than the specified deadline",
             )
+
+    @staticmethod
+    def _log_shows(pod: Pod, fault: str) -> bool:
+        """A fault that waits for the container to print its trigger (the kernel's OOM
+        killer strikes mid-task, without warning: SIGKILL, nothing flushed)."""
+        if pod.fault is None or not pod.fault.startswith(fault):
+            return False
+        with contextlib.suppress(OSError):
+            return pod.fault[len(fault) :].encode() in pod.log.read_bytes()
+        return False
 
     def _expire_jobs(self) -> None:
         now = time.monotonic()

@@ -121,6 +121,7 @@ class KubernetesExecutor(RemoteExecutor):
     def unreachable_secrets(self, secrets: Mapping[str, Secret]) -> dict[str, str]:
         """A pod reads secrets from the Secrets in ``[kubernetes] secrets`` (their keys are
         not read here); a value in plain ``env`` would sit in every Job's manifest."""
+        self._remember_secrets(secrets)
         why: dict[str, str] = {}
         for name, ref in secrets.items():
             if ref.env in self.options.env:
@@ -249,14 +250,13 @@ class KubernetesExecutor(RemoteExecutor):
                 pods, _ = self.client.list_pods(f"batch.kubernetes.io/job-name={job.name}")
                 pod = pods[0] if pods else pod
         error = failure(job, pod, spec)
-        if pod is not None and error.kind in ("worker-died", "infrastructure"):
-            try:
-                lines = self.client.pod_log(pod.name).splitlines()
-            except (FlowError, TransientError):
-                lines = []
-            log = self._keep_log(spec, lines, "pod")
-            error = replace(error, traceback=f"{error.message}\n{log}" if log else "")
-        return error
+        if pod is None:
+            return error
+        try:  # read before the Job's TTL takes the pod and its log with it
+            lines = self.client.pod_log(pod.name).splitlines()
+        except (FlowError, TransientError):
+            lines = []
+        return self._with_engine_log(spec, error, lines, f"the pod's log (kubectl logs {pod.name})")
 
     def _check_stuck(self) -> list[TaskEvent]:
         events = []

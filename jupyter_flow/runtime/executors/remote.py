@@ -3,26 +3,31 @@
 Attempts beyond the in-flight limit wait in a queue here; the others are handed to the
 engine from a few threads, because an API round trip, not our CPU, is what submission
 costs. A failed attempt is explained by the engine only when the task could not record its
-own failure in the store, and the engine's log is kept in the store when the task wrote
-none (a container that died before it could upload its log).
+own failure in the store; then what the engine's log has after the task's last upload
+(a container killed by SIGKILL, OOM, a lost host) is added to the task's log in the store.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 from abc import abstractmethod
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...errors import FlowError
-from ...store.records import Records, log_path
+from ...flow.secret_params import mask_text, masked_values
+from ...store.records import ErrorInfo, Records, log_path
+from ..log_merge import Tail, merged, missing_tail
 from .base import Executor, TaskEvent
 
 if TYPE_CHECKING:
     from ...config import Settings
+    from ...flow.secret_params import Secret
     from ...store.blobs import BlobStore
     from ..taskspec import CodeRef, TaskSpec
 
@@ -46,6 +51,7 @@ class RemoteExecutor(Executor):
         self._ready: list[TaskEvent] = []
         self._pool: ThreadPoolExecutor | None = None
         self._submitting: list[Future[None]] = []  # touched by the driver's thread only
+        self._masks: tuple[bytes, ...] = ()  # secret values this process can read
 
     @property
     def capacity(self) -> int:
@@ -101,15 +107,59 @@ class RemoteExecutor(Executor):
         )
         return attempt is not None and attempt.status == "failed" and attempt.error is not None
 
+    def _remember_secrets(self, secrets: Mapping[str, Secret]) -> None:
+        """The run's secret parameters: the values this process can read itself are masked
+        in what is copied from the engine's log (which the task masks too, ``log_merge``)."""
+        values = (os.environ.get(ref.env) for ref in secrets.values())
+        self._masks = tuple(sorted({*self._masks, *masked_values(values)}, key=len, reverse=True))
+
+    def _with_engine_log(
+        self, spec: TaskSpec, error: ErrorInfo, lines: list[str], source: str
+    ) -> ErrorInfo:
+        """``error`` told with the engine's log: what the task's log in the store lacks (the
+        last seconds of a killed task) is added there, the error says so, and its traceback
+        ends with the log's last lines."""
+        note, shown = self._merge_log(spec, lines, source)
+        message = f"{error.message}. {note}" if note else error.message
+        log = f"last lines of {source}:\n" + "\n".join(shown[-LOG_TAIL:]) if shown else ""
+        return replace(error, message=message, traceback=f"{message}\n{log}" if log else "")
+
     def _keep_log(self, spec: TaskSpec, lines: list[str], source: str) -> str:
-        """The log's tail for an error message; the whole log goes into the store if the
-        task wrote none there."""
-        key = log_path(spec.flow, spec.run_id, spec.step, spec.index, spec.attempt, "stderr")
-        if lines and not self.store.get(key):
-            with contextlib.suppress(Exception):
-                self.store.put(key, ("\n".join(lines) + "\n").encode())
-        tail = lines[-LOG_TAIL:]
-        return f"last lines of the {source}'s log:\n" + "\n".join(tail) if tail else ""
+        """The note and the log's tail for an error message (``_with_engine_log``)."""
+        note, shown = self._merge_log(spec, lines, f"the {source}'s log")
+        log = f"last lines of the {source}'s log:\n" + "\n".join(shown[-LOG_TAIL:])
+        return "\n".join(part for part in (note, log if shown else "") if part)
+
+    def _merge_log(self, spec: TaskSpec, lines: list[str], source: str) -> tuple[str, list[str]]:
+        """Append to the attempt's stdout in the store what the engine's log has after
+        everything the task uploaded; the sentence that says so ("" when nothing was
+        missing) and the engine's lines as the store has them (masked)."""
+        where = (spec.flow, spec.run_id, spec.step, spec.index, spec.attempt)
+        keys = {s: log_path(*where, s) for s in ("stdout", "stderr")}
+        try:
+            stored = {s: _text(self.store.get(k)) for s, k in keys.items()}
+        except Exception:  # the store is unreachable: the error still shows the lines
+            stored = {}
+        tail = missing_tail(lines, stored)
+        shown = [mask_text(line, self._masks) for line in tail.shown or lines]
+        if not tail or not stored:
+            return "", shown
+        tail = Tail(
+            tuple(mask_text(line, self._masks) for line in tail.lines),
+            mask_text(tail.rest, self._masks),
+            tail.rest_stream,
+        )
+        try:
+            for stream, text in merged(stored, tail).items():
+                self.store.put(keys[stream], text.encode(errors="surrogateescape"))
+        except Exception as err:  # the lines still reach the error
+            return f"its last output is not in the store ({err}); see the lines below", shown
+        lines_word = "line" if tail.count == 1 else "lines"
+        return (
+            f"Its last {tail.count} {lines_word} of output, which the task ended before it "
+            f"could upload, were copied from {source} into its stdout log in the store "
+            "(stdout and stderr mixed, as the engine keeps them)"
+        ), shown
 
     # -- close ----------------------------------------------------------------------------
     @abstractmethod
@@ -125,3 +175,7 @@ class RemoteExecutor(Executor):
         if self._pool is not None:
             self._pool.shutdown(wait=True)
         self._release()
+
+
+def _text(data: bytes | None) -> str:
+    return (data or b"").decode(errors="surrogateescape")
