@@ -19,6 +19,7 @@ import {
 } from './stepline';
 import { IFlowClient, IFlowNotebooks } from './tokens';
 import { IStartedRun } from './types';
+import { __ } from './i18n';
 
 export const CommandIDs = {
   export: 'jupyter-flow:export',
@@ -56,19 +57,19 @@ export function addCommands(options: ICommandOptions): void {
   const activeSource = () => targetCell()?.model.sharedModel.getSource() ?? '';
 
   app.commands.addCommand(CommandIDs.openPanel, {
-    label: 'Show the Flow panel',
+    label: __('Show the Flow panel'),
     execute: () => app.shell.activateById(PANEL_ID)
   });
 
   app.commands.addCommand(CommandIDs.refresh, {
-    label: 'Refresh the flow of this notebook',
+    label: __('Refresh the flow of this notebook'),
     isEnabled: hasNotebook,
     execute: () => flows.current?.refresh()
   });
 
   app.commands.addCommand(CommandIDs.export, {
-    label: 'Export to Flow',
-    caption: 'Save the notebook and export its %%step cells to a flow module',
+    label: __('Export to Flow'),
+    caption: __('Save the notebook and export its %%step cells to a flow module'),
     isEnabled: hasNotebook,
     execute: async () => {
       const flow = flows.current;
@@ -87,8 +88,8 @@ export function addCommands(options: ICommandOptions): void {
   });
 
   app.commands.addCommand(CommandIDs.run, {
-    label: 'Run Flow',
-    caption: 'Export the notebook and run its flow on a backend',
+    label: __('Run Flow'),
+    caption: __('Export the notebook and run its flow on a backend'),
     isEnabled: hasNotebook,
     execute: async () => {
       const flow = flows.current;
@@ -140,8 +141,8 @@ export function addCommands(options: ICommandOptions): void {
   });
 
   app.commands.addCommand(CommandIDs.makeStep, {
-    label: 'Make this cell a step',
-    caption: 'Put a %%step line on top of the cell',
+    label: __('Make this cell a step'),
+    caption: __('Put a %%step line on top of the cell'),
     isEnabled: () => targetCell()?.model.type === 'code' && !isStepSource(activeSource()),
     execute: async () => {
       const cell = targetCell();
@@ -153,8 +154,8 @@ export function addCommands(options: ICommandOptions): void {
       const index = (tracker.currentWidget?.content.activeCellIndex ?? 0) + 1;
       const suggestion = suggestStepName(source, taken, index);
       const answer = await InputDialog.getText({
-        title: 'Make this cell a step',
-        label: 'Step name',
+        title: __('Make this cell a step'),
+        label: __('Step name'),
         text: suggestion
       });
       const name = (answer.value ?? '').trim();
@@ -170,8 +171,8 @@ export function addCommands(options: ICommandOptions): void {
   });
 
   app.commands.addCommand(CommandIDs.editStep, {
-    label: 'Edit step',
-    caption: 'Edit the resources of this %%step cell',
+    label: __('Edit step'),
+    caption: __('Edit the resources of this %%step cell'),
     isEnabled: () => isStepSource(activeSource()),
     execute: async () => {
       const cell = targetCell();

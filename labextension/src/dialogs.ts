@@ -15,6 +15,7 @@ import {
 } from './runForm';
 import { parseStepLine } from './stepline';
 import { IBackendInfo, IStep } from './types';
+import { __ } from './i18n';
 
 function field(label: string, input: HTMLElement, ...more: (string | HTMLElement)[]): HTMLElement {
   const row = document.createElement('label');
@@ -105,7 +106,7 @@ class RunBody extends Widget implements Dialog.IBodyWidget<IRunRequest> {
     this.node.appendChild(this._notes);
     if (params.length) {
       const title = document.createElement('h4');
-      title.textContent = 'Parameters';
+      title.textContent = __('Parameters');
       this.node.appendChild(title);
     }
     for (const p of params) {
@@ -221,9 +222,9 @@ class RunBody extends Widget implements Dialog.IBodyWidget<IRunRequest> {
 export async function askRun(choices: IRunChoices): Promise<IRunRequest | null> {
   const body = new RunBody(choices);
   const shown = showDialog({
-    title: 'Run Flow',
+    title: __('Run Flow'),
     body,
-    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Run' })]
+    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: __('Run') })]
   });
   requestAnimationFrame(() => body.notifyDialog());
   const result = await shown;
@@ -270,7 +271,7 @@ export async function askStepResources(
   const result = await showDialog({
     title: `Edit step ${name}`,
     body: new StepBody(firstLine),
-    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Save' })]
+    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: __('Save') })]
   });
   return result.button.accept && result.value ? result.value : null;
 }

@@ -6,11 +6,13 @@ import { ICommandPalette, IToolbarWidgetRegistry } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ITranslator } from '@jupyterlab/translation';
 import { LabIcon } from '@jupyterlab/ui-components';
 
 import { FlowClient, IStoreOptions } from './client';
 import { addCommands, CommandIDs } from './commands';
 import { FlowNotebooks } from './flows';
+import { setTranslator } from './i18n';
 import { FlowPanel } from './panel';
 import { FlowToolbarExtension, registerToolbarButtons } from './toolbar';
 import { IFlowClient, IFlowNotebooks } from './tokens';
@@ -53,7 +55,7 @@ const plugin: JupyterFrontEndPlugin<IFlowNotebooks> = {
   description: 'Step badges, Export to Flow, Run Flow and the Flow panel.',
   autoStart: true,
   requires: [IFlowClient, INotebookTracker, IDocumentManager],
-  optional: [ISettingRegistry, ICommandPalette, ILabShell, IToolbarWidgetRegistry],
+  optional: [ISettingRegistry, ICommandPalette, ILabShell, IToolbarWidgetRegistry, ITranslator],
   provides: IFlowNotebooks,
   activate: (
     app: JupyterFrontEnd,
@@ -63,8 +65,10 @@ const plugin: JupyterFrontEndPlugin<IFlowNotebooks> = {
     registry: ISettingRegistry | null,
     palette: ICommandPalette | null,
     _shell: ILabShell | null,
-    toolbars: IToolbarWidgetRegistry | null
+    toolbars: IToolbarWidgetRegistry | null,
+    translator: ITranslator | null
   ): IFlowNotebooks => {
+    setTranslator(translator); // before any label is made
     const flows = new FlowNotebooks(tracker, client, docManager);
     addCommands({ app, tracker, flows, client, defaultBackend: () => settings.defaultBackend });
     if (toolbars && registry) {

@@ -12,6 +12,7 @@ import { RunsView } from './runsView';
 import { SchedulesView } from './schedulesView';
 import { IFlowClient, IFlowNotebooks, INotebookFlow } from './tokens';
 import { IRunSummary, IStartedRun } from './types';
+import { __ } from './i18n';
 
 export const PANEL_ID = 'jp-Flow-panel';
 
@@ -29,7 +30,7 @@ export class FlowPanel extends Widget {
     this._dag = section('jp-Flow-dagSection');
     this._problems = section('jp-Flow-problems');
     const runsTitle = document.createElement('h3');
-    runsTitle.textContent = 'Runs';
+    runsTitle.textContent = __('Runs');
     this._runs = new RunsView(client);
     this._runs.shownRun.connect((_, run) => {
       this._shown = run;
@@ -80,7 +81,7 @@ export class FlowPanel extends Widget {
     title.textContent = graph?.flow ?? 'Flow';
     this._header.appendChild(title);
     if (!flow) {
-      this._header.appendChild(text('Open a notebook to see its flow.'));
+      this._header.appendChild(text(__('Open a notebook to see its flow.')));
       this._runs.setFlow(null, null);
       this._schedules.setFlow(null, null, []);
       return;
@@ -88,9 +89,9 @@ export class FlowPanel extends Widget {
     const toolbar = document.createElement('div');
     toolbar.className = 'jp-Flow-actions';
     for (const [label, command] of [
-      ['Export', 'jupyter-flow:export'],
-      ['Run', 'jupyter-flow:run'],
-      ['Refresh', 'jupyter-flow:refresh']
+      [__('Export'), 'jupyter-flow:export'],
+      [__('Run'), 'jupyter-flow:run'],
+      [__('Refresh'), 'jupyter-flow:refresh']
     ]) {
       const button = document.createElement('button');
       button.className = 'jp-Button jp-mod-styled jp-mod-reject';
@@ -104,7 +105,7 @@ export class FlowPanel extends Widget {
       this._dag.appendChild(renderDag(graph, index => flow.revealCell(index)));
       this._paintDag();
     } else {
-      this._dag.appendChild(text('No %%step cells yet: use "Make this cell a step".'));
+      this._dag.appendChild(text(__('No %%step cells yet: use "Make this cell a step".')));
     }
     this._renderProblems(flow);
     const hasFlow = graph !== null && graph.steps.length > 0;
@@ -121,7 +122,7 @@ export class FlowPanel extends Widget {
       return;
     }
     const heading = document.createElement('h3');
-    heading.textContent = 'Problems';
+    heading.textContent = __('Problems');
     const list = document.createElement('ul');
     for (const problem of flow.problems) {
       const item = document.createElement('li');

@@ -7,6 +7,7 @@ import { failureNote, failureOf } from './failure';
 import { note } from './dom';
 import { isActive } from './model';
 import { IArtifact, IPreview, IRunSummary } from './types';
+import { __ } from './i18n';
 
 /** What the run page needs from its owner (the runs list, which polls). */
 export interface IRunDetailHost {
@@ -62,10 +63,10 @@ export class RunDetail {
     }
     const title = document.createElement('h4');
     title.className = 'jp-Flow-logsTitle';
-    title.textContent = this._step ? `Logs of ${this._step}` : 'Logs';
+    title.textContent = this._step ? __('Logs of %1', this._step) : __('Logs');
     const pre = document.createElement('pre');
     pre.className = 'jp-Flow-logs';
-    const silent = isActive(run) ? '(no output yet)' : '(nothing printed)';
+    const silent = isActive(run) ? __('(no output yet)') : __('(nothing printed)');
     pre.textContent = logs || (this._step ? '' : (run.launch_log ?? '')) || silent;
     this.node.append(title, pre);
   }
@@ -76,7 +77,7 @@ export class RunDetail {
     for (const step of run.steps) {
       const row = table.insertRow();
       row.dataset.step = step.name;
-      row.title = 'Show only this step’s logs (click again for all)';
+      row.title = __('Show only this step’s logs (click again for all)');
       row.classList.toggle('jp-mod-selected', step.name === this._step);
       row.insertCell().textContent = step.name;
       const status = row.insertCell();
@@ -99,10 +100,12 @@ export class RunDetail {
     const section = document.createElement('div');
     section.className = 'jp-Flow-artifacts';
     const title = document.createElement('h4');
-    title.textContent = 'Outputs';
+    title.textContent = __('Outputs');
     section.appendChild(title);
     if (this._artifacts.length === 0) {
-      section.appendChild(note(isActive(run) ? 'None saved yet.' : 'This run saved no outputs.'));
+      section.appendChild(
+        note(isActive(run) ? __('None saved yet.') : __('This run saved no outputs.'))
+      );
       return section;
     }
     const table = document.createElement('table');
@@ -111,7 +114,7 @@ export class RunDetail {
       const key = artifactKey(artifact);
       row.dataset.artifact = key;
       row.classList.toggle('jp-mod-selected', key === this._previewing);
-      row.title = 'Preview this value';
+      row.title = __('Preview this value');
       const name = artifact.foreach ? `${artifact.name}[${artifact.index}]` : artifact.name;
       row.insertCell().textContent = `${artifact.step}.${name}`;
       row.insertCell().textContent = artifact.type;
@@ -167,7 +170,7 @@ export class RunDetail {
     box.className = 'jp-Flow-preview';
     const shown = this._preview;
     if (!shown) {
-      box.appendChild(note('Loading…'));
+      box.appendChild(note(__('Loading…')));
       return box;
     }
     box.dataset.kind = shown.kind;
@@ -209,18 +212,18 @@ function facts(run: IRunSummary): HTMLElement {
   list.className = 'jp-Flow-runFacts';
   const params = Object.entries(run.params ?? {});
   const rows: [string, string][] = [
-    ['Parameters', params.map(([k, v]) => `${k}=${String(v)}`).join(', ') || '(defaults)'],
+    [__('Parameters'), params.map(([k, v]) => `${k}=${String(v)}`).join(', ') || __('(defaults)')],
     [
-      'Started by',
+      __('Started by'),
       run.schedule
-        ? `schedule ${run.schedule}`
+        ? __('schedule %1', run.schedule)
         : run.origin_run
-          ? `resume of ${run.origin_run}`
-          : 'hand'
+          ? __('resume of %1', run.origin_run)
+          : __('hand')
     ]
   ];
   if (run.executor) {
-    rows.push(['Ran on', run.executor]);
+    rows.push([__('Ran on'), run.executor]);
   }
   for (const [term, value] of rows) {
     const dt = document.createElement('dt');

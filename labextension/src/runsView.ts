@@ -11,6 +11,7 @@ import { formatWhen, isActive, runProgress } from './model';
 import { RunDetail } from './runDetail';
 import { IFlowClient } from './tokens';
 import { IRunSummary } from './types';
+import { __ } from './i18n';
 
 /** While a run is active: its steps and logs move. */
 const ACTIVE_POLL_MS = 1500;
@@ -146,7 +147,9 @@ export class RunsView extends Widget {
   private _render(): void {
     this._list.textContent = '';
     if (!this._flow || this._runs.length === 0) {
-      const empty = this._flow ? 'No runs yet: use Run Flow.' : 'No flow in this notebook yet.';
+      const empty = this._flow
+        ? __('No runs yet: use Run Flow.')
+        : __('No flow in this notebook yet.');
       this._list.appendChild(note(empty));
       this._detail.render(undefined, '', [this._error, this._stopError]);
       this._shownRun.emit(null);
@@ -184,8 +187,8 @@ export class RunsView extends Widget {
     const button = document.createElement('button');
     button.className = 'jp-Button jp-mod-styled jp-mod-warn jp-Flow-stopRun';
     button.dataset.action = 'stop';
-    button.title = 'Stop this run as Ctrl-C would: its tasks are cancelled, finished ones kept';
-    button.textContent = stopping ? 'Stopping…' : 'Stop';
+    button.title = __('Stop this run as Ctrl-C would: its tasks are cancelled, finished ones kept');
+    button.textContent = stopping ? __('Stopping…') : __('Stop');
     button.disabled = stopping;
     button.addEventListener('click', event => {
       event.stopPropagation(); // stopping a run does not select it
@@ -203,7 +206,7 @@ export class RunsView extends Widget {
     this._stopping.add(id);
     this._stopError = '';
     button.disabled = true;
-    button.textContent = 'Stopping…';
+    button.textContent = __('Stopping…');
     try {
       await this._client.cancelRun(path, flow, id);
     } catch (error) {

@@ -9,6 +9,7 @@ import { describeCron } from './cron';
 import { IParameter } from './model';
 import { IFlowClient } from './tokens';
 import { IScheduleSpec } from './types';
+import { __ } from './i18n';
 
 const PREVIEW_DELAY_MS = 300;
 
@@ -62,11 +63,11 @@ class ScheduleBody extends Widget implements Dialog.IBodyWidget<IScheduleSpec> {
     this._preview = document.createElement('div');
     this._preview.className = 'jp-Flow-cronPreview';
     this.node.append(
-      labelled('Cron', this._cron),
+      labelled(__('Cron'), this._cron),
       this._preview,
-      labelled('Time zone', this._timezone),
-      labelled('Target', this._target),
-      labelled('Name', this._name)
+      labelled(__('Time zone'), this._timezone),
+      labelled(__('Target'), this._target),
+      labelled(__('Name'), this._name)
     );
     for (const p of params) {
       if (p.secret !== undefined) {
@@ -166,9 +167,9 @@ export async function askSchedule(
   params: IParameter[]
 ): Promise<IScheduleSpec | null> {
   const result = await showDialog({
-    title: 'New schedule',
+    title: __('New schedule'),
     body: new ScheduleBody(client, targets, defaultName, params),
-    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Create' })]
+    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: __('Create') })]
   });
   return result.button.accept && result.value ? result.value : null;
 }

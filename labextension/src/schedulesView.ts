@@ -24,6 +24,7 @@ import {
 } from './schedulerStatus';
 import { IFlowClient } from './tokens';
 import { ISchedule, IScheduleHistoryEntry } from './types';
+import { __ } from './i18n';
 
 /** How many fires History shows. */
 export const HISTORY_LIMIT = 10;
@@ -45,10 +46,10 @@ export class SchedulesView extends Widget {
     super();
     this.addClass('jp-Flow-schedulesView');
     const title = document.createElement('h3');
-    title.textContent = 'Schedules';
+    title.textContent = __('Schedules');
     this._create = document.createElement('button');
     this._create.className = 'jp-Button jp-mod-styled jp-mod-reject jp-Flow-newSchedule';
-    this._create.textContent = 'New schedule';
+    this._create.textContent = __('New schedule');
     this._create.addEventListener('click', () => void this._createSchedule());
     this._warning = document.createElement('div');
     this._warning.className = 'jp-Flow-noScheduler';
@@ -265,16 +266,18 @@ export class SchedulesView extends Widget {
 
   private _runNowButton(path: string, name: string): HTMLButtonElement {
     const starting = this._starting.has(name);
-    const element = button(starting ? 'Starting…' : 'Run now', () => this._runNow(path, name));
+    const element = button(starting ? __('Starting…') : __('Run now'), () =>
+      this._runNow(path, name)
+    );
     element.dataset.action = 'run-now';
-    element.title = 'Start one run of this schedule now, with its pinned code and parameters';
+    element.title = __('Start one run of this schedule now, with its pinned code and parameters');
     element.disabled = starting;
     return element;
   }
 
   private _historyButton(path: string, name: string): HTMLButtonElement {
     const open = this._historyOpen.has(name);
-    const element = button(open ? 'Hide history' : 'History', () =>
+    const element = button(open ? __('Hide history') : __('History'), () =>
       this._toggleHistory(path, name)
     );
     element.dataset.action = 'history';
@@ -344,9 +347,9 @@ export class SchedulesView extends Widget {
 
   private async _delete(path: string, name: string): Promise<void> {
     const answer = await showDialog({
-      title: 'Delete schedule',
+      title: __('Delete schedule'),
       body: `Delete the schedule ${name}? Runs it already started are kept.`,
-      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete' })]
+      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: __('Delete') })]
     });
     if (answer.button.accept) {
       await this._act(() => this._client.deleteSchedule(path, name));

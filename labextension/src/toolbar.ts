@@ -12,11 +12,13 @@ import { DisposableDelegate, IDisposable } from '@lumino/disposable';
 import { Widget } from '@lumino/widgets';
 
 import { CommandIDs } from './commands';
+import { __ } from './i18n';
 
-/** The toolbar entries of the schema: item name -> command, label, class. */
-const BUTTONS: [string, string, string, string][] = [
-  ['jupyterFlowExport', CommandIDs.export, 'Export to Flow', 'jp-Flow-exportButton'],
-  ['jupyterFlowRun', CommandIDs.run, 'Run Flow', 'jp-Flow-runButton']
+/** The toolbar entries of the schema: item name -> command, label, class (translated
+ * when asked, not at import). */
+const BUTTONS = (): [string, string, string, string][] => [
+  ['jupyterFlowExport', CommandIDs.export, __('Export to Flow'), 'jp-Flow-exportButton'],
+  ['jupyterFlowRun', CommandIDs.run, __('Run Flow'), 'jp-Flow-runButton']
 ];
 
 function button(
@@ -42,7 +44,7 @@ export function registerToolbarButtons(
   registry: IToolbarWidgetRegistry,
   commands: CommandRegistry
 ): void {
-  for (const [name, command, label, className] of BUTTONS) {
+  for (const [name, command, label, className] of BUTTONS()) {
     registry.addFactory<NotebookPanel>('Notebook', name, panel =>
       button(commands, panel, command, label, className)
     );
@@ -59,7 +61,7 @@ export class FlowToolbarExtension implements DocumentRegistry.IWidgetExtension<
   createNew(panel: NotebookPanel): IDisposable {
     let after = 'cellType';
     const made: Widget[] = [];
-    for (const [name, command, label, className] of BUTTONS) {
+    for (const [name, command, label, className] of BUTTONS()) {
       const widget = button(this._commands, panel, command, label, className);
       panel.toolbar.insertAfter(after, name, widget);
       made.push(widget);
