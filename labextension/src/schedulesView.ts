@@ -62,9 +62,14 @@ export class SchedulesView extends Widget {
       color: 'var(--jp-ui-font-color1)'
     });
     this._warning.hidden = true;
+    // a failed action is said here, under the buttons, not in a toast that covers them
+    this._actionError = document.createElement('p');
+    this._actionError.className = 'jp-Flow-error jp-Flow-actionError';
+    this._actionError.setAttribute('role', 'alert');
+    this._actionError.hidden = true;
     this._list = document.createElement('ul');
     this._list.className = 'jp-Flow-schedules';
-    this.node.append(title, this._create, this._warning, this._list);
+    this.node.append(title, this._create, this._warning, this._actionError, this._list);
     this._timer = window.setInterval(() => void this._poll(), REFRESH_MS);
     this._clock = window.setInterval(() => this._updateNext(), CLOCK_MS);
   }
@@ -172,10 +177,12 @@ export class SchedulesView extends Widget {
   }
 
   private async _act(action: () => Promise<void>): Promise<void> {
+    this._actionError.hidden = true;
     try {
       await action();
     } catch (error) {
-      Notification.error(String((error as Error).message), { autoClose: false });
+      this._actionError.textContent = String((error as Error).message ?? error);
+      this._actionError.hidden = false;
     }
     await this.refresh();
   }
@@ -298,8 +305,7 @@ export class SchedulesView extends Widget {
       const answer = await this._client.runScheduleNow(path, name);
       status = { text: `Started run ${answer.run}`, error: false };
     } catch (error) {
-      status = { text: String((error as Error).message ?? error), error: true };
-      Notification.error(`${name}: ${status.text}`, { autoClose: false });
+      status = { text: String((error as Error).message ?? error), error: true }; // in the row
     }
     if (path !== this._path) {
       return; // another notebook is shown now
@@ -366,6 +372,7 @@ export class SchedulesView extends Widget {
   private _nextLines = new Map<ISchedule, HTMLElement>();
   /** The store's scheduler as last reported; null when the server does not say. */
   private _scheduler: ISchedulerStatus | null = null;
+  private _actionError: HTMLParagraphElement;
   private _list: HTMLUListElement;
   private _path: string | null = null;
   private _flow: string | null = null;

@@ -163,8 +163,8 @@ describe('SchedulesView Run now', () => {
     await settle();
     const status = row(view).querySelector('.jp-Flow-scheduleStatus.jp-Flow-error');
     expect(status?.textContent).toBe(text);
-    expect(notifyError).toHaveBeenCalledTimes(1);
-    expect(String(notifyError.mock.calls[0][0])).toContain(text);
+    // said on the row only: a sticky toast would cover the panel's buttons (issue 14.9)
+    expect(notifyError).not.toHaveBeenCalled();
     expect(action(view, 'nightly', 'run-now').disabled).toBe(false);
     expect(action(view, 'nightly', 'run-now').textContent).toBe('Run now');
   });
