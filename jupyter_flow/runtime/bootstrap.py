@@ -25,6 +25,7 @@ import ast
 import base64
 import functools
 import hashlib
+import io
 import os
 import shutil
 import signal
@@ -32,6 +33,7 @@ import socket
 import subprocess
 import sys
 import time
+import tokenize
 import traceback
 import zlib
 from collections.abc import Mapping, Sequence
@@ -42,7 +44,7 @@ from typing import TextIO
 from ..errors import FlowError
 from ..store import open_store
 from ..store.blobs import BlobStore, blob_path
-from ..store.records import AttemptRecord, ErrorInfo, Records
+from ..store.records import AttemptRecord, ErrorInfo, Records, task_dir
 from . import launcher
 from .taskspec import TaskSpec
 
@@ -80,6 +82,22 @@ def task_environment(spec: TaskSpec, plain: Mapping[str, str]) -> list[dict[str,
     if needs := requirements_for(spec.store_url):
         ours[launcher.REQUIRES_ENV] = needs
     return [{"name": k, "value": v} for k, v in {**plain, **ours}.items()]
+
+
+FAILURE_URL_SECONDS = 7 * 24 * 3600  # SigV4's longest; a role's URL ends with its session
+
+
+def failure_upload_env(store: BlobStore, spec: TaskSpec) -> dict[str, str]:
+    """For an executor's submit (it signs: not for the pure builders): a presigned PUT of
+    the attempt's record, so a container that cannot get boto3 (or credentials) still
+    records why it did not start; {} for a store that cannot sign (local ones need none)."""
+    sign = getattr(store, "presigned_put", None)
+    if sign is None:
+        return {}
+    where = task_dir(spec.flow, spec.run_id, spec.step, spec.index)
+    return {
+        launcher.FAILURE_URL_ENV: sign(f"{where}/attempt-{spec.attempt}.json", FAILURE_URL_SECONDS)
+    }
 
 
 def requirements_for(store_url: str, extra: Sequence[str] = ()) -> str:
@@ -363,8 +381,9 @@ def task_command(python: str = "python", spec_arg: str | None = None) -> list[st
 
 
 def without_docs(source: str) -> str:
-    """``source`` without its docstrings and comment lines (found by ``ast`` positions, the
-    same in every Python version), so the same code in fewer characters."""
+    """``source`` without its docstrings (found by ``ast`` positions, the same in every
+    Python version) and comments (by ``tokenize``: never a ``#`` in a string), so the same
+    code in fewer characters."""
     drop: set[int] = set()
     scopes = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
     for node in ast.walk(ast.parse(source)):
@@ -372,12 +391,13 @@ def without_docs(source: str) -> str:
             first = node.body[0]
             if isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
                 drop.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
-    lines = source.splitlines()
-    kept = [
-        line
-        for number, line in enumerate(lines, 1)
-        if number not in drop and line.strip() and not line.lstrip().startswith("#")
-    ]
+    cut = {
+        token.start[0]: token.start[1]
+        for token in tokenize.generate_tokens(io.StringIO(source).readline)
+        if token.type == tokenize.COMMENT
+    }
+    lines = [line[: cut.get(number)].rstrip() for number, line in enumerate(source.splitlines(), 1)]
+    kept = [line for number, line in enumerate(lines, 1) if number not in drop and line]
     return "\n".join(kept) + "\n"
 
 

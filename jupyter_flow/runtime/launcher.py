@@ -21,7 +21,8 @@ arguments) is pip-installed once per set into the cache (``--target`` a temporar
 then renamed: tasks on one node share it safely) and put on ``sys.path``, as Metaflow's
 bootstrap does. Chosen over presigned URLs because the task itself, not only this fetch,
 reads and writes the store with boto3. Without pip or PyPI access it exits 78
-(``EXIT_MISSING``) naming what is missing and the image to use: the store is out of reach.
+(``EXIT_MISSING``) naming what is missing and the image to use, and records that with the
+presigned PUT URL ``$JUPYTER_FLOW_FAILURE_URL`` when the executor gave one (urllib only).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import sys
 import tarfile
 import tempfile
 import time
+import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,7 @@ from typing import Any
 EXIT_LAUNCH = 2  # as bootstrap.EXIT_BOOTSTRAP: the step never ran
 EXIT_MISSING = 78  # EX_CONFIG: the run needs a package the image lacks, pip failed
 REQUIRES_ENV = "JUPYTER_FLOW_REQUIRES"  # pip requirements, space-separated, pinned
+FAILURE_URL_ENV = "JUPYTER_FLOW_FAILURE_URL"  # a presigned PUT of the attempt's record
 PIP = ("-m", "pip", "install", "--no-input", "--disable-pip-version-check", "--quiet")
 SPEC_ENV, SPEC_KEY_ENV = "JUPYTER_FLOW_TASK_SPEC", "JUPYTER_FLOW_TASK_SPEC_KEY"
 ROOT_ENV, TASK_ENV, FLOW_ENV = "JUPYTER_FLOW_ROOT", "JUPYTER_FLOW_TASK_ID", "JUPYTER_FLOW_FLOW"
@@ -310,11 +313,9 @@ def ensure_installed(url: str | None, env: Mapping[str, str]) -> Path | None:
                     "install what the run needs",
                     f"this image has no {', '.join(map(import_name, wanted))} and "
                     f"`pip install {names}` failed ({' / '.join(said) or 'no output'})",
-                    "use an image that has them (pip install 'jupyter-flow[aws]' in its "
-                    f"Dockerfile, or pip install {names}), or let the container reach PyPI "
-                    "or a mirror (PIP_INDEX_URL)",
-                    recordable=not (url or "").startswith("s3://")
-                    or importlib.util.find_spec("boto3") is not None,
+                    f"bake them into the image (pip install 'jupyter-flow[aws]', or {names})"
+                    " or let the container reach PyPI (or a mirror: PIP_INDEX_URL)",
+                    recordable="boto3" not in map(import_name, wanted),  # else S3 is closed
                     code=EXIT_MISSING,
                 )
             settle(tmp, folder)
@@ -371,9 +372,7 @@ def attempt_of(spec: Mapping[str, Any] | None, env: Mapping[str, str]) -> dict[s
     }
 
 
-def record_failure(
-    url: str, where: Mapping[str, Any], message: str, env: Mapping[str, str]
-) -> None:
+def failure_record(where: Mapping[str, Any], message: str) -> bytes:
     """The attempt's record, failed before it started: the ``AttemptRecord`` that
     ``bootstrap.record_start_failure`` writes."""
     now = time.time()
@@ -386,9 +385,20 @@ def record_failure(
         "host": socket.gethostname(),
         "pid": os.getpid(),
     }
-    path = f"runs/{where['flow']}/{where['run_id']}/{where['step']}/{where['index']}"
-    data = json.dumps(record, separators=(",", ":"), sort_keys=True).encode()
-    write_document(url, f"{path}/attempt-{where['attempt']}.json", data, env)
+    return json.dumps(record, separators=(",", ":"), sort_keys=True).encode()
+
+
+def record_failure(
+    url: str, where: Mapping[str, Any], message: str, env: Mapping[str, str]
+) -> None:
+    """Write the failed attempt's record into the store."""
+    path = "runs/{flow}/{run_id}/{step}/{index}/attempt-{attempt}.json".format(**where)
+    write_document(url, path, failure_record(where, message), env)
+
+
+def put_signed(signed: str, data: bytes) -> None:
+    """PUT ``data`` to a presigned URL: no boto3, no credentials (urllib raises on errors)."""
+    urllib.request.urlopen(urllib.request.Request(signed, data, method="PUT"), timeout=30).close()
 
 
 def run_task(args: Sequence[str], env: dict[str, str]) -> int:
@@ -435,11 +445,13 @@ def _failed(err: LaunchError, spec: Mapping[str, Any] | None, env: Mapping[str, 
     print(f"jupyter_flow: {message}", file=sys.stderr)
     url = spec["store_url"] if spec else env.get(ROOT_ENV)
     where = attempt_of(spec, env)
-    if err.recordable and url and where:
-        try:
+    try:  # into the store if it can be written, else by the executor's presigned URL
+        if err.recordable and url and where:
             record_failure(url, where, message, env)
-        except Exception as failure:  # the store is the problem: stderr has the message
-            print(f"jupyter_flow: could not record the failure: {failure}", file=sys.stderr)
+        elif where and env.get(FAILURE_URL_ENV):
+            put_signed(env[FAILURE_URL_ENV], failure_record(where, message))
+    except Exception as failure:  # the store is the problem: stderr has the message
+        print(f"jupyter_flow: could not record the failure: {failure}", file=sys.stderr)
     return err.code
 
 
@@ -450,8 +462,7 @@ def fetch(args: Sequence[str], env: Mapping[str, str]) -> int:
     runs with DEST on ``PYTHONPATH``)."""
     if len(args) < 4:
         print(
-            "usage: launcher fetch STORE_URL PACKAGE_KEY DEST MODULE_FILE [REQUIREMENT...]",
-            file=sys.stderr,
+            "usage: launcher fetch STORE_URL PACKAGE_KEY DEST MODULE_FILE [REQ...]", file=sys.stderr
         )
         return EXIT_LAUNCH
     url, key, dest, name = args[:4]

@@ -356,6 +356,17 @@ class S3Blobs(BlobStore):
         return max(self.options.part_size_mb * MB, -(-size // 9_000))
 
     # -- documents ----------------------------------------------------------------------
+    def presigned_put(self, path: str, seconds: int) -> str:
+        """A URL that lets a holder without credentials or boto3 PUT ``path`` for
+        ``seconds`` (signed here, no request; capped by the credentials' own lifetime)."""
+        return str(
+            self._client.generate_presigned_url(
+                "put_object",
+                Params={"Bucket": self.bucket, "Key": self._key(path)},
+                ExpiresIn=seconds,
+            )
+        )
+
     def put(self, path: str, data: bytes) -> None:
         with boto_errors(self, f"write {path}"):
             self._client.put_object(Bucket=self.bucket, Key=self._key(path), Body=data)
@@ -456,6 +467,7 @@ def _make_client(options: S3Options) -> Any:
         retries={"mode": options.retry_mode, "total_max_attempts": options.max_attempts},
         max_pool_connections=options.concurrency + 8,
         s3=s3_config,
+        signature_version="s3v4",  # requests are SigV4 anyway; presigned URLs too (not V2)
         connect_timeout=10,
         read_timeout=120,
     )

@@ -11,12 +11,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import urllib.error
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from jupyter_flow.runtime import launcher
 from jupyter_flow.runtime.bootstrap import (
+    failure_upload_env,
     packed_launcher_command,
     requirements_for,
     store_spec,
@@ -131,6 +134,45 @@ def test_tasks_on_one_node_install_boto3_once_and_run(
     _, err = again.communicate(timeout=120)
     assert again.returncode == 0, err
     assert "installing" not in err  # the node's cache is used
+
+
+def test_without_pypi_the_failure_reaches_the_store_by_its_presigned_url(
+    s3_env: S3Server, tmp_path: Path
+) -> None:
+    store = open_store(s3_env.fresh_url())
+    module = tmp_path / "project" / "bare_flow.py"
+    module.parent.mkdir()
+    module.write_text(FLOW)
+    spec = TaskSpec(
+        flow="Bare",
+        run_id="r1",
+        step="double",
+        index=2,
+        attempt=1,
+        store_url=store.url,
+        code=ensure_package(store, module),
+        inputs=(),
+        outputs=("y",),
+    )
+    store_spec(store, spec)
+    (tmp_path / "no-wheels").mkdir()
+    env = {e["name"]: e["value"] for e in task_environment(spec, {})}
+    env |= failure_upload_env(store, spec)  # what the executor adds at submit
+    env |= {**image_env(s3_env, tmp_path / "no-wheels", tmp_path)}
+
+    task = bare(task_command(), env, tmp_path)
+    _, err = task.communicate(timeout=120)
+
+    assert task.returncode == 78, err
+    assert "this image has no boto3, botocore, blake3" in err and "could not record" not in err
+    attempt = Records(store).read_attempt("Bare", "r1", "double", 2, 1)
+    assert attempt is not None and attempt.status == "failed" and attempt.error is not None
+    assert "install what the run needs: this image has no boto3" in attempt.error.message
+    assert "pip install 'jupyter-flow[aws]'" in attempt.error.message
+
+    forged = env[launcher.FAILURE_URL_ENV].replace("attempt-1.json", "attempt-0.json")
+    with pytest.raises(urllib.error.HTTPError):  # the URL writes that one record only
+        launcher.put_signed(forged, b"{}")
 
 
 def test_a_scheduled_driver_gets_its_sdks_beside_the_code(
