@@ -7,11 +7,12 @@ RUNNABLE -> STARTING -> RUNNING -> SUCCEEDED/FAILED, runs the container command 
 subprocess (``python`` is this interpreter, the repository importable), enforces
 ``attemptDurationSeconds`` and SubmitJob's size limits (``limits.py``: a ClientException, as
 real Batch answers) and writes the output, line by line, where GetLogEvents reads it.
-Test hooks: ``faults[step] = "oom" | "host-terminated" | "host-terminated-once"`` (its
-first Batch attempt only), images containing ``does-not-exist`` fail to pull,
-``secrets[arn] = value``, ``calls`` counts actions. Logs go to the definition's awslogs group
-and stream prefix (``logConfiguration``), and a failed job is retried as its
-``retryStrategy`` says (``evaluateOnExit`` globs), as on Batch.
+Test hooks: ``faults[step] = "oom" | "oom-after:TEXT" (once its log shows TEXT) |
+"host-terminated" | "host-terminated-once"`` (its first Batch attempt only), images
+containing ``does-not-exist`` fail to pull, ``secrets[arn] = value``, ``calls`` counts
+actions. Logs go to the definition's awslogs group and stream prefix (``logConfiguration``),
+and a failed job is retried as its ``retryStrategy`` says (``evaluateOnExit`` globs), as on
+Batch.
 """
 
 from __future__ import annotations
@@ -264,6 +265,11 @@ class FakeBatchAPI:
             }
             self.streams[(job.group, stream)].append(event)
 
+    def _logged(self, job: _Job) -> str:
+        stream = job.doc["container"].get("logStreamName")
+        events = self.streams.get((job.group, stream or ""), [])
+        return "\n".join(str(e["message"]) for e in events)
+
     def _end(
         self,
         job: _Job,
@@ -388,7 +394,16 @@ class FakeBatchAPI:
             assert job.proc is not None
             self._pump(job)
             limit = doc["timeout"].get("attemptDurationSeconds")
-            if job.proc.poll() is not None:
+            fault = self.faults.get(step, "")
+            if fault.startswith("oom-after:") and fault[10:] in self._logged(job):
+                self._kill(job)  # the kernel's OOM killer: SIGKILL mid-task, nothing flushed
+                self._end(
+                    job,
+                    137,
+                    "Essential container in task exited",
+                    "OutOfMemoryError: Container killed due to memory usage",
+                )
+            elif job.proc.poll() is not None:
                 self._pump(job, final=True)
                 code = job.proc.returncode
                 self._end(

@@ -15,7 +15,7 @@ import os
 import queue
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from ...config import section_label
@@ -63,6 +63,7 @@ class BatchExecutor(RemoteExecutor):
     def unreachable_secrets(self, secrets: Mapping[str, Secret]) -> dict[str, str]:
         """A Batch job reads a secret from the Secrets Manager ARN ``[batch] secrets`` maps
         to its variable; a value in plain ``env`` would sit in every job definition."""
+        self._remember_secrets(secrets)
         why: dict[str, str] = {}
         for name, ref in secrets.items():
             if ref.env in self.options.env:
@@ -189,14 +190,16 @@ class BatchExecutor(RemoteExecutor):
         if self._recorded_own_failure(spec):
             return None
         error = failure(view, spec)
-        if view.log_stream and error.kind in ("worker-died", "infrastructure"):
-            try:
-                lines = self._read_log(view)
-            except (FlowError, TransientError):
-                lines = []
-            log = self._keep_log(spec, lines, "job")
-            error = replace(error, traceback=f"{error.message}\n{log}" if log else "")
-        return error
+        if not view.log_stream:
+            return error
+        try:  # what the task had no time to upload (killed for memory, the host lost)
+            lines = self._read_log(view)
+        except (FlowError, TransientError):
+            lines = []
+        group = view.log_group or "/aws/batch/job"
+        return self._with_engine_log(
+            spec, error, lines, f"the job's CloudWatch log ({group} {view.log_stream})"
+        )
 
     def _read_log(self, view: BatchJobView) -> list[str]:
         lines: list[str] = []

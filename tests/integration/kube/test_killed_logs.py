@@ -80,9 +80,16 @@ def test_the_last_words_of_an_oom_killed_pod_reach_the_store_masked(
         TRIGGER,
     ]
     assert "Its last 3 lines of output" in out  # the attempt's error, shown with its log
+    assert all(TOKEN.encode() not in body for body in stored_blobs(s3_env, root).values())
+
+
+def stored_blobs(s3: S3Server, root: str) -> dict[str, bytes]:
+    """Every object under the store root ``root``, by key."""
     bucket, _, prefix = root[len("s3://") :].partition("/")
-    client = s3_env.client()
+    client = s3.client()
+    found = {}
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for obj in page.get("Contents", []):
-            body = client.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
-            assert TOKEN.encode() not in body, obj["Key"]
+            found[obj["Key"]] = client.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+    assert found, f"nothing stored under {root}"
+    return found
