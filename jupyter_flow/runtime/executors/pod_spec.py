@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ...errors import ConfigError
@@ -132,8 +131,3 @@ def pod_pieces(options: KubernetesOptions, gpu: int) -> dict[str, Any]:
     if shm:
         pieces["volumes"] = [shm]
     return pieces
-
-
-def metadata(options: KubernetesOptions, labels: Mapping[str, str]) -> dict[str, Any]:
-    """The pod's labels and annotations: the configured ones, then ours (which win)."""
-    return {"labels": {**options.labels, **labels}, "annotations": dict(options.annotations)}
