@@ -389,13 +389,21 @@ class Records:
 
     def pack_run(self, flow: str, run_id: str) -> int:
         """Move an ended run's loose task and attempt records into its pack; the number of
-        files removed. Nothing is lost if this stops half-way: see ``packs.py``."""
+        files removed. Nothing is lost if this stops half-way: see ``packs.py``. One listing
+        and one read per file: it runs as the driver ends, on every run's critical path."""
         from .packs import encode, pack_path, record_kind
 
         paths = [p for p in self.store.list(run_dir(flow, run_id)) if record_kind(p)]
         if not paths:
             return 0
-        tasks, attempts = self.tasks(flow, run_id), self.attempts(flow, run_id)
+        pack = self._pack_of(flow, run_id)
+        for path in paths:
+            cls = TaskRecord if record_kind(path) == "task" else AttemptRecord
+            record = self._read(cls, path)
+            if record is not None:
+                pack.add(record)
+        tasks = sorted(pack.tasks.values(), key=lambda t: (t.step, t.index))
+        attempts = sorted(pack.attempts.values(), key=lambda a: (a.step, a.index, a.attempt))
         self.store.put(pack_path(flow, run_id), encode(tasks, attempts))
         self._packs.pop((flow, run_id), None)
         self.store.delete_many(paths)
