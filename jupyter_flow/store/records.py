@@ -398,8 +398,11 @@ class Records:
             return 0
         pack = self._pack_of(flow, run_id)
         for path in paths:
-            cls = TaskRecord if record_kind(path) == "task" else AttemptRecord
-            record = self._read(cls, path)
+            record: TaskRecord | AttemptRecord | None = (
+                self._read(TaskRecord, path)
+                if record_kind(path) == "task"
+                else self._read(AttemptRecord, path)
+            )
             if record is not None:
                 pack.add(record)
         tasks = sorted(pack.tasks.values(), key=lambda t: (t.step, t.index))
