@@ -70,7 +70,8 @@ class Cluster:
     secrets: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     finished: dict[tuple[str, str], float] = field(default_factory=dict)  # job -> monotonic end
     history: deque[Event] = field(default_factory=deque)
-    # step label -> oom | evict | oom-after:TEXT (OOM-killed once its log shows TEXT)
+    # step label -> oom | evict | oom-after:TEXT (OOM-killed once its log shows TEXT) |
+    # term-after:TEXT (sent SIGTERM then, as for a deleted pod)
     faults: dict[str, str] = field(default_factory=dict)
     paused: bool = False  # the kubelet starts nothing (benchmarks of submission)
     rv: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -478,6 +479,10 @@ class Cluster:
         if pod.fault == "oom" or self._log_shows(pod, "oom-after:"):
             self._kill(pod)
             self._terminate(pod, 137, "OOMKilled")
+        elif self._log_shows(pod, "term-after:"):  # the pod deleted: SIGTERM, a grace period
+            pod.fault = None
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pod.proc.pid, signal.SIGTERM)
         elif pod.fault == "evict" and time.monotonic() - pod.started > 0.2:
             self._kill(pod)
             self._terminate(

@@ -124,12 +124,6 @@ class RemoteExecutor(Executor):
         log = f"last lines of {source}:\n" + "\n".join(shown[-LOG_TAIL:]) if shown else ""
         return replace(error, message=message, traceback=f"{message}\n{log}" if log else "")
 
-    def _keep_log(self, spec: TaskSpec, lines: list[str], source: str) -> str:
-        """The note and the log's tail for an error message (``_with_engine_log``)."""
-        note, shown = self._merge_log(spec, lines, f"the {source}'s log")
-        log = f"last lines of the {source}'s log:\n" + "\n".join(shown[-LOG_TAIL:])
-        return "\n".join(part for part in (note, log if shown else "") if part)
-
     def _merge_log(self, spec: TaskSpec, lines: list[str], source: str) -> tuple[str, list[str]]:
         """Append to the attempt's stdout in the store what the engine's log has after
         everything the task uploaded; the sentence that says so ("" when nothing was

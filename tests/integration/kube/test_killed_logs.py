@@ -93,3 +93,40 @@ def stored_blobs(s3: S3Server, root: str) -> dict[str, bytes]:
             found[obj["Key"]] = client.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
     assert found, f"nothing stored under {root}"
     return found
+
+
+def test_a_pod_told_to_stop_uploads_its_log_itself(
+    kube: FakeKubeAPI, s3_env: S3Server, write_flow: Callable[..., Path]
+) -> None:
+    """SIGTERM (a deleted pod, a drained node) unwinds the task, which uploads its log:
+    nothing is missing, so nothing is copied from the pod's log."""
+    name = f"creds-{time.time_ns()}"
+    creds = {k: v for k, v in s3_env.env.items() if k.startswith("AWS_")}
+    kube.cluster.secrets[("default", name)] = {
+        "data": {k: base64.b64encode(v.encode()).decode() for k, v in creds.items()}
+    }
+    plain = {k: v for k, v in s3_env.env.items() if not k.startswith("AWS_")}
+    plain["JUPYTER_FLOW_LOG_UPLOAD_EVERY"] = "120"  # no periodic upload before the end
+    kube.cluster.faults["work"] = f"term-after:{TRIGGER}"
+    root = s3_env.fresh_url()
+    path = write_flow(f"""
+        import time
+        from jupyter_flow import Flow
+
+        flow = Flow("Stopped")
+
+        @flow.step(outputs=("x",))
+        def work():
+            print("words before SIGTERM", flush=True)
+            print("{TRIGGER}", flush=True)
+            time.sleep(60)
+            return 1
+    """)
+    settings = kube_settings(kube, root, secrets=[name], env=plain)
+    with pytest.raises(RunFailed) as caught:
+        run_flow(load_flow(path), settings=settings)
+    assert "exited with code 143" in str(caught.value)
+    assert "copied from" not in str(caught.value)
+    logs = latest_run("Stopped", root=root).logs("work").splitlines()
+    stdout = [line.split("] ", 1)[1] for line in logs if " stdout] " in line]
+    assert stdout == ["words before SIGTERM", TRIGGER]
