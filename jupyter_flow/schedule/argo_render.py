@@ -357,10 +357,13 @@ def render_rbac(schedule: Schedule, opts: ArgoOptions) -> list[dict[str, Any]]:
     """The identity step pods run as: Argo's executor reports results as
     ``workflowtaskresults`` (Argo >= 3.4); create and patch are the minimum Argo documents
     for it (workflow-rbac.md). The step containers (``jupyter_flow.task``) call no Kubernetes
-    API, only the store, so nothing else is granted."""
-    if service_account(schedule, opts):
+    API, only the store, so nothing else is granted. ``[default.argo] service_account``:
+    yours, as it is; the steps' ``service_account`` (IRSA...): the Role is bound to it, as
+    the CronJob target binds its driver's; else an account is made for the schedule."""
+    if opts.service_account:
         return []
     name = object_name(schedule)
+    steps_account = steps_options(schedule).service_account
     meta = {"name": name, "namespace": opts.namespace, "labels": labels(schedule)}
     account: dict[str, Any] = dict(meta)
     if opts.service_account_annotations:  # eks.amazonaws.com/role-arn: the steps' IAM role
@@ -372,8 +375,14 @@ def render_rbac(schedule: Schedule, opts: ArgoOptions) -> list[dict[str, Any]]:
             "verbs": ["create", "patch"],
         }
     ]
+    identity = (
+        []
+        if steps_account
+        else [{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": account}]
+    )
+    subject = {"kind": "ServiceAccount", "name": steps_account or name, "namespace": opts.namespace}
     return [
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": account},
+        *identity,
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "Role",
@@ -385,7 +394,7 @@ def render_rbac(schedule: Schedule, opts: ArgoOptions) -> list[dict[str, Any]]:
             "kind": "RoleBinding",
             "metadata": meta,
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
-            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": opts.namespace}],
+            "subjects": [subject],
         },
     ]
 

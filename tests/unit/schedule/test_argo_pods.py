@@ -128,14 +128,24 @@ def test_the_jobs_namespace_alone_does_not_stop_an_argo_schedule(
     assert template["spec"]["templates"][1]["nodeSelector"] == {"pool": "x"}
 
 
-def test_the_steps_service_account_is_used_and_none_is_made(
+def test_the_steps_service_account_is_used_and_bound_to_what_argo_needs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, golden_schedule: Schedule
 ) -> None:
+    """Without the Role, Argo's executor could not report the step's results."""
     toml = '[default.argo]\nnamespace = "flows"\n[default.kubernetes]\nservice_account = "s3"\n'
     target = ArgoTarget(_settings(tmp_path, monkeypatch, toml))
     docs = target.render(target.pin_settings(golden_schedule))
+    assert [d["kind"] for d in docs] == ["Role", "RoleBinding", "WorkflowTemplate", "CronWorkflow"]
+    assert docs[1]["subjects"] == [{"kind": "ServiceAccount", "name": "s3", "namespace": "flows"}]
+    assert docs[2]["spec"]["serviceAccountName"] == "s3"
+    # [default.argo] service_account is yours as it is: nothing is made or bound
+    toml = (
+        '[default.argo]\nservice_account = "mine"\n[default.kubernetes]\nservice_account = "s3"\n'
+    )
+    target = ArgoTarget(_settings(tmp_path, monkeypatch, toml))
+    docs = target.render(target.pin_settings(golden_schedule))
     assert [d["kind"] for d in docs] == ["WorkflowTemplate", "CronWorkflow"]
-    assert docs[0]["spec"]["serviceAccountName"] == "s3"
+    assert docs[0]["spec"]["serviceAccountName"] == "mine"
 
 
 @pytest.mark.parametrize(
