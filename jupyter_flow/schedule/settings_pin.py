@@ -121,6 +121,9 @@ def argo_options(
                 hint=f"remove {key} (or use a profile without it) to schedule this flow on Argo",
             )
     options = KubernetesOptions.from_settings(raw, env)
+    single = settings.backend_options("kubernetes").get("image_pull_secret")
+    if single and single not in options.image_pull_secrets:  # the CronJob's, same image
+        options = replace(options, image_pull_secrets=(single, *options.image_pull_secrets))
     scoped = [k for k in NAMESPACED if getattr(options, k)]
     if options.namespace and options.namespace != namespace and scoped:
         raise ConfigError(

@@ -128,6 +128,15 @@ def test_the_jobs_namespace_alone_does_not_stop_an_argo_schedule(
     assert template["spec"]["templates"][1]["nodeSelector"] == {"pool": "x"}
 
 
+def test_the_cronjobs_pull_secret_pulls_the_same_image_for_argo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, golden_schedule: Schedule
+) -> None:
+    toml = '[default.kubernetes]\nimage = "ghcr.io/acme/flows:2"\nimage_pull_secret = "ghcr"\n'
+    target = ArgoTarget(_settings(tmp_path, monkeypatch, toml))
+    template = target.render(target.pin_settings(golden_schedule))[-2]
+    assert template["spec"]["imagePullSecrets"] == [{"name": "ghcr"}]
+
+
 def test_the_steps_service_account_is_used_and_bound_to_what_argo_needs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, golden_schedule: Schedule
 ) -> None:
