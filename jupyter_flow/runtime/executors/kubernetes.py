@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...errors import FlowError
 from ...store.records import ErrorInfo
-from ..bootstrap import store_spec
+from ..bootstrap import failure_upload_env, store_spec
 from ..taskspec import TaskSpec
 from .base import Requirement, TaskEvent
 from .kubernetes_client import KubeClient, NotFound, TransientError, WatchGone
@@ -31,6 +31,7 @@ from .remote import RemoteExecutor
 
 if TYPE_CHECKING:
     from ...flow.secret_params import Secret
+    from ...store.blobs import BlobStore
 
 WATCH_TIMEOUT = 300  # seconds the server keeps one watch open; we re-watch from there
 
@@ -153,7 +154,7 @@ class KubernetesExecutor(RemoteExecutor):
     def _create(self, tracked: _Tracked, manifest: dict[str, Any]) -> None:
         try:
             store_spec(self.store, tracked.spec)  # the Job's env names it by its key
-            self.client.create_job(manifest)
+            self.client.create_job(_signed(manifest, self.store, tracked.spec))
         except TransientError as err:
             self._updates.put(("create-failed", tracked.job, str(err)))
         except FlowError as err:  # 401/403/invalid: every later call would fail too
@@ -330,3 +331,14 @@ class KubernetesExecutor(RemoteExecutor):
         for watcher in watchers:
             watcher.thread.join(timeout=2)
         self._watchers.clear()
+
+
+def _signed(manifest: dict[str, Any], store: BlobStore, spec: TaskSpec) -> dict[str, Any]:
+    """The Job with a presigned PUT of its attempt's record in the task's env, so a pod
+    that cannot get boto3 still records why it did not start (signed here, at submit:
+    ``build_job`` stays pure)."""
+    extra = [{"name": k, "value": v} for k, v in failure_upload_env(store, spec).items()]
+    if extra:
+        container = manifest["spec"]["template"]["spec"]["containers"][0]
+        container["env"] = [*container.get("env", []), *extra]
+    return manifest
