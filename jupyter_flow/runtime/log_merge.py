@@ -33,7 +33,7 @@ class Tail:
     lines: tuple[str, ...] = ()
     rest: str = ""
     rest_stream: str = ""
-    shown: tuple[str, ...] = ()  # the engine's lines, those the store has as it has them
+    shown: tuple[str, ...] = ()  # the store's lines then the tail: what an error may quote
 
     def __bool__(self) -> bool:
         return bool(self.lines or self.rest)
@@ -104,19 +104,21 @@ def missing_tail(engine: Sequence[str], stored: Mapping[str, str]) -> Tail:
     after everything in ``stored`` (stream name -> the text the store has)."""
     streams = {name: _Stream(text) for name, text in stored.items()}
     last = -1  # the position of the last engine line the store has
-    shown = []
+    kept: list[str] = []  # the store's lines, as stored (masked), in the engine's order
     for position, line in enumerate(engine):
-        kept = next((k for s in streams.values() if (k := s.take(line)) is not None), None)
-        if kept is not None:
+        as_stored = next((k for s in streams.values() if (k := s.take(line)) is not None), None)
+        if as_stored is not None:
             last = position
-        shown.append(line if kept is None else kept)
+            kept.append(as_stored)
+    # an engine line before the last the store has, and not in it, is not shown: output
+    # from before the task's capture, or a line the store has masked differently
     after = list(engine[last + 1 :])
     if after:
         for name, stream in streams.items():
             if stream.done and (rest := stream.rest_of(after[0])) is not None:
-                shown[last + 1] = stream.partial + rest
-                return Tail(tuple(after[1:]), rest, name, tuple(shown))
-    return Tail(tuple(after), shown=tuple(shown))
+                shown = (*kept, stream.partial + rest, *after[1:])
+                return Tail(tuple(after[1:]), rest, name, shown)
+    return Tail(tuple(after), shown=(*kept, *after))
 
 
 def merged(stored: Mapping[str, str], tail: Tail, into: str = "stdout") -> dict[str, str]:

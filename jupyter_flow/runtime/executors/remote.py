@@ -135,7 +135,7 @@ class RemoteExecutor(Executor):
         except Exception:  # the store is unreachable: the error still shows the lines
             stored = {}
         tail = missing_tail(lines, stored)
-        shown = [mask_text(line, self._masks) for line in tail.shown or lines]
+        shown = [mask_text(line, self._masks) for line in tail.shown]
         if not tail or not stored:
             return "", shown
         tail = Tail(

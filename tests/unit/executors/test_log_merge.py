@@ -39,7 +39,15 @@ def test_a_masked_stored_line_matches_its_unmasked_twin_which_is_never_shown() -
     stored = {"stdout": "token is ********\nworking\n", "stderr": ""}
     tail = missing_tail(engine, stored)
     assert tail.lines == ("killed here",)
-    assert "hf_abc123" not in "".join(tail.shown) + "".join(tail.lines)
+    assert tail.shown == ("token is ********", "working", "killed here")
+
+
+def test_an_engine_line_the_store_lacks_before_its_end_is_neither_copied_nor_shown() -> None:
+    engine = ["key: hf_a", "bc123 (a value with a newline)", "working", "killed here"]
+    stored = {"stdout": "key: ******** (a value with a newline)\nworking\n", "stderr": ""}
+    tail = missing_tail(engine, stored)
+    assert tail.lines == ("killed here",)
+    assert "hf_a" not in "".join(tail.shown)
 
 
 def test_a_rotated_engine_log_is_joined_where_it_starts() -> None:
