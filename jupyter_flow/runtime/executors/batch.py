@@ -16,12 +16,12 @@ import queue
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ...config import section_label
 from ...errors import FlowError
 from ...store.records import ErrorInfo
-from ..bootstrap import store_spec
+from ..bootstrap import failure_upload_env, store_spec
 from ..taskspec import TaskSpec
 from .base import Requirement, TaskEvent
 from .batch_client import BatchClient, TransientError
@@ -31,6 +31,7 @@ from .remote import RemoteExecutor
 
 if TYPE_CHECKING:
     from ...flow.secret_params import Secret
+    from ...store.blobs import BlobStore
 
 
 @dataclass
@@ -96,7 +97,8 @@ class BatchExecutor(RemoteExecutor):
             definition = self.client.ensure_definition(
                 build_definition(image, spec.resources, self.options)
             )
-            job_id = self.client.submit(build_submit(spec, definition, self.options))
+            request = build_submit(spec, definition, self.options)
+            job_id = self.client.submit(_signed(request, self.store, spec))
         except (TransientError, FlowError) as err:
             self._submitted.put((spec, None, err))
         else:
@@ -246,3 +248,14 @@ class BatchExecutor(RemoteExecutor):
     def _release(self) -> None:
         if self._client is not None:
             self._client.close()
+
+
+def _signed(request: dict[str, Any], store: BlobStore, spec: TaskSpec) -> dict[str, Any]:
+    """The SubmitJob request with a presigned PUT of its attempt's record in the task's
+    environment, so a job that cannot get boto3 still records why it did not start (signed
+    here, at submit: ``build_submit`` stays pure)."""
+    extra = [{"name": k, "value": v} for k, v in failure_upload_env(store, spec).items()]
+    if extra:
+        overrides = request["containerOverrides"]
+        overrides["environment"] = [*overrides.get("environment", []), *extra]
+    return request
