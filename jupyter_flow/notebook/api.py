@@ -17,9 +17,10 @@ from ..errors import CellLocation, NotebookError
 from ..flow.secret_params import Secret
 from ..flow.spec import Parameter
 from . import observations, overwrite
-from .broken import maybe_bound
+from .broken import Unreadable
 from .cells import Cell, CodeCell, ParsedCell, StepCell, parse_cell
 from .codegen import generate
+from .dataflow import analyze_tree
 from .formatting import format_module
 from .graph import StepGraph, build_graph
 from .linemap import annotate as annotate_lines
@@ -115,9 +116,9 @@ def _validate(nb: Mapping[str, Any], *, validated: bool = False) -> Any:
 
 
 def _parse_cells(
-    node: Any, problems: list[NotebookError], broken: dict[str, int] | None = None
+    node: Any, problems: list[NotebookError], broken: Unreadable | None = None
 ) -> list[ParsedCell]:
-    """The cells that parse; ``broken`` gets name -> first unreadable cell that may bind it."""
+    """The cells that parse; ``broken`` gets those that do not (``broken.py``)."""
     parsed: list[ParsedCell] = []
     for i, raw in enumerate(node.get("cells", []), start=1):
         try:
@@ -127,8 +128,7 @@ def _parse_cells(
             source = raw.get("source", "")
             if broken is not None:
                 text = "".join(source) if isinstance(source, list) else source
-                for name in maybe_bound(text):
-                    broken.setdefault(name, i)
+                broken.add(i, raw.get("id"), text)
             continue
         if cell is not None:
             parsed.append(cell)
@@ -143,6 +143,8 @@ class Built:
     graph: StepGraph | None
     problems: list[NotebookError]
     notes: tuple[str, ...] = ()
+    unreadable: Unreadable | None = None
+    cells: tuple[ParsedCell, ...] = ()
 
 
 def build_checked(
@@ -163,7 +165,7 @@ def build_checked(
     except NotebookError as err:
         return Built(None, [err])
     problems: list[NotebookError] = []
-    broken: dict[str, int] = {}
+    broken = Unreadable()
     cells = _parse_cells(node, problems, broken)
     seen = {**observations.load(cells, Path(notebook_path).parent), **(observed or {})}
     cells, used, unseen = observations.apply(cells, seen)
@@ -172,7 +174,7 @@ def build_checked(
     if not name.isidentifier():
         problems.append(NotebookError(f"flow name {name!r} is not an identifier"))
     graph, more = build_graph(
-        cells, flow_name=name, notebook_name=Path(notebook_path).name, broken=broken
+        cells, flow_name=name, notebook_name=Path(notebook_path).name, broken=broken.names
     )
     if problems:  # "no steps" is noise when a step line itself is broken
         more = [e for e in more if e.location is not None]
@@ -188,7 +190,8 @@ def build_checked(
     ]
     problems.sort(key=lambda e: e.location.index if isinstance(e.location, CellLocation) else 0)
     unseen_note = observations.unseen_note(unseen)
-    return Built(graph, problems, tuple([unseen_note] if unseen_note else []) + tuple(notes))
+    said = (*([unseen_note] if unseen_note else []), *notes)
+    return Built(graph, problems, tuple(said), broken, tuple(cells))
 
 
 def build(
@@ -277,6 +280,15 @@ def analyze(nb: Mapping[str, Any], *, notebook_path: str) -> dict[str, Any]:
         "problems": [p.to_json() for p in problems],
         "notes": list(built.notes),
     }
+    if built.unreadable is not None and built.unreadable.steps:  # drawn, marked as problems
+        readers = [
+            (c.options.name, c.cell.index, analyze_tree(c.tree).reads)
+            for c in built.cells
+            if isinstance(c, StepCell)
+        ]
+        rows, edges = built.unreadable.dag(readers)
+        result["steps"] = sorted(result["steps"] + rows, key=lambda r: r["cell_index"])
+        result["edges"] += edges
     return result
 
 

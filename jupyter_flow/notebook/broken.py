@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 from .cells import split_cell_magic
 from .ipysyntax import parse_python
@@ -29,6 +32,63 @@ _TARGETS = (
     re.compile(r"^\s*([\w\s,.\[\]()*]+?)\s*(?:[-+*/%&|^@]|//|\*\*|>>|<<)?=(?![=])"),
 )
 _IMPORT = re.compile(r"^\s*(?:from\s+\S+\s+)?import\s+(.+)")
+_STEP_NAME = re.compile(r"^\s*([A-Za-z_]\w*)")
+
+
+@dataclass(frozen=True)
+class BrokenStep:
+    """A ``%%step`` cell that could not be read: still drawn in the DAG, marked."""
+
+    name: str
+    cell_index: int
+    cell_id: str | None
+    may_bind: frozenset[str]
+
+
+@dataclass
+class Unreadable:
+    """The cells of a notebook that could not be read."""
+
+    names: dict[str, int] = field(default_factory=dict)  # name -> first cell that may bind it
+    steps: list[BrokenStep] = field(default_factory=list)
+
+    def add(self, index: int, cell_id: str | None, source: str) -> None:
+        bound = maybe_bound(source)
+        for name in bound:
+            self.names.setdefault(name, index)
+        magic = split_cell_magic(source)
+        if magic is not None and magic[0] == "step":
+            found = _STEP_NAME.match(magic[1])
+            if found:
+                self.steps.append(BrokenStep(found.group(1), index, cell_id, bound))
+
+    def dag(self, readers: Iterable[tuple[str, int, Iterable[str]]]) -> tuple[list[Any], list[Any]]:
+        """Rows and edges that put the broken steps in the UI's DAG: an edge to each step
+        below that reads a name a broken step may bind (``readers``: name, cell, reads)."""
+        rows: list[dict[str, Any]] = [
+            {
+                "name": b.name,
+                "cell_index": b.cell_index,
+                "cell_id": b.cell_id,
+                "inputs": [],
+                "outputs": [],
+                "resources": {"cpu": None, "memory_mb": None, "gpu": None},
+                "foreach": None,
+                "after": [],
+                "retries": None,
+                "timeout": None,
+                "packages": [],
+                "unreadable": True,
+            }
+            for b in self.steps
+        ]
+        edges = [
+            [b.name, name]
+            for name, index, reads in readers
+            for b in self.steps
+            if b.cell_index < index and b.may_bind & set(reads)
+        ]
+        return rows, edges
 
 
 def maybe_bound(source: str) -> frozenset[str]:

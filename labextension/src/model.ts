@@ -2,6 +2,7 @@
  * Pure view-model logic: DAG layout, human descriptions of steps and runs, parameters.
  */
 import { IGraph, IProblem, IResources, IRunSummary, IStep } from './types';
+import { __ } from './i18n';
 
 export interface INodeLayout {
   step: IStep;
@@ -152,6 +153,9 @@ export function describeResources(resources: IResources | undefined): string {
 
 /** The one-line text of a step badge. */
 export function describeStep(step: IStep): string {
+  if (step.unreadable) {
+    return __('step %1 · cannot be read: see the problem below the cell', step.name);
+  }
   const parts = [`step ${step.name}`];
   const resources = describeResources(step.resources);
   if (resources) {

@@ -10,6 +10,8 @@ export interface IResources {
 
 export interface IStep {
   name: string;
+  /** A %%step cell that could not be read (its problem says why): drawn, marked. */
+  unreadable?: boolean;
   /** 1-based, as the user counts cells. */
   cell_index: number;
   cell_id: string | null;

@@ -137,3 +137,29 @@ describe('schedule names', () => {
     expect(defaultScheduleName('ETL_dailyFlow')).toBe('etl-daily-flow');
   });
 });
+
+describe('an unreadable step', () => {
+  it('says so in its badge and is drawn as a problem node in the DAG', () => {
+    const broken: IStep = {
+      name: 'square',
+      cell_index: 2,
+      cell_id: null,
+      inputs: [],
+      outputs: [],
+      resources: { cpu: null, memory_mb: null, gpu: null },
+      unreadable: true
+    };
+    expect(describeStep(broken)).toBe(
+      'step square · cannot be read: see the problem below the cell'
+    );
+    const problem: IProblem = {
+      error: 'NotebookError',
+      message: 'syntax error',
+      hint: null,
+      location: { kind: 'cell', index: 2, cell_id: null, first_line: '%%step square', line: 2 },
+      text: ''
+    };
+    const layout = layoutDag({ steps: [broken], edges: [], problems: [problem] });
+    expect(layout.nodes.map((n: any) => [n.step.name, n.problem])).toEqual([['square', true]]);
+  });
+});

@@ -68,3 +68,20 @@ def test_what_a_cell_that_does_not_parse_may_bind() -> None:
     assert {"np", "os", "root", "pi", "helper", "Model", "i", "a", "b", "total", "fh", "n"} <= names
     assert "x" not in names  # a comparison binds nothing
     assert "attr" not in names
+
+
+def test_the_dag_still_draws_the_broken_step_and_what_reads_it() -> None:
+    """The Lab draws it marked as a problem, linked to the steps that read what it may
+    bind, instead of dropping it (the DAG looked collapsed after one mistake)."""
+    nb = make_nb(
+        "%%step load\nnumbers = [1, 2]",
+        "%%step square\nsquares = [x * x for x in numbers",
+        BELOW,
+    )
+    shown = analyze(nb, notebook_path="demo.ipynb")
+    assert [(s["name"], s.get("unreadable", False)) for s in shown["steps"]] == [
+        ("load", False),
+        ("square", True),
+        ("total", False),
+    ]
+    assert ["square", "total"] in shown["edges"]
