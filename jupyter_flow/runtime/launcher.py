@@ -9,7 +9,8 @@ jupyter_flow. Two modes:
   ``-``, ``$JUPYTER_FLOW_TASK_SPEC``, or the blob ``$JUPYTER_FLOW_TASK_SPEC_KEY`` of the store
   ``$JUPYTER_FLOW_ROOT``), fetch and unpack its code package into the cache once per key,
   then hand over to ``jupyter_flow.runtime.bootstrap.main`` from that package;
-- ``fetch URL KEY DEST NAME``: a scheduled driver's code package into ``DEST``.
+- ``fetch URL KEY DEST NAME [REQUIREMENT...]``: a scheduled driver's code package (and
+  what it needs that the image lacks) into ``DEST``.
 
 Blobs are checked against their keys (SHA-256 for packages and specs; BLAKE3 keys need the
 ``blake3`` module). A failure says which step failed and what to do, exits 2, and is
@@ -323,6 +324,7 @@ def ensure_installed(url: str | None, env: Mapping[str, str]) -> Path | None:
             shutil.rmtree(tmp, ignore_errors=True)
     sys.path.insert(0, str(folder))
     importlib.invalidate_caches()
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, (str(folder), env.get("PYTHONPATH"))))
     return folder
 
 

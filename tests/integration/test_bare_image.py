@@ -136,6 +136,62 @@ def test_tasks_on_one_node_install_boto3_once_and_run(
     assert "installing" not in err  # the node's cache is used
 
 
+CHILD_FLOW = """
+import subprocess
+import sys
+
+from jupyter_flow import Flow
+
+flow = Flow("Child")
+
+
+@flow.step(outputs=("y",))
+def spawn():
+    code = "import boto3; print(boto3.__version__)"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+"""
+
+
+def test_a_fresh_venv_with_pip_only_runs_a_task_and_its_child_processes(
+    s3_env: S3Server, wheelhouse: Path, tmp_path: Path
+) -> None:
+    """As ``python:3.X-slim``: a venv with pip and nothing else (no -I -S needed)."""
+    image = tmp_path / "image"
+    subprocess.run([sys.executable, "-m", "venv", str(image)], check=True, timeout=120)
+    store = open_store(s3_env.fresh_url())
+    module = tmp_path / "project" / "child_flow.py"
+    module.parent.mkdir()
+    module.write_text(CHILD_FLOW)
+    spec = TaskSpec(
+        flow="Child",
+        run_id="r1",
+        step="spawn",
+        index=0,
+        attempt=0,
+        store_url=store.url,
+        code=ensure_package(store, module),
+        inputs=(),
+        outputs=("y",),
+    )
+    store_spec(store, spec)
+    env = {e["name"]: e["value"] for e in task_environment(spec, {})}
+    env |= image_env(s3_env, wheelhouse, tmp_path)
+    done = subprocess.run(
+        [str(image / "bin" / "python"), *task_command()[1:]],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    task = Records(store).read_task("Child", "r1", "spawn", 0)
+    assert task is not None
+    pinned = requirements_for(store.url).split()[0].split("==")[1]
+    assert artifacts.load(store, task.artifacts[0]).strip() == pinned  # the child has boto3
+
+
 def test_without_pypi_the_failure_reaches_the_store_by_its_presigned_url(
     s3_env: S3Server, tmp_path: Path
 ) -> None:
