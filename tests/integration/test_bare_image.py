@@ -152,6 +152,7 @@ def spawn():
 """
 
 
+@pytest.mark.slow  # a venv (~5 s) and a whole install (~3 s unloaded, 24 s on a busy box)
 def test_a_fresh_venv_with_pip_only_runs_a_task_and_its_child_processes(
     s3_env: S3Server, wheelhouse: Path, tmp_path: Path
 ) -> None:
