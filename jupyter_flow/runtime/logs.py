@@ -3,9 +3,9 @@
 Redirecting fds 1 and 2 (not just ``sys.stdout``) also catches output of C extensions and
 subprocesses. A local store gets the log files directly; a remote store gets them uploaded
 every second or so while the task runs (and when it reads a secret), so they survive a
-killed container. Once the task
-has read a secret parameter, both fds go through a masking tee (``masking_tee.py``), so
-the value never reaches a log file, a live view or a container's stdout.
+killed container. Once the task has read a secret parameter, both fds go through a
+masking tee (``masking_tee.py``), so the value never reaches a log file, a live view or a
+container's stdout.
 """
 
 from __future__ import annotations
@@ -112,16 +112,17 @@ def capture_output(
     stop = threading.Event()
     uploader = None
     if tmpdir is not None:
-        sent: dict[str, tuple[int, int]] = {}  # stream -> (size, mtime) it was sent at
+        sent: dict[str, object] = {}  # stream -> (size, mtime, masks) it was sent at
         lock = threading.Lock()  # the loop's upload and mask()'s, one at a time
 
         def upload() -> None:
             with lock:
                 for stream in STREAMS:
                     info = files[stream].stat()
-                    state = (info.st_size, info.st_mtime_ns)
+                    state = (info.st_size, info.st_mtime_ns, output.masks)
                     if sent.get(stream) == state:
-                        continue  # unchanged since the last upload: no request
+                        continue  # unchanged since the last upload: no request (a new
+                        # secret changes it: what was sent before is sent again, masked)
                     data = mask(files[stream].read_bytes(), output.masks)
                     if data:  # an empty log is no document (readers see "" either way)
                         store.put(keys[stream], data)

@@ -26,12 +26,19 @@ class Remote(LocalBlobs):  # a store whose logs are not files here: uploaded
 store = Remote(sys.argv[1])
 spec = TaskSpec("F", "r", "s", 0, 1, sys.argv[1], CodeRef("", ""), (), ())
 report = {}
+def last_stdout():
+    return [d.decode() for p, d in Remote.puts if p.endswith(".stdout")][-1]
+
 with capture_output(store, spec, echo=True) as output:
-    print("before the secret: tok-s3cr3t-1234", flush=True)
+    print("early: tok-s3cr3t-1234", flush=True)
+    time.sleep(1.2)  # uploaded as it is (not yet known as a secret), then unchanged
+    output.mask([b"tok-s3cr3t-1234"])
+    report["unchanged_at_reveal"] = last_stdout()
+    print("before the second secret: second-s3cr3t-99", flush=True)
     for _ in range(2000):  # many small writes: the tee is still copying as mask() starts
         os.write(1, b"a C-level write\n")
-    output.mask([b"tok-s3cr3t-1234"])
-    report["at_reveal"] = [d.decode() for p, d in Remote.puts if p.endswith(".stdout")][-1]
+    output.mask([b"second-s3cr3t-99"])
+    report["at_reveal"] = last_stdout()
     before = len(Remote.puts)
     time.sleep(1.6)  # nothing printed: nothing to send
     report["idle_puts"] = len(Remote.puts) - before
@@ -58,7 +65,10 @@ def test_the_log_is_uploaded_masked_when_a_secret_is_read_then_only_when_it_chan
     )
     assert done.returncode == 0, done.stderr.decode()
     seen = json.loads(report.read_text())
-    assert seen["at_reveal"] == "before the secret: ********\n" + "a C-level write\n" * 2000
+    assert seen["unchanged_at_reveal"] == "early: ********\n"
+    assert seen["at_reveal"] == (
+        "early: ********\nbefore the second secret: ********\n" + "a C-level write\n" * 2000
+    )
     assert seen["idle_puts"] == 0
     assert seen["changed_puts"] == 1
     # The container's own output (kubectl logs) has the value where it was printed before
@@ -66,4 +76,4 @@ def test_the_log_is_uploaded_masked_when_a_secret_is_read_then_only_when_it_chan
     # the store's log already holds it (masked, uploaded at the reveal); what follows is
     # masked before the container prints it.
     before, after = done.stdout.split(b"then ")
-    assert b"tok-s3cr3t-1234" in before and after == b"******** again\n"
+    assert b"early: tok-s3cr3t-1234" in before and after == b"******** again\n"
