@@ -126,18 +126,24 @@ def driver_image(schedule: Schedule, opts: KubeOptions) -> str:
 def render_pod_spec(schedule: Schedule, opts: KubeOptions, executor: str) -> dict[str, Any]:
     """The driver pod: an init container fetches the pinned code, the main one runs it.
     Both read the store with the credentials step pods get (``envFrom`` the pinned
-    Secrets), and the pod is placed as step pods are (nodeSelector, tolerations)."""
+    Secrets), and the pod is placed and secured as step pods are: the same pieces
+    (``pod_spec``), from the pinned step settings."""
+    from ..runtime.executors import pod_spec
+    from ..runtime.executors.kubernetes_job import KubernetesOptions
+
     store = opts.store_url or schedule.root
-    steps = pinned(schedule) or {}
+    steps = pinned(schedule)
+    step_opts = KubernetesOptions.from_settings(dict(steps), {}) if steps is not None else None
     mount = [{"name": "code", "mountPath": CODE_DIR}]
     env = _driver_env(schedule, opts, store)
     image = driver_image(schedule, opts)
-    secrets = [{"secretRef": {"name": s}} for s in steps.get("secrets", ())]
+    shared = pod_spec.container_pieces(step_opts, 0) if step_opts is not None else {}
     fetch: dict[str, Any] = {
         "name": "fetch-code",
         "image": image,
         "command": fetch_command(schedule, store),
         "env": env,
+        **shared,
         "volumeMounts": mount,
     }
     driver: dict[str, Any] = {
@@ -150,29 +156,20 @@ def render_pod_spec(schedule: Schedule, opts: KubeOptions, executor: str) -> dic
             "requests": {"cpu": opts.driver_cpu, "memory": opts.driver_memory},
             "limits": {"memory": opts.driver_memory},
         },
+        **shared,
         "volumeMounts": mount,
     }
-    for container in (fetch, driver):
-        if secrets:
-            container["envFrom"] = secrets
-        if steps.get("image_pull_policy"):
-            container["imagePullPolicy"] = steps["image_pull_policy"]
     spec: dict[str, Any] = {
         "serviceAccountName": service_account_name(schedule, opts),
         "restartPolicy": "Never",
         "initContainers": [fetch],
         "containers": [driver],
-        "volumes": [{"name": "code", "emptyDir": {}}],
+        **(pod_spec.pod_pieces(step_opts, 0) if step_opts is not None else {}),
     }
-    if steps.get("node_selector"):
-        spec["nodeSelector"] = dict(steps["node_selector"])
-    if steps.get("tolerations"):
-        spec["tolerations"] = [dict(t) for t in steps["tolerations"]]
-    pulls = [*steps.get("image_pull_secrets", ())]
+    spec["volumes"] = [{"name": "code", "emptyDir": {}}, *spec.get("volumes", ())]
+    pulls = [p["name"] for p in spec.get("imagePullSecrets", ())]
     if opts.image_pull_secret and opts.image_pull_secret not in pulls:
-        pulls.insert(0, opts.image_pull_secret)
-    if pulls:
-        spec["imagePullSecrets"] = [{"name": n} for n in pulls]
+        spec["imagePullSecrets"] = [{"name": n} for n in (opts.image_pull_secret, *pulls)]
     return spec
 
 
