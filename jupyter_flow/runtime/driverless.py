@@ -54,7 +54,7 @@ from .loader import module_name_for
 from .taskspec import CodeRef, TaskSpec
 
 VERBS = ("start", "step", "finish")
-ENGINE = "argo"  # what the run record names as the executor
+ENGINE = "external"  # the run record's executor when the engine does not say its name
 HEARTBEAT_EVERY = 5.0
 STATUSES: dict[str, RunStatus] = {"Succeeded": "done", "Failed": "failed", "Error": "failed"}
 RETRIES_PLACEHOLDER = "{{retries}}"  # left as is by Argo on a template without retries
@@ -90,6 +90,12 @@ def parser() -> argparse.ArgumentParser:
         default="",
         metavar="NAME",
         help="the schedule that started this run (set by schedule targets)",
+    )
+    p.add_argument(
+        "--engine",
+        default=ENGINE,
+        metavar="NAME",
+        help="what owns the DAG (the run record's executor): the schedule target's name",
     )
     foreach_out(p)
     p = verb("step", "run one task of a step from its finished upstream tasks")
@@ -189,7 +195,7 @@ def _start(args: argparse.Namespace, store: BlobStore, flow: Flow) -> None:
         params={a.name: a.summary for a in saved},
         steps=tuple(_step_info(flow, dag, name) for name in dag.order),
         module_path=flow.module_file or "",
-        executor=ENGINE,
+        executor=args.engine,
         host=socket.gethostname(),
         final=dict(dag.final),
         schedule=args.schedule,

@@ -283,7 +283,10 @@ def render_template(schedule: Schedule, opts: ArgoOptions) -> dict[str, Any]:
     start_outputs, start_flags = _outputs(schedule, PARAMS_STEP)
     start = _edge_template(
         schedule, opts, START,
-        _task_command(schedule, store, "start", "--schedule", schedule.name, *params, *start_flags),
+        _task_command(
+            schedule, store, "start", "--schedule", schedule.name, "--engine", "argo",
+            *params, *start_flags,
+        ),
     )  # fmt: skip
     if start_outputs:
         start["outputs"] = start_outputs

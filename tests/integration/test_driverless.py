@@ -177,6 +177,7 @@ def test_a_workflow_of_driverless_tasks_gives_the_same_data_as_a_local_run(modul
     assert run.data["total"] == 0 + 1 + 4 + 2 + 50
     assert run.status == "done"
     assert run.record.schedule == "argo-like"  # so `schedule history` finds the workflow
+    assert run.record.executor == "argo"  # said by the rendered start, not built into the runtime
     assert [t.index for t in run["square"].tasks] == [0, 1, 2]
     assert "squaring 1" in run["square"].tasks[1].stdout
 
