@@ -302,6 +302,29 @@ def make_view(settings: Settings, shell: Any) -> RunObserver:
 LAST: dict[str, RunHandle] = {}  # "run": the latest handle of this kernel, for %flow pull
 
 
+def check_backend(flow: Any, name: str) -> None:
+    """Before anything starts: refuse a backend that cannot run here (its SDK is missing:
+    say what to install), and say what it will not do for this flow, from its capabilities
+    (a GPU step on a backend that does not give GPUs)."""
+    import sys
+
+    from ..errors import ConfigError
+    from ..runtime.executors.base import describe_backend
+
+    info = describe_backend(name)
+    if not info.usable:
+        raise ConfigError(f"the {name} backend cannot run here: {info.reason}", hint=info.hint)
+    if "gpu" not in info.capabilities:
+        for step in flow.steps.values():
+            if step.resources.gpu:
+                print(
+                    f"jupyter_flow: step {step.name!r} asks for {step.resources.gpu} GPU; "
+                    f"the {name} backend does not give it one: it runs with what this "
+                    "machine has (--on kubernetes or --on batch gives the step a GPU)",
+                    file=sys.stderr,
+                )
+
+
 def run(
     notebook: str | None = None,
     *,
@@ -329,6 +352,7 @@ def run(
     path = notebook or find_notebook(shell)
     flow = load_notebook_flow(path, check=check, shell=shell)
     settings = settings_for(root, on, max_workers)
+    check_backend(flow, settings.executor)
     if resume is True:
         resume = "latest"  # run_flow: the latest run, refused when it finished
     handle = RunHandle(flow, settings, new_run_id(), make_view(settings, shell))

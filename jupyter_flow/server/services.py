@@ -50,29 +50,11 @@ def backends() -> list[str]:
 
 def describe_backends() -> list[Any]:
     """Each registered executor as a ``BackendInfo``: usable here, or why not and what to
-    install. A backend whose class cannot even be loaded is described by that error."""
+    install."""
     from jupyter_flow import plugins
-    from jupyter_flow.errors import FlowError
-    from jupyter_flow.runtime.executors.base import BackendInfo
+    from jupyter_flow.runtime.executors.base import describe_backend
 
-    infos: list[Any] = []
-    for name in plugins.names("executor"):
-        try:
-            cls = plugins.load("executor", name)
-            describe = getattr(cls, "describe", None)
-            if describe is None:  # not an Executor subclass: nothing says it cannot run
-                caps = tuple(sorted(getattr(cls, "capabilities", ())))
-                infos.append(BackendInfo(name, True, None, None, caps))
-            else:
-                infos.append(describe(name))
-        except (ImportError, AttributeError, FlowError) as err:
-            if isinstance(err, FlowError):  # a missing SDK, or another package's broken entry
-                why, hint = err.headline, err.hint
-            else:
-                why = f"it cannot be loaded: {type(err).__name__}: {err}"
-                hint = "reinstall the package it comes from"
-            infos.append(BackendInfo(name, False, why, hint, ()))
-    return infos
+    return [describe_backend(name) for name in plugins.names("executor")]
 
 
 def list_runs(

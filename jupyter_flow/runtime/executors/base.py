@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from ...errors import FlowError
+
 if TYPE_CHECKING:
     from ...config import Settings
     from ...flow.secret_params import Secret
@@ -148,3 +150,24 @@ class Executor(ABC):
 
     def close(self) -> None:
         """Release workers and clients; called once, also after errors."""
+
+
+def describe_backend(name: str) -> BackendInfo:
+    """The executor registered as ``name``, described without starting anything: usable
+    here, or why not and what to install. One whose class cannot even be loaded (a missing
+    SDK imported at module level, another package's broken entry) is described by that."""
+    from ... import plugins
+
+    try:
+        cls = plugins.load("executor", name)
+        describe = getattr(cls, "describe", None)
+        if describe is None:  # not an Executor subclass: nothing says it cannot run
+            caps = tuple(sorted(getattr(cls, "capabilities", ())))
+            return BackendInfo(name, True, None, None, caps)
+        info: BackendInfo = describe(name)
+        return info
+    except (ImportError, AttributeError, FlowError) as err:
+        if isinstance(err, FlowError):
+            return BackendInfo(name, False, err.headline, err.hint, ())
+        why = f"it cannot be loaded: {type(err).__name__}: {err}"
+        return BackendInfo(name, False, why, "reinstall the package it comes from", ())
