@@ -35,6 +35,7 @@ class ArgoTarget(ClusterTarget):
         options = settings_pin.argo_options(
             self.settings, self.argo.namespace, KubeOptions.__dataclass_fields__, os.environ
         )
+        options = settings_pin.with_schedule_label(schedule, options)
         pinned = settings_pin.pin(schedule, self.settings, "kubernetes", options)
         existing = service_account(pinned, self.argo)
         if self.argo.service_account_annotations and existing:

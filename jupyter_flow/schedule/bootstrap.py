@@ -2,7 +2,8 @@
 
 Shared by the Kubernetes CronJob, the Argo templates and the AWS Batch job. The fetch step
 is the tasks' own launcher (``runtime/launcher.py``, stdlib; it pip-installs into ``/code``
-what the driver needs and the image lacks, ``driver_requirements``): it
+what the store and the driver need and the image lacks, ``driver_requirements``; the
+renderer says what its driver needs, as ``driver_needs``): it
 reads the code package blob from the store root, checks it against its key, and unpacks it
 into ``/code`` when it is a tar.gz (a ``runtime.package`` package, which contains
 jupyter_flow itself) or writes it as the module file otherwise (a package that is the module
@@ -11,14 +12,20 @@ alone). The driver then runs with ``/code`` first on ``PYTHONPATH``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..runtime.bootstrap import packed_launcher_command
 from .model import Schedule
 
 CODE_DIR = "/code"
 
 
-def fetch_command(schedule: Schedule, store_url: str) -> list[str]:
+def fetch_command(
+    schedule: Schedule, store_url: str, driver_needs: Sequence[str] = ()
+) -> list[str]:
     """``runtime/launcher.py`` in fetch mode: the pinned package, checked, into ``/code``.
+    ``driver_needs``: what the code run after the fetch needs beyond the store's client
+    (the renderer knows: a CronJob's driver needs the ``kubernetes`` SDK, a step nothing).
     Packed into a short ``python -c``: on AWS the command travels in a SubmitJob's
     container overrides, which Batch caps at 8192 characters."""
     flow = schedule.flow
@@ -29,22 +36,21 @@ def fetch_command(schedule: Schedule, store_url: str) -> list[str]:
         flow.package_key,
         CODE_DIR,
         flow.module_file,
-        *driver_requirements(schedule, store_url),
+        *driver_requirements(store_url, driver_needs),
     )
 
 
-# what jupyter-flow[aws] / [kubernetes] declare (pyproject.toml; a test keeps them equal):
-# ranges, not this machine's versions, so a render stays a function of the schedule alone
+# what jupyter-flow[aws] declares (pyproject.toml; a test keeps them equal): ranges, not
+# this machine's versions, so a render stays a function of the schedule alone
 S3_NEEDS = ("boto3>=1.34", "blake3>=1.0")
-KUBERNETES_NEEDS = ("kubernetes>=37,<38",)
 
 
-def driver_requirements(schedule: Schedule, store_url: str) -> list[str]:
+def driver_requirements(store_url: str, driver_needs: Sequence[str] = ()) -> list[str]:
     """What the fetch installs into ``/code`` when the image lacks it: boto3 for an S3
-    store (the AWS driver submits with it too), and the ``kubernetes`` SDK for a CronJob's
-    driver, which creates the step Jobs."""
+    store (the AWS driver submits with it too), then what the renderer said its driver
+    needs."""
     needs = list(S3_NEEDS) if store_url.startswith("s3://") else []
-    return needs + (list(KUBERNETES_NEEDS) if schedule.target == "kubernetes" else [])
+    return needs + list(driver_needs)
 
 
 def driver_command(schedule: Schedule, store_url: str, executor: str) -> list[str]:

@@ -31,6 +31,7 @@ class KubernetesTarget(ClusterTarget):
         options = settings_pin.kubernetes_options(
             self.settings, self.kube.namespace, KubeOptions.__dataclass_fields__, os.environ
         )
+        options = settings_pin.with_schedule_label(schedule, options)
         return settings_pin.pin(schedule, self.settings, "kubernetes", options)
 
     def render(self, schedule: Schedule) -> tuple[dict[str, Any], ...]:

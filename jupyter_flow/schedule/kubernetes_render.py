@@ -14,6 +14,9 @@ from .bootstrap import CODE_DIR, driver_command, fetch_command, labels, object_n
 from .model import Schedule
 
 POLICY = {"forbid": "Forbid", "allow": "Allow", "replace": "Replace"}
+# what jupyter-flow[kubernetes] declares (pyproject.toml; a test keeps them equal): the
+# CronJob's driver creates the step Jobs with it, so its fetch installs it when missing
+KUBERNETES_NEEDS = ("kubernetes>=37,<38",)
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ def render_pod_spec(schedule: Schedule, opts: KubeOptions, executor: str) -> dic
     fetch: dict[str, Any] = {
         "name": "fetch-code",
         "image": image,
-        "command": fetch_command(schedule, store),
+        "command": fetch_command(schedule, store, KUBERNETES_NEEDS),
         "env": env,
         **shared,
         "volumeMounts": mount,

@@ -158,16 +158,21 @@ def batch_options(
     return asdict(options)
 
 
+def with_schedule_label(schedule: Schedule, options: Mapping[str, Any]) -> dict[str, Any]:
+    """Kubernetes executor ``options`` whose step pods carry the schedule's label, so
+    ``kubectl get pods -l jupyter-flow/schedule=NAME`` finds its fires (for the targets
+    whose steps are Kubernetes pods: the CronJob's driver's Jobs and Argo's templates)."""
+    from ..runtime.executors.kubernetes_job import SCHEDULE_LABEL, label_value
+
+    labels = {**options.get("labels", {}), SCHEDULE_LABEL: label_value(schedule.name)}
+    return {**options, "labels": labels}
+
+
 def pin(
     schedule: Schedule, settings: Settings, executor: str, options: Mapping[str, Any]
 ) -> Schedule:
-    """``schedule`` carrying the settings document its driver runs with, and its key.
-    Step pods are labelled with the schedule (``kubectl get pods -l`` finds its fires)."""
-    if executor == "kubernetes":
-        from ..runtime.executors.kubernetes_job import SCHEDULE_LABEL, label_value
-
-        labels = {**options.get("labels", {}), SCHEDULE_LABEL: label_value(schedule.name)}
-        options = {**options, "labels": labels}
+    """``schedule`` carrying the settings document its driver runs with (``options`` of
+    the executor registered as ``executor``), and its key."""
     document = {
         "format": FORMAT,
         "executor": executor,

@@ -3,6 +3,7 @@ fan-out over a step's output, retries, a timeout, a GPU and a join."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,17 @@ def pick(score):
 """
 
 PACKAGE_KEY = "ab" * 32
+# the executors' environment overrides, which targets read when they pin settings
+BACKEND_ENV = ("JUPYTER_FLOW_K8S_", "JUPYTER_FLOW_BATCH_")
+
+
+@pytest.fixture(autouse=True)
+def _no_backend_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Targets pin with ``os.environ`` as a local run would: a developer's
+    ``JUPYTER_FLOW_K8S_IMAGE`` must not change what these tests render."""
+    for name in list(os.environ):
+        if name.startswith(BACKEND_ENV):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ import pytest
 
 from jupyter_flow.config import Settings
 from jupyter_flow.errors import ConfigError
-from jupyter_flow.schedule import aws_render, settings_pin
+from jupyter_flow.schedule import aws_render
+from jupyter_flow.schedule.aws import AwsTarget
 from jupyter_flow.schedule.model import Schedule
 
 
@@ -35,9 +36,8 @@ FARGATE = {
 
 
 def _pinned(schedule: Schedule, batch: dict) -> Schedule:
-    settings = Settings(extra={"batch": batch})
-    steps = settings_pin.batch_options(settings, "", None, {})
-    return settings_pin.pin(replace(schedule, target="aws"), settings, "batch", steps)
+    """Pinned by the AWS target itself, as ``schedule create`` does."""
+    return AwsTarget(Settings(extra={"batch": batch})).pin_settings(replace(schedule, target="aws"))
 
 
 def test_the_driver_definition_has_the_steps_batch_settings(golden_schedule: Schedule) -> None:

@@ -10,7 +10,11 @@ import pytest
 from hera.workflows.models import CronWorkflow, WorkflowTemplate
 
 from jupyter_flow.config import Settings
-from jupyter_flow.schedule import argo_render, aws_render, kubernetes_render, settings_pin
+from jupyter_flow.runtime.executors.kubernetes_job import SCHEDULE_LABEL
+from jupyter_flow.schedule import argo_render, aws_render, kubernetes_render
+from jupyter_flow.schedule.argo import ArgoTarget
+from jupyter_flow.schedule.aws import AwsTarget
+from jupyter_flow.schedule.kubernetes import KubernetesTarget
 from jupyter_flow.schedule.model import Schedule, StepShape
 
 from .golden import check
@@ -27,17 +31,19 @@ STEPS = {  # [default.kubernetes] as a platform team sets it
 }
 
 
+def kubernetes_target(**options: object) -> KubernetesTarget:
+    return KubernetesTarget(Settings(extra={"kubernetes": {**STEPS, **options}}))
+
+
 def pinned_kubernetes(schedule: Schedule, **options: object) -> Schedule:
-    settings = Settings(extra={"kubernetes": {**STEPS, **options}})
-    fields = kubernetes_render.KubeOptions.__dataclass_fields__
-    steps = settings_pin.kubernetes_options(settings, "flows", fields, {})
-    return settings_pin.pin(schedule, settings, "kubernetes", steps)
+    """Pinned by the target itself, as ``schedule create`` does."""
+    return kubernetes_target(**options).pin_settings(schedule)
 
 
 def test_kubernetes_manifests_match_golden_and_validate(golden_schedule: Schedule) -> None:
-    opts = kubernetes_render.KubeOptions(namespace="flows", image="ghcr.io/acme/flows:2")
-    golden_schedule = pinned_kubernetes(golden_schedule)
-    docs = kubernetes_render.render(golden_schedule, opts)
+    target = kubernetes_target()
+    golden_schedule = target.pin_settings(golden_schedule)
+    docs = target.render(golden_schedule)
     check("kubernetes", list(docs))
     assert [d["kind"] for d in docs] == ["ServiceAccount", "Role", "RoleBinding", "CronJob"]
     for doc in docs:
@@ -68,6 +74,12 @@ def test_kubernetes_manifests_match_golden_and_validate(golden_schedule: Schedul
     assert pod["nodeSelector"] == {"pool": "flows"}
     assert pod["tolerations"] == STEPS["tolerations"]
     assert pod["imagePullSecrets"] == [{"name": "ghcr"}]
+    # the driver creates the step Jobs with the kubernetes SDK: its fetch installs it
+    fetch = pod["initContainers"][0]["command"]
+    assert fetch[-3:] == ["boto3>=1.34", "blake3>=1.0", *kubernetes_render.KUBERNETES_NEEDS]
+    # and the steps it starts are labelled with the schedule (kubectl get pods -l)
+    labels = golden_schedule.settings["extra"]["kubernetes"]["labels"]
+    assert labels == {SCHEDULE_LABEL: "shapes-nightly"}
 
 
 @pytest.mark.parametrize(("policy", "k8s"), [("allow", "Allow"), ("replace", "Replace")])
@@ -98,22 +110,22 @@ def test_the_driver_runs_as_the_steps_service_account(golden_schedule: Schedule)
     assert pod["serviceAccountName"] == "flows-s3"
 
 
-def pinned_argo(schedule: Schedule, **options: object) -> Schedule:
-    """Pinned as ``ArgoTarget.pin_settings`` does: the Kubernetes executor's settings."""
-    steps = {"kubernetes": {**STEPS, **options}}
-    settings = Settings(max_workers=8, retry_backoff=2.0, extra=steps)
-    fields = kubernetes_render.KubeOptions.__dataclass_fields__
-    pinned = settings_pin.argo_options(settings, "flows", fields, {})
-    return settings_pin.pin(replace(schedule, target="argo"), settings, "kubernetes", pinned)
-
-
 ROLE = {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/flows-steps"}
 
 
+def argo_target(**options: object) -> ArgoTarget:
+    """Steps get the Kubernetes executor's settings; the ServiceAccount is IRSA-annotated."""
+    extra = {
+        "kubernetes": {**STEPS, **options},
+        "argo": {"namespace": "flows", "service_account_annotations": ROLE},
+    }
+    return ArgoTarget(Settings(max_workers=8, retry_backoff=2.0, extra=extra))
+
+
 def test_argo_compiles_the_dag_and_matches_golden(golden_schedule: Schedule) -> None:
-    schedule = pinned_argo(golden_schedule, disk="20Gi")
-    opts = argo_render.ArgoOptions(namespace="flows", service_account_annotations=ROLE)
-    docs = argo_render.render(schedule, opts)
+    target = argo_target(disk="20Gi")
+    schedule = target.pin_settings(replace(golden_schedule, target="argo"))
+    docs = target.render(schedule)
     check("argo", list(docs))
     template, cron = docs[-2], docs[-1]
     # hera's models are Argo's schema: both documents round-trip without losing a key
@@ -138,6 +150,11 @@ def test_argo_compiles_the_dag_and_matches_golden(golden_schedule: Schedule) -> 
         "backoff": {"duration": "2s", "factor": "2"},  # doubling, as a local run's
     }
     assert by_name["extract"]["activeDeadlineSeconds"] == "600"
+    # step pods carry the schedule's label; Argo's fetch installs no kubernetes SDK
+    for step in ("extract", "train"):
+        assert by_name[step]["metadata"]["labels"][SCHEDULE_LABEL] == "shapes-nightly"
+    fetch = by_name["extract"]["initContainers"][0]["command"]
+    assert not set(kubernetes_render.KUBERNETES_NEEDS) & set(fetch)
     train = by_name["train"]["container"]
     assert train["image"] == "ghcr.io/acme/train:1"
     assert train["resources"]["limits"] == {"memory": "16Gi", "cpu": "1", "nvidia.com/gpu": "1"}
@@ -174,15 +191,10 @@ def _botocore_errors(service: str, operation: str, params: dict) -> str:
 
 
 def test_aws_request_matches_golden(golden_schedule: Schedule) -> None:
-    settings = Settings(extra={"batch": BATCH})
-    steps = settings_pin.batch_options(settings, "", None, {})
-    schedule = settings_pin.pin(replace(golden_schedule, target="aws"), settings, "batch", steps)
-    opts = aws_render.AwsOptions(
-        scheduler_role_arn="arn:aws:iam::123456789012:role/flows-scheduler",
-        job_queue="flows",
-    )
-    definition = aws_render.driver_definition(schedule, opts)
-    request = aws_render.render(schedule, opts)
+    aws = {"scheduler_role_arn": "arn:aws:iam::123456789012:role/flows-scheduler"}
+    target = AwsTarget(Settings(extra={"batch": BATCH, "aws": aws}))
+    schedule = target.pin_settings(replace(golden_schedule, target="aws"))
+    definition, request = target.render(schedule)
     check("aws", [definition, request])
     assert definition is not None
     assert not _botocore_errors("batch", "RegisterJobDefinition", definition)
@@ -206,6 +218,9 @@ def test_aws_request_matches_golden(golden_schedule: Schedule) -> None:
     assert submit["JobDefinition"] == definition["jobDefinitionName"]
     assert {"Name": "FLOW_STAGE", "Value": "prod"} in submit["ContainerOverrides"]["Environment"]
     assert not _botocore_errors("batch", "SubmitJob", _camel(submit))
+    # Batch steps are not pods: no Kubernetes label, no kubernetes SDK in the fetch
+    assert "labels" not in schedule.settings["extra"]["batch"]
+    assert "kubernetes>=37,<38" not in command[2]
 
 
 def _camel(request: dict) -> dict:
