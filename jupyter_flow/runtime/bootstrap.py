@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import contextlib
 import functools
 import hashlib
 import io
@@ -271,6 +272,26 @@ def install_packages(packages: Sequence[str], root: Path) -> Path | None:
     return target
 
 
+def install_step_packages(store: BlobStore, spec: TaskSpec) -> None:
+    """The step's packages: the environment the driver resolved (offline, from the store),
+    else, for engines whose driver resolves nothing (Argo), one an earlier run resolved
+    for this container's platform, else pip from the index as a last resort."""
+    from .env_install import install_environment
+    from .environments import Environment, Target, doc_path, environment_key
+
+    if not spec.packages:
+        return
+    blob = spec.environment
+    if blob is None:
+        found = store.get(doc_path(environment_key(spec.packages, Target.here())))
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            blob = Environment.from_json(found).blob if found else None
+    if blob is not None:
+        install_environment(store, blob, spec.label, cache_dir("environments"))
+    else:
+        install_packages(spec.packages, cache_dir("packages"))
+
+
 def record_start_failure(
     records: Records,
     where: tuple[str, str, str, int, int],
@@ -337,7 +358,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         spec = read_spec(args[0] if args else None)
         store = open_store(spec.store_url)
         spec = prepare_code(store, spec, cache_dir("code"))
-        install_packages(spec.packages, cache_dir("packages"))
+        install_step_packages(store, spec)
     except Exception as err:
         message = err.format() if isinstance(err, FlowError) else traceback.format_exc()
         print(f"jupyter_flow: the task could not start: {message}", file=sys.stderr)

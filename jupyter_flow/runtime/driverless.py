@@ -46,7 +46,7 @@ from .bootstrap import (
     EXIT_STEP_FAILED,
     BootstrapError,
     cache_dir,
-    install_packages,
+    install_step_packages,
     record_start_failure,
 )
 from .inputs import foreach_count, split_outputs, step_input, step_inputs, task_inputs
@@ -365,7 +365,7 @@ def _step(args: argparse.Namespace, store: BlobStore) -> int:
             packages=step.packages,
             foreach_count=count,
         )
-        install_packages(spec.packages, cache_dir("packages"))
+        install_step_packages(store, spec)
     except Exception as err:
         code = _cannot("step", err)
         message = err.format() if isinstance(err, FlowError) else f"{type(err).__name__}: {err}"

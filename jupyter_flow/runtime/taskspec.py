@@ -54,6 +54,7 @@ class TaskSpec:
     packages: tuple[str, ...] = ()
     foreach_count: int | None = None  # how many tasks the step has (foreach)
     split: tuple[str, ...] = ()  # outputs a later foreach iterates: saved item by item
+    environment: str | None = None  # blob of the resolved packages (``environments``)
 
     @property
     def task_id(self) -> str:
@@ -70,8 +71,9 @@ class TaskSpec:
                 for key in GROUP_FIELDS:
                     if artifact[key] is None:
                         del artifact[key]
-        if not raw["split"]:
-            del raw["split"]
+        for key in ("split", "environment"):  # unset: not in the spec (nor in its key)
+            if not raw[key]:
+                del raw[key]
         return json.dumps(raw, separators=(",", ":"), sort_keys=True)
 
     def to_blob(self) -> tuple[str, bytes]:

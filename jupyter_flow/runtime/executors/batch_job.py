@@ -107,6 +107,8 @@ class BatchOptions:
     host_attempts: int = 3  # Batch attempts of a job whose host goes away (Spot), 1-10
     definition_prefix: str = "jupyter-flow"
     python: str = "python"
+    python_version: str | None = None  # the image's Python, when its tag does not say it
+    architecture: str = "amd64"  # the hosts' CPU (amd64, arm64): what packages= resolve for
     poll_interval: float = 5.0  # seconds between DescribeJobs rounds
     max_in_flight: int = 1000
 

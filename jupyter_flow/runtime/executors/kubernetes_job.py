@@ -60,6 +60,8 @@ class KubernetesOptions:
     labels: Mapping[str, str] = field(default_factory=dict)
     annotations: Mapping[str, str] = field(default_factory=dict)
     python: str = "python"
+    python_version: str | None = None  # the image's Python, when its tag does not say it
+    architecture: str = "amd64"  # the nodes' CPU (amd64, arm64): what packages= resolve for
     cpu_limit: bool = True  # limits.cpu = requests.cpu (Guaranteed QoS)
     ttl_seconds_after_finished: int = 600
     unschedulable_timeout: float = 300.0  # seconds a pod may wait for a node

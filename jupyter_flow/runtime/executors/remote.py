@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ...errors import FlowError
 from ...flow.secret_params import mask_text, masked_values
 from ...store.records import ErrorInfo, Records, log_path
+from ..environments import Environments, Target
 from ..log_merge import Tail, merged, missing_tail
 from .base import Executor, TaskEvent
 
@@ -52,6 +53,7 @@ class RemoteExecutor(Executor):
         self._pool: ThreadPoolExecutor | None = None
         self._submitting: list[Future[None]] = []  # touched by the driver's thread only
         self._masks: tuple[bytes, ...] = ()  # secret values this process can read
+        self._environments: Environments | None = None
 
     @property
     def capacity(self) -> int:
@@ -71,7 +73,19 @@ class RemoteExecutor(Executor):
     def _start(self, spec: TaskSpec) -> None:
         """Track ``spec`` and hand it to the engine, through ``_in_background``."""
 
+    def package_target(self, spec: TaskSpec) -> Target:
+        """Where ``spec``'s container runs, for resolving its packages."""
+        options = self.options  # type: ignore[attr-defined]
+        return Target.of_image(
+            spec.image or options.image, options.architecture, options.python_version
+        )
+
     def submit(self, spec: TaskSpec) -> None:
+        if spec.packages and spec.environment is None:  # resolved once per set and target
+            if self._environments is None:
+                self._environments = Environments(self.store)
+            found = self._environments.get(spec.step, spec.packages, self.package_target(spec))
+            spec = replace(spec, environment=found.blob)
         self._queue.append(spec)
         self._dispatch()
 
