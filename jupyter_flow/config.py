@@ -107,6 +107,27 @@ class Settings:
         return self.max_workers if self.max_workers > 0 else max(1, os.cpu_count() or 1)
 
 
+def _check_tables(path: Path, section: str, values: Mapping[str, Any]) -> None:
+    """A table that names no backend (``[default.bacth]``) is a typo: refused, not ignored
+    (its settings would silently not apply). Built-in names cost no entry-point scan."""
+    from . import plugins
+
+    tables = {k for k, v in values.items() if isinstance(v, Mapping)}
+    builtin = {name for kind in plugins.BUILTIN.values() for name in kind}
+    if tables <= builtin:
+        return
+    known = builtin | {name for kind in plugins.KINDS for name in plugins.names(kind)}
+    for table in sorted(tables - known):
+        import difflib
+
+        near = difflib.get_close_matches(table, sorted(known), n=1)
+        raise ConfigError(
+            f"{path} [{section}.{table}]: no backend is named {table!r}"
+            + (f" (did you mean [{section}.{near[0]}]?)" if near else ""),
+            hint=f"a table under [{section}] names a backend: {', '.join(sorted(known))}",
+        )
+
+
 def resolve_root(root: str, base: Path) -> str:
     """URLs stay as they are; local paths become absolute (relative to ``base``)."""
     if "://" in root:
@@ -139,6 +160,7 @@ def _read_config(base: Path, profile: str) -> dict[str, Any]:
         if path.is_file():
             data = _load_toml(path)
             section = dict(data.get("default", {}))
+            _check_tables(path, "default", section)
             if profile != "default":
                 profiles = data.get("profiles", {})
                 if profile not in profiles:
@@ -146,7 +168,11 @@ def _read_config(base: Path, profile: str) -> dict[str, Any]:
                         f"profile {profile!r} is not defined in {path}",
                         hint=f"defined profiles: {', '.join(profiles) or 'none'}",
                     )
-                section.update(profiles[profile])
+                _check_tables(path, f"profiles.{profile}", profiles[profile])
+                for key, value in profiles[profile].items():  # a backend table: its keys
+                    inherited = section.get(key)
+                    both = isinstance(value, Mapping) and isinstance(inherited, Mapping)
+                    section[key] = {**inherited, **value} if both else value  # type: ignore[dict-item]
             if "root" in section and "://" not in str(section["root"]):
                 section["root"] = str((path.parent / str(section["root"])).resolve())
             return section
