@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from . import settings_pin
-from .argo_render import GROUP_VERSION, ArgoOptions, render, service_account
+from .argo_render import GROUP_VERSION, ArgoOptions, render, render_workflow, service_account
 from .bootstrap import object_name
 from .cluster import MANAGED, ClusterTarget
 from .kubernetes_render import KubeOptions
@@ -78,18 +78,6 @@ class ArgoTarget(ClusterTarget):
 
     def run_now(self, schedule: Schedule) -> str:
         """A Workflow from the template (what ``argo submit --from cronwf/...`` does)."""
-        cron = self.render(schedule)[-1]
-        name = f"{object_name(schedule)}-manual"
-        workflow = {
-            "apiVersion": GROUP_VERSION,
-            "kind": "Workflow",
-            "metadata": {
-                "generateName": f"{name}-",
-                "namespace": self.argo.namespace,
-                "labels": cron["metadata"]["labels"],
-            },
-            "spec": cron["spec"]["workflowSpec"],
-        }
         objects = self._objects()
-        created = objects.call("create", workflow)
+        created = objects.call("create", render_workflow(schedule, self.argo))
         return str(created["metadata"]["name"])

@@ -1,9 +1,11 @@
 """Pure Argo Workflows manifests: the flow as a WorkflowTemplate DAG plus a CronWorkflow.
 
 Targets Argo Workflows >= 3.6 (``spec.schedules``, a list, on the CronWorkflow; 3.5 and
-older only know the singular ``schedule``). Plain dicts, round-tripped through hera's models
-in the tests. One template per step; each step pod fetches the pinned code (the same init
-step as the Kubernetes driver) and runs one task with ``python -m jupyter_flow.task``.
+older only know the singular ``schedule``); ``[default.argo] argo_version`` says which Argo
+runs them, so fields newer than 3.6 are used only where they exist. Plain dicts, checked in
+the tests against Argo's own JSON schema of each supported version, in strict mode. One
+template per step; each step pod fetches the pinned code (the same init step as the
+Kubernetes driver) and runs one task with ``python -m jupyter_flow.task``.
 
 Without a driver, Argo owns the DAG, so the task entry point works from names, not a full
 task spec: ``jupyter_flow.task start|step|finish`` with ``--run-id {{workflow.name}}``
@@ -15,16 +17,18 @@ Step pods get what ``--on kubernetes`` Jobs get, from the Kubernetes executor se
 pinned at create (``settings_pin.argo_options``) and built by the same pure
 ``runtime/executors/pod_spec.py``: envFrom Secrets and env, placement (GPU toleration
 included), pull secrets, sizes, securityContext, the pod's identity as env. Retries back off
-from ``retry_backoff``, doubling (Argo 3.6 cannot cap the delay at 60 s as a local run
-does); ``max_workers`` caps the pods running at once (``spec.parallelism``).
+from ``retry_backoff``, doubling, capped at 60 s as a local run's from Argo 3.7 (3.6 has
+no ``backoff.cap``); ``max_workers`` caps the pods running at once (``spec.parallelism``).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ConfigError
 from ..runtime.executors import pod_spec
 from ..runtime.executors.kubernetes_job import KubernetesOptions
 from .bootstrap import CODE_DIR, fetch_command, labels, object_name
@@ -35,6 +39,22 @@ GROUP_VERSION = "argoproj.io/v1alpha1"
 FOREACH_DIR = "/tmp/jupyter_flow"
 START = "start"
 UNPINNED_IMAGE = "python:3.11-slim"  # a schedule from before settings were pinned
+OLDEST_ARGO = (3, 6)  # CronWorkflow.spec.schedules (a list)
+BACKOFF_CAP_SINCE = (3, 7)  # retryStrategy.backoff.cap
+
+
+def argo_release(text: object) -> tuple[int, int]:
+    """``"3.7"`` / ``"v4.1.2"`` as (major, minor); a ConfigError naming the setting else."""
+    found = re.fullmatch(r"v?(\d+)\.(\d+)(\.\d+)?", text) if isinstance(text, str) else None
+    release = (int(found[1]), int(found[2])) if found else None
+    if release is None or release < OLDEST_ARGO:
+        raise ConfigError(
+            f"[default.argo] argo_version = {text!r} is not an Argo Workflows release "
+            f"jupyter_flow renders for (3.6 or later, as a string)",
+            hint='set the Argo your cluster runs, quoted, e.g. argo_version = "3.7" '
+            "(`argo version` prints it); 3.5 and older cannot run these CronWorkflows",
+        )
+    return release
 
 
 @dataclass(frozen=True)
@@ -48,6 +68,15 @@ class ArgoOptions:
     service_account_annotations: Mapping[str, str] = field(default_factory=dict)  # IRSA...
     starting_deadline_seconds: int = 300
     history_limit: int = 3
+    # the oldest Argo the manifests must run on: newer fields (backoff.cap, 3.7) only then
+    argo_version: str = "3.6"
+
+    def __post_init__(self) -> None:
+        argo_release(self.argo_version)
+
+    @property
+    def release(self) -> tuple[int, int]:
+        return argo_release(self.argo_version)
 
     @classmethod
     def from_settings(cls, options: Mapping[str, Any]) -> ArgoOptions:
@@ -183,12 +212,15 @@ def _pod(
     return {"metadata": metadata, **pieces}
 
 
-def _retry(schedule: Schedule, step: StepShape) -> dict[str, Any]:
+def _retry(schedule: Schedule, opts: ArgoOptions, step: StepShape) -> dict[str, Any]:
     retry: dict[str, Any] = {"limit": str(step.retries), "retryPolicy": "Always"}
     backoff = float(schedule.settings.get("retry_backoff", 0) or 0)
-    if backoff > 0:
-        # doubling as a local run's; no cap: Argo 3.6's Backoff has no ``cap`` field
+    if backoff > 0:  # doubling as a local run's, capped as it is where Argo can (>= 3.7)
         retry["backoff"] = {"duration": f"{backoff:g}s", "factor": "2"}
+        if opts.release >= BACKOFF_CAP_SINCE:
+            from ..runtime.runner import MAX_BACKOFF
+
+            retry["backoff"]["cap"] = f"{MAX_BACKOFF:g}s"
     return retry
 
 
@@ -216,7 +248,7 @@ def _step_template(schedule: Schedule, opts: ArgoOptions, step: StepShape) -> di
     if outputs:
         template["outputs"] = outputs
     if step.retries:
-        template["retryStrategy"] = _retry(schedule, step)
+        template["retryStrategy"] = _retry(schedule, opts, step)
     if step.timeout:
         template["activeDeadlineSeconds"] = str(int(step.timeout))
     return template
@@ -353,6 +385,22 @@ def render_cron(schedule: Schedule, opts: ArgoOptions) -> dict[str, Any]:
                 "arguments": _arguments(schedule),
             },
         },
+    }
+
+
+def render_workflow(schedule: Schedule, opts: ArgoOptions) -> dict[str, Any]:
+    """One Workflow from the template outside the timetable (what ``argo submit --from
+    cronwf/...`` makes): the CronWorkflow's ``workflowSpec``, named by Argo."""
+    cron = render_cron(schedule, opts)
+    return {
+        "apiVersion": GROUP_VERSION,
+        "kind": "Workflow",
+        "metadata": {
+            "generateName": f"{object_name(schedule)}-manual-",
+            "namespace": opts.namespace,
+            "labels": cron["metadata"]["labels"],
+        },
+        "spec": cron["spec"]["workflowSpec"],
     }
 
 
