@@ -25,6 +25,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import FlowError
 from ..store.blobs import BlobStore
@@ -263,3 +264,27 @@ def _hint(pip_output: str, target: Target) -> str:
             f"platform. pip said:\n{said}"
         )
     return f"check the names and versions (and pip's index settings). pip said:\n{said}"
+
+
+def resolve_steps(
+    store: BlobStore,
+    steps: Iterable[tuple[str, Sequence[str], str | None]],
+    options: Mapping[str, Any],
+) -> list[Environment]:
+    """Resolve ``(step, packages, image)`` for an executor with ``options`` (its image,
+    ``architecture``, ``python_version``): what ``schedule create`` does where the index is
+    reachable, so no fire of the schedule needs it (the driver finds them stored)."""
+    found = Environments(store)
+    return [
+        found.get(
+            step,
+            packages,
+            Target.of_image(
+                image or options.get("image"),
+                options.get("architecture", "amd64"),
+                options.get("python_version"),
+            ),
+        )
+        for step, packages, image in steps
+        if packages
+    ]

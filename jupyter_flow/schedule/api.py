@@ -151,9 +151,29 @@ def create_schedule(
         schedule = replace(schedule, created=existing.created)
         if existing.target != schedule.target:
             target_for(existing.target, root).remove(existing)
+    _resolve_packages(flow, schedule)
     engine.apply(schedule)
     store.put(schedule, reset_state=True)
     return schedule
+
+
+def _resolve_packages(flow: Any, schedule: Schedule) -> None:
+    """Resolve the steps' ``packages=`` now, on this machine, which reaches the package
+    index: a fire's driver then finds them in the store and its cluster needs no index."""
+    executor = schedule.settings.get("executor")
+    steps = [(s.name, s.packages, s.image) for s in flow.steps.values() if s.packages]
+    if not steps or not executor:
+        return
+    if "remote" not in plugins.load("executor", executor).capabilities:
+        return  # local steps run in the driver's own environment
+    from ..runtime.environments import resolve_steps
+    from ..store import open_store
+
+    store = open_store(schedule.root)
+    try:
+        resolve_steps(store, steps, schedule.settings["extra"][executor])
+    finally:
+        store.close()
 
 
 def render_schedule(schedule: Schedule, root: str | None = None) -> Applied:

@@ -130,11 +130,13 @@ def _log(kube: FakeKubeAPI, job: str) -> str:
     return "\n".join(log.read_text() for log in logs)
 
 
-def _schedule(project, fake_k8s, kube: FakeKubeAPI, s3_env, fail_item: int) -> tuple[dict, str]:
+def _schedule(
+    project, fake_k8s, kube: FakeKubeAPI, s3_env, fail_item: int, flow: str = STEPS_FLOW
+) -> tuple[dict, str]:
     """Create the schedule; put the S3 credentials in a Secret; bind the applied Role."""
     root = s3_env.fresh_url()
     path = project(_toml(s3_env.endpoint, fail_item))
-    path.write_text(STEPS_FLOW)
+    path.write_text(flow)
     api.create_schedule(path, "0 3 * * *", target="kubernetes", root=root)
     cronjob = fake_k8s.kinds("cronjobs")[0]
     pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
