@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import mmap
 import os
 import shutil
 import subprocess
@@ -57,7 +58,10 @@ def _unpack(buffer: Any, dest: Path, step: str) -> list[Path]:
     that this container is the platform they were resolved for."""
     dest.mkdir(parents=True)
     wheels: list[Path] = []
-    with tarfile.open(fileobj=io.BytesIO(memoryview(buffer)), mode="r:") as tar:
+    if isinstance(buffer, mmap.mmap):
+        buffer.seek(0)  # read in place: an environment may be GBs (torch), never copied
+    source = buffer if isinstance(buffer, mmap.mmap) else io.BytesIO(buffer)
+    with tarfile.open(fileobj=source, mode="r:") as tar:
         for member in tar:
             data = tar.extractfile(member)
             if data is None:
