@@ -23,15 +23,12 @@ from __future__ import annotations
 
 import ast
 import base64
-import contextlib
 import functools
 import hashlib
 import io
 import os
-import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
 import tokenize
@@ -47,6 +44,7 @@ from ..store import open_store
 from ..store.blobs import BlobStore, blob_path
 from ..store.records import AttemptRecord, ErrorInfo, Records, task_dir
 from . import launcher
+from .env_install import install_step_packages
 from .taskspec import TaskSpec
 
 EXIT_OK, EXIT_STEP_FAILED, EXIT_BOOTSTRAP = 0, 1, 2
@@ -238,60 +236,6 @@ def _prefer_packaged_jupyter_flow(folder: Path) -> None:
         )
 
 
-def pip_command(packages: Sequence[str], target: Path) -> list[str]:
-    """The pip invocation that installs a step's declared packages into ``target`` (the
-    launcher's own, ``launcher.PIP``)."""
-    return [sys.executable, *launcher.PIP, "--target", str(target), *sorted(packages)]
-
-
-def packages_dir(packages: Sequence[str], root: Path) -> Path:
-    digest = hashlib.sha256("\n".join(sorted(set(packages))).encode()).hexdigest()[:16]
-    return root / digest
-
-
-def install_packages(packages: Sequence[str], root: Path) -> Path | None:
-    """pip-install once per package set into a cached folder, put it on ``sys.path``."""
-    if not packages:
-        return None
-    target = packages_dir(packages, root)
-    if not (target / ".complete").is_file():
-        tmp = launcher.scratch(target)  # unique: tasks on one node may share the cache
-        try:
-            done = subprocess.run(
-                pip_command(packages, tmp), capture_output=True, text=True, check=False
-            )
-            if done.returncode != 0:
-                raise BootstrapError(
-                    f"pip could not install {', '.join(sorted(packages))}",
-                    hint=(done.stderr or done.stdout).strip()[-2000:] or "see the pip output above",
-                )
-            launcher.settle(tmp, target)  # renamed into place; a task that got there first wins
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-    sys.path.insert(1, str(target))  # after the code package, before site-packages
-    return target
-
-
-def install_step_packages(store: BlobStore, spec: TaskSpec) -> None:
-    """The step's packages: the environment the driver resolved (offline, from the store),
-    else, for engines whose driver resolves nothing (Argo), one an earlier run resolved
-    for this container's platform, else pip from the index as a last resort."""
-    from .env_install import install_environment
-    from .environments import Environment, Target, doc_path, environment_key
-
-    if not spec.packages:
-        return
-    blob = spec.environment
-    if blob is None:
-        found = store.get(doc_path(environment_key(spec.packages, Target.here())))
-        with contextlib.suppress(ValueError, KeyError, TypeError):
-            blob = Environment.from_json(found).blob if found else None
-    if blob is not None:
-        install_environment(store, blob, spec.label, cache_dir("environments"))
-    else:
-        install_packages(spec.packages, cache_dir("packages"))
-
-
 def record_start_failure(
     records: Records,
     where: tuple[str, str, str, int, int],
@@ -358,7 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         spec = read_spec(args[0] if args else None)
         store = open_store(spec.store_url)
         spec = prepare_code(store, spec, cache_dir("code"))
-        install_step_packages(store, spec)
+        install_step_packages(store, spec, cache_dir)
     except Exception as err:
         message = err.format() if isinstance(err, FlowError) else traceback.format_exc()
         print(f"jupyter_flow: the task could not start: {message}", file=sys.stderr)

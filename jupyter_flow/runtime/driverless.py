@@ -46,9 +46,9 @@ from .bootstrap import (
     EXIT_STEP_FAILED,
     BootstrapError,
     cache_dir,
-    install_step_packages,
     record_start_failure,
 )
+from .env_install import install_step_packages
 from .inputs import foreach_count, split_outputs, step_input, step_inputs, task_inputs
 from .loader import module_name_for
 from .taskspec import CodeRef, TaskSpec
@@ -365,7 +365,7 @@ def _step(args: argparse.Namespace, store: BlobStore) -> int:
             packages=step.packages,
             foreach_count=count,
         )
-        install_step_packages(store, spec)
+        install_step_packages(store, spec, cache_dir)
     except Exception as err:
         code = _cannot("step", err)
         message = err.format() if isinstance(err, FlowError) else f"{type(err).__name__}: {err}"

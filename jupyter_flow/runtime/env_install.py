@@ -1,4 +1,4 @@
-"""In a task's container: install the environment the driver resolved (``environments``).
+"""In a task's container: install the step's packages, as the driver resolved them.
 
 The wheels come from the store (checked against their blob's key, like every read), and
 pip installs exactly them, ``--no-index --no-deps``: no PyPI, no resolver, the versions
@@ -8,6 +8,8 @@ of the lock. Once per environment and node (a cached folder), then on ``sys.path
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
 import json
 import mmap
@@ -16,12 +18,77 @@ import shutil
 import subprocess
 import sys
 import tarfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..store.blobs import BlobStore
 from . import launcher
-from .environments import MANIFEST, PIP, PackagesError, Target
+from .environments import (
+    MANIFEST,
+    PIP,
+    Environment,
+    PackagesError,
+    Target,
+    doc_path,
+    environment_key,
+)
+
+if TYPE_CHECKING:
+    from .taskspec import TaskSpec
+
+
+def install_step_packages(store: BlobStore, spec: TaskSpec, cache: Callable[[str], Path]) -> None:
+    """The step's packages: the environment the driver resolved (offline, from the store),
+    else, for engines whose driver resolves nothing (Argo), one an earlier run resolved
+    for this container's platform, else pip from the index as a last resort. ``cache``
+    gives the node's cache folder of a kind."""
+    if not spec.packages:
+        return
+    blob = spec.environment
+    if blob is None:
+        found = store.get(doc_path(environment_key(spec.packages, Target.here())))
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            blob = Environment.from_json(found).blob if found else None
+    if blob is not None:
+        install_environment(store, blob, spec.label, cache("environments"))
+    else:
+        install_packages(spec.packages, cache("packages"))
+
+
+def pip_command(packages: Sequence[str], target: Path) -> list[str]:
+    """The pip invocation that installs a step's declared packages into ``target`` (the
+    launcher's own, ``launcher.PIP``)."""
+    return [sys.executable, *launcher.PIP, "--target", str(target), *sorted(packages)]
+
+
+def packages_dir(packages: Sequence[str], root: Path) -> Path:
+    digest = hashlib.sha256("\n".join(sorted(set(packages))).encode()).hexdigest()[:16]
+    return root / digest
+
+
+def install_packages(packages: Sequence[str], root: Path) -> Path | None:
+    """pip-install from the index once per package set into a cached folder, put it on
+    ``sys.path`` (where no resolved environment is stored)."""
+    if not packages:
+        return None
+    target = packages_dir(packages, root)
+    if not (target / ".complete").is_file():
+        tmp = launcher.scratch(target)  # unique: tasks on one node may share the cache
+        try:
+            done = subprocess.run(
+                pip_command(packages, tmp), capture_output=True, text=True, check=False
+            )
+            if done.returncode != 0:
+                raise PackagesError(
+                    f"pip could not install {', '.join(sorted(packages))}",
+                    hint=(done.stderr or done.stdout).strip()[-2000:] or "see the pip output above",
+                )
+            launcher.settle(tmp, target)  # renamed into place; a task that got there first wins
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    sys.path.insert(1, str(target))  # after the code package, before site-packages
+    return target
 
 
 def install_environment(store: BlobStore, blob: str, step: str, root: Path) -> Path:

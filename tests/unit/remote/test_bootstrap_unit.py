@@ -9,14 +9,9 @@ import sys
 import pytest
 
 from jupyter_flow.runtime import bootstrap
-from jupyter_flow.runtime.bootstrap import (
-    BootstrapError,
-    install_packages,
-    packages_dir,
-    pip_command,
-    read_spec,
-    task_command,
-)
+from jupyter_flow.runtime.bootstrap import BootstrapError, read_spec, task_command
+from jupyter_flow.runtime.env_install import install_packages, packages_dir, pip_command
+from jupyter_flow.runtime.environments import PackagesError
 from jupyter_flow.runtime.taskspec import CodeRef, TaskSpec
 
 SPEC = TaskSpec(
@@ -91,7 +86,7 @@ def test_a_pip_failure_says_what_pip_said(tmp_path, monkeypatch):
         return subprocess.CompletedProcess(command, 1, "", "No matching distribution for nope")
 
     monkeypatch.setattr(subprocess, "run", fake_run)
-    with pytest.raises(BootstrapError) as err:
+    with pytest.raises(PackagesError) as err:
         install_packages(["nope==0"], tmp_path)
     assert "pip could not install nope==0" in str(err.value)
     assert "No matching distribution" in str(err.value)

@@ -131,7 +131,8 @@ def test_a_pod_without_a_driver_finds_the_environment_stored_for_its_platform(
 ) -> None:
     """Argo's step pods: the spec names no environment; one an earlier run resolved for this
     container's platform is installed offline rather than pip from the index."""
-    from jupyter_flow.runtime.bootstrap import install_step_packages
+    from jupyter_flow.runtime.bootstrap import cache_dir
+    from jupyter_flow.runtime.env_install import install_step_packages
     from jupyter_flow.runtime.taskspec import CodeRef, TaskSpec
 
     store = open_store(str(tmp_path / "store"))
@@ -142,6 +143,6 @@ def test_a_pod_without_a_driver_finds_the_environment_stored_for_its_platform(
     spec = TaskSpec(
         "F", "r1", "train", 0, 1, store.url, CodeRef("f.py", "f"), (), (), packages=("jftiny",)
     )
-    install_step_packages(store, spec)
+    install_step_packages(store, spec, cache_dir)
     assert any((tmp_path / "cache" / "environments").iterdir())
     assert not (tmp_path / "cache" / "packages").exists()
