@@ -6,7 +6,7 @@ import json
 import os
 from typing import Any
 
-from ..errors import ConfigError, MissingExtraError
+from ..errors import ConfigError
 from . import settings_pin
 from .aws_render import AwsOptions, driver_definition, pinned, render, submit_job_input
 from .base import ScheduleTarget
@@ -68,12 +68,27 @@ class AwsTarget(ScheduleTarget):
         )
 
     def _client(self, service: str) -> Any:
-        try:
-            import boto3
-        except ModuleNotFoundError:
-            raise MissingExtraError("boto3", "aws", "scheduling on AWS") from None
-        return boto3.client(
-            service, region_name=self.aws.region, endpoint_url=self.aws.endpoint_url
+        """EventBridge Scheduler at ``[default.aws]``'s region/endpoint; Batch where the
+        executor (and the driver's definition) has it: ``[default.batch]``, its env."""
+        from ..sdk import aws
+
+        if service != "batch":
+            return aws.client(
+                service,
+                "scheduling on AWS",
+                region=self.aws.region,
+                endpoint_url=self.aws.endpoint_url,
+                endpoint_setting="endpoint_url in [default.aws]",
+            )
+        steps = settings_pin.batch_options(
+            self.settings, self.aws.job_queue, self.aws.region, os.environ
+        )
+        return aws.client(
+            "batch",
+            "scheduling on AWS",
+            region=steps["region"],
+            endpoint_url=steps["endpoint_url"],
+            endpoint_setting="endpoint_url in [default.batch] (JUPYTER_FLOW_BATCH_ENDPOINT_URL)",
         )
 
     def _call(self, what: str, method: Any, **kwargs: Any) -> Any:

@@ -1,5 +1,6 @@
-"""Applying manifests with the official ``kubernetes`` client (shared by the CronJob and
-Argo targets). The only schedule module besides the targets that imports the SDK.
+"""Applying manifests (shared by the CronJob and Argo targets), through ``sdk.kube``: the
+cluster is loaded and called exactly as the Kubernetes executor does (``kubeconfig``,
+``context``, ``in_cluster``, the ``JUPYTER_FLOW_K8S_*`` overrides; 429/5xx retried).
 
 Objects are created in order and, if one fails, the ones this call created are deleted
 again, so a failed apply leaves nothing half-created.
@@ -11,8 +12,11 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ..errors import ConfigError, MissingExtraError
+from ..errors import ConfigError
+from ..sdk import kube
 
+PURPOSE = "scheduling on Kubernetes"
+CONNECTION = ("kubeconfig", "context", "in_cluster", "request_retries")
 # kind -> (API class, method suffix); anything else is a custom object (Argo's kinds).
 TYPED = {
     "ServiceAccount": ("CoreV1Api", "service_account"),
@@ -21,45 +25,49 @@ TYPED = {
     "CronJob": ("BatchV1Api", "cron_job"),
     "Job": ("BatchV1Api", "job"),
 }
+RBAC_HINT = (
+    "to create a schedule, grant it in that namespace: serviceaccounts, roles and rolebindings "
+    "(apiGroup rbac.authorization.k8s.io), cronjobs and jobs (batch), or workflowtemplates, "
+    "cronworkflows and workflows (argoproj.io): create, get, update, patch, delete "
+    "(kubectl auth can-i create cronjobs -n NAMESPACE)"
+)
+HINT = "check the schedule's namespace and the rendered objects (schedule create --dry-run)"
 
 
-def _sdk() -> Any:
-    try:
-        import kubernetes
-    except ModuleNotFoundError:
-        raise MissingExtraError("kubernetes", "kubernetes", "scheduling on Kubernetes") from None
-    return kubernetes
+class Connected:
+    """A loaded cluster and the retrying caller over it."""
+
+    def __init__(self, cluster: kube.Cluster, retries: int) -> None:
+        self.cluster = cluster
+        self.api = kube.Api(cluster, retries=retries, rbac_hint=RBAC_HINT, hint=HINT)
 
 
-def api_client(options: Mapping[str, Any]) -> Any:
-    """A client for the configured cluster: ``kubeconfig``/``context`` settings, else
-    ``KUBECONFIG`` / ``~/.kube/config``, else the in-cluster service account."""
-    k8s = _sdk()
-    configuration = k8s.client.Configuration()
-    try:
-        k8s.config.load_kube_config(
-            # read KUBECONFIG now: the SDK reads it once, when it is imported
-            config_file=options.get("kubeconfig") or os.environ.get("KUBECONFIG"),
-            context=options.get("context"),
-            client_configuration=configuration,
-        )
-    except (k8s.config.ConfigException, FileNotFoundError, TypeError) as err:
-        try:
-            k8s.config.load_incluster_config(client_configuration=configuration)
-        except k8s.config.ConfigException:
-            raise ConfigError(
-                f"no Kubernetes cluster configured: {err}",
-                hint="set KUBECONFIG, or kubeconfig/context under [default.kubernetes]",
-            ) from None
-    return k8s.client.ApiClient(configuration)
+def api_client(options: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Connected:
+    """The cluster the target's ``options`` name, read as the executor reads
+    ``[default.kubernetes]``: the same keys, the same environment overrides, the same
+    in-cluster rule (``sdk.kube.load``)."""
+    from ..runtime.executors.kubernetes_job import KubernetesOptions
+
+    env = os.environ if env is None else env
+    raw = {key: options[key] for key in CONNECTION if key in options}
+    settings = KubernetesOptions.from_settings(raw, env)
+    cluster = kube.load(
+        PURPOSE,
+        kubeconfig=settings.kubeconfig,
+        context=settings.context,
+        in_cluster=settings.in_cluster,
+        env=env,
+    )
+    return Connected(cluster, settings.request_retries)
 
 
 class Objects:
-    """create/replace/read/delete for the kinds we apply, over one ApiClient."""
+    """create/replace/read/patch/delete for the kinds we apply, over one cluster."""
 
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.k8s = _sdk()
+    def __init__(self, connected: Connected) -> None:
+        self.api = connected.api
+        self.client = connected.cluster.api_client  # the SDK's ApiClient
+        self.k8s = kube.sdk(PURPOSE)
 
     def _typed(self, kind: str, verb: str) -> Callable[..., Any]:
         api_name, suffix = TYPED[kind]
@@ -67,38 +75,44 @@ class Objects:
         return getattr(api, f"{verb}_namespaced_{suffix}")
 
     def call(self, verb: str, doc: Mapping[str, Any], body: Any = None, **extra: Any) -> Any:
-        """``verb`` (create|read|replace|patch|delete) on the object ``doc`` names."""
+        """``verb`` (create|read|replace|patch|delete) on the object ``doc`` names; the
+        answer as JSON. Raises ``kube.ApiError`` (with its status) when the API refuses."""
         meta = doc["metadata"]
         kind = doc["kind"]
-        args: dict[str, Any] = {"namespace": meta["namespace"], **extra}
+        namespace = meta["namespace"]
+        args: dict[str, Any] = {"namespace": namespace, **extra}
         if verb != "create":
             args["name"] = meta["name"]
         if verb in ("create", "replace"):
             args["body"] = doc
         elif verb == "patch":
             args["body"] = body
+        plural = kind.lower() + "s"
         if kind in TYPED:
-            return self._typed(kind, verb)(**args)
-        group, _, version = doc["apiVersion"].partition("/")
-        custom = self.k8s.client.CustomObjectsApi(self.client)
-        method = getattr(custom, f"{verb}_namespaced_custom_object")
-        return method(group=group, version=version, plural=kind.lower() + "s", **args)
-
-    def status_of(self, err: Exception) -> int | None:
-        if isinstance(err, self.k8s.client.exceptions.ApiException):
-            return int(err.status or 0)
-        return None
+            method = self._typed(kind, verb)
+        else:
+            group, _, version = doc["apiVersion"].partition("/")
+            args.update(group=group, version=version, plural=plural)
+            custom = self.k8s.client.CustomObjectsApi(self.client)
+            method = getattr(custom, f"{verb}_namespaced_custom_object")
+        try:
+            return self.api.json(f"{verb} {plural}", namespace, method, **args)
+        except kube.TransientError as err:
+            raise ConfigError(
+                f"cannot reach the Kubernetes API: {err}",
+                hint="check the cluster is up and reachable from here (kubectl cluster-info)",
+            ) from None
 
     def upsert(self, doc: Mapping[str, Any]) -> bool:
         """Create, or replace what exists; True when it was created."""
         try:
             self.call("create", doc)
             return True
-        except Exception as err:
-            if self.status_of(err) != 409:
+        except kube.ApiError as err:
+            if err.status != 409:
                 raise
         current = self.call("read", doc)
-        version = _resource_version(current)
+        version = current.get("metadata", {}).get("resourceVersion")
         body = {**doc, "metadata": {**doc["metadata"], "resourceVersion": version}}
         self.call("replace", body)
         return False
@@ -106,15 +120,8 @@ class Objects:
     def delete(self, doc: Mapping[str, Any]) -> None:
         try:
             self.call("delete", doc, propagation_policy="Background")
-        except Exception as err:
-            if self.status_of(err) != 404:
-                raise
-
-
-def _resource_version(obj: Any) -> str | None:
-    if isinstance(obj, dict):
-        return obj.get("metadata", {}).get("resourceVersion")
-    return getattr(getattr(obj, "metadata", None), "resource_version", None)
+        except kube.NotFound:
+            pass
 
 
 def apply_all(objects: Objects, docs: Iterable[Mapping[str, Any]], what: str) -> None:
@@ -129,7 +136,7 @@ def apply_all(objects: Objects, docs: Iterable[Mapping[str, Any]], what: str) ->
                 objects.delete(doc)
             except Exception:  # best effort: report the original failure
                 pass
-        raise _as_error(objects, err, what) from None
+        raise _as_error(err, what) from None
 
 
 def delete_all(objects: Objects, docs: Iterable[Mapping[str, Any]], what: str) -> None:
@@ -137,18 +144,11 @@ def delete_all(objects: Objects, docs: Iterable[Mapping[str, Any]], what: str) -
         for doc in reversed(list(docs)):
             objects.delete(doc)
     except Exception as err:
-        raise _as_error(objects, err, what) from None
+        raise _as_error(err, what) from None
 
 
-def _as_error(objects: Objects, err: Exception, what: str) -> Exception:
-    status = objects.status_of(err)
-    if status is None:
-        if isinstance(err, OSError) or "MaxRetryError" in type(err).__name__:
-            return ConfigError(f"{what}: cannot reach the Kubernetes API: {err}")
-        return err
-    reason = getattr(err, "reason", "") or ""
-    body = getattr(err, "body", "") or ""
-    hint = "check the namespace and your permissions (kubectl auth can-i)"
-    return ConfigError(
-        f"{what}: the Kubernetes API answered {status} {reason}: {body}"[:600], hint=hint
-    )
+def _as_error(err: Exception, what: str) -> Exception:
+    """The API's refusal, headed by what the user asked for (``applying schedule 'x'``)."""
+    if isinstance(err, ConfigError):
+        return ConfigError(f"{what}: {err.headline}"[:600], hint=err.hint)
+    return err

@@ -452,29 +452,29 @@ def _read_body_into(response: Mapping[str, Any], view: memoryview) -> int:
 
 
 def _make_client(options: S3Options) -> Any:
-    try:
-        import boto3
-        from botocore.config import Config
-    except ModuleNotFoundError:
-        raise MissingExtraError("boto3", "aws", "an s3:// store") from None
-    session = boto3.session.Session(profile_name=options.profile, region_name=options.region)
+    from ..sdk import aws
+
     # The body is covered by a CRC32 checksum (and TLS on https); skipping the SigV4
     # SHA-256 of every payload saves CPU on both ends (S3 does the same over https).
     s3_config: dict[str, Any] = {"payload_signing_enabled": False}
     if options.endpoint_url:
         s3_config["addressing_style"] = "path"  # MinIO/SeaweedFS: no bucket DNS names
-    config = Config(
-        retries={"mode": options.retry_mode, "total_max_attempts": options.max_attempts},
-        max_pool_connections=options.concurrency + 8,
-        s3=s3_config,
-        signature_version="s3v4",  # requests are SigV4 anyway; presigned URLs too (not V2)
-        connect_timeout=10,
-        read_timeout=120,
-    )
     try:
-        return session.client("s3", endpoint_url=options.endpoint_url, config=config)
-    except ValueError as err:  # e.g. a malformed endpoint URL
-        raise StoreError(
-            f"cannot create an S3 client: {err}",
-            hint="check JUPYTER_FLOW_S3_ENDPOINT_URL (e.g. http://127.0.0.1:9000)",
-        ) from None
+        return aws.client(
+            "s3",
+            "an s3:// store",
+            profile=options.profile,
+            region=options.region,
+            endpoint_url=options.endpoint_url,
+            max_attempts=options.max_attempts,
+            retry_mode=options.retry_mode,
+            pool=options.concurrency + 8,
+            connect_timeout=10,
+            read_timeout=120,
+            s3=s3_config,
+            endpoint_setting="JUPYTER_FLOW_S3_ENDPOINT_URL",
+        )
+    except MissingExtraError:
+        raise
+    except ConfigError as err:  # a profile or endpoint that cannot work: the store's setting
+        raise StoreError(err.headline, hint=err.hint) from None

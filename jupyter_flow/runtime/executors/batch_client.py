@@ -1,8 +1,8 @@
-"""The only module that imports ``boto3`` for AWS Batch: definitions, jobs and their logs.
-
-botocore's standard retry mode handles throttling and 5xx; what is left are errors a user
-can fix (credentials, IAM permissions, a queue that does not exist), which become errors
-that say what to do.
+"""AWS Batch for the executor (and the schedule's driver definition): definitions, jobs
+and their logs. The clients come from ``sdk.aws`` (the one home of ``boto3``), whose
+standard retry mode handles throttling and 5xx; what is left are errors a user can fix
+(credentials, IAM permissions, a queue that does not exist), which become errors that say
+what to do.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ...errors import ConfigError, MissingExtraError
+from ...errors import ConfigError
+from ...sdk import aws
 from .batch_job import DEFAULT_LOG_GROUP, BatchOptions
 from .batch_status import BatchJobView, job_view
 
@@ -27,27 +28,25 @@ class TransientError(Exception):
     """Batch kept failing after botocore's retries (throttling, 5xx, connection)."""
 
 
-def _boto3() -> Any:
-    try:
-        import boto3
-    except ImportError:
-        raise MissingExtraError("boto3", "aws", "running steps on AWS Batch") from None
-    return boto3
-
-
 class BatchClient:
     """Batch and CloudWatch Logs clients of one region/endpoint."""
 
     def __init__(self, options: BatchOptions) -> None:
-        boto3 = _boto3()
-        from botocore.config import Config
-
-        config = Config(retries={"mode": "standard", "max_attempts": 8}, max_pool_connections=20)
-        session = boto3.session.Session(region_name=options.region)
+        purpose = "running steps on AWS Batch"
         self.options = options
-        self.batch = session.client("batch", endpoint_url=options.endpoint_url, config=config)
-        self.logs = session.client(
-            "logs", endpoint_url=options.logs_endpoint_url or options.endpoint_url, config=config
+        self.batch = aws.client(
+            "batch",
+            purpose,
+            region=options.region,
+            endpoint_url=options.endpoint_url,
+            endpoint_setting="endpoint_url in [default.batch] (JUPYTER_FLOW_BATCH_ENDPOINT_URL)",
+        )
+        self.logs = aws.client(
+            "logs",
+            purpose,
+            region=options.region,
+            endpoint_url=options.logs_endpoint_url or options.endpoint_url,
+            endpoint_setting="logs_endpoint_url in [default.batch]",
         )
         self._definitions: dict[str, str] = {}
         self._lock = threading.Lock()
