@@ -6,7 +6,6 @@ it (``root=`` argument, ``JUPYTER_FLOW_ROOT``, config file, ``./.jupyter_flow``)
 
 from __future__ import annotations
 
-import html
 import os
 import socket
 import sys
@@ -314,6 +313,8 @@ class Run:
         return f"Run({self.pathspec!r}, status={self.status!r})"
 
     def _repr_html_(self) -> str:
+        import html
+
         from .runtime.observer import SYMBOL
 
         rows = "".join(

@@ -6,7 +6,6 @@ the latest step *defined* before it, else the flow parameter of that name.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -49,6 +48,8 @@ class Dag:
 
 
 def _suggest(name: str, choices: list[str]) -> str:
+    import difflib  # only for an error message
+
     close = difflib.get_close_matches(name, choices, n=1)
     listing = ", ".join(sorted(choices)) or "none"
     prefix = f"did you mean {close[0]!r}? " if close else ""

@@ -75,11 +75,16 @@ def run_flow(
                 hint=f"steps: {', '.join(flow.steps)}",
             )
     executor_cls = plugins.load("executor", settings.executor)
+    if executor_cls.name != "local":  # a worker forked for a local run would idle
+        from .prespawn import discard
+
+        discard()
     runner = Runner(
         flow,
         engine.store,
         executor_cls(settings, engine.store, settings.workers),
-        index=engine.index,
+        # a local index catches up from the records when next read: no SQLite on a run
+        index=None if engine.index_is_local else engine.index,
         observer=observer or (TerminalProgress(engine.store, out) if echo else None),
         retry_backoff=settings.retry_backoff,
         schedule=schedule,

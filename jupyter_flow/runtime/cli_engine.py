@@ -7,6 +7,7 @@ Each verb works bound to a flow (``python my_flow.py run``) or with the module p
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -21,6 +22,37 @@ EXAMPLES = {
     "resume": "examples:\n  %(prog)s                 # the latest unfinished run\n"
     "  %(prog)s 20261125-101500-ab12cd34 --from train",
 }
+
+
+def _columns() -> int:
+    """``shutil.get_terminal_size().columns``, without importing shutil (which imports
+    bz2 and lzma): argparse measures the terminal in every ``add_argument``."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 80
+    return columns or 80
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        width = _columns() - 2 if width is None else width  # argparse's own default
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+class RawDescriptionHelpFormatter(HelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
 
 
 def _examples(name: str, bound: Any) -> str | None:
@@ -42,14 +74,23 @@ def _workers(text: str) -> int:
     return value
 
 
-def add_parsers(sub: Any, *, bound: Any) -> None:
+VERBS = ("run", "resume", "cancel", "show", "graph", "runs", "logs")  # in --help order
+
+
+def add_parsers(sub: Any, *, bound: Any, only: str | None = None) -> None:
+    """The verbs' parsers; ``only`` builds just that one (a ``run`` does not pay for
+    building the other six, nor for importing what they need)."""
+
+    def wanted(name: str) -> bool:
+        return only is None or only == name
+
     def verb(name: str, help_text: str, with_flow: bool = True) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = sub.add_parser(
             name,
             help=help_text,
             description=help_text,
             epilog=_examples(name, bound),
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=RawDescriptionHelpFormatter,
         )
         if bound is None and with_flow:
             parser.add_argument("flow", metavar="FLOW", help="the flow module (path to a .py file)")
@@ -79,8 +120,45 @@ def add_parsers(sub: Any, *, bound: Any) -> None:
         parser.add_argument("--run-id", help=argparse.SUPPRESS)
         parser.add_argument("--quiet", "-q", action="store_true", help="no live logs")
 
-    p = verb("run", "Run the flow and print its progress, logs and results.")
-    run_options(p)
+    if wanted("run"):
+        p = verb("run", "Run the flow and print its progress, logs and results.")
+        run_options(p)
+        _run_only_options(p, bound)
+    if wanted("resume"):
+        p = verb("resume", "Continue a failed, cancelled or killed run, reusing finished tasks.")
+        p.add_argument(
+            "run", nargs="?", metavar="RUN", help="run id (default: the latest unfinished)"
+        )
+        p.add_argument(
+            "--from", dest="from_step", metavar="STEP", help="recompute from this step on"
+        )
+        run_options(p)
+        p.set_defaults(func=cmd_resume)
+    if wanted("cancel"):
+        from .cli_cancel import add_parser as add_cancel
+
+        add_cancel(verb, bound=bound)
+    if wanted("show"):
+        p = verb("show", "Show a run: status, steps, tasks and final artifacts.")
+        p.add_argument("run", nargs="?", metavar="RUN", help="run id or FLOW/RUN (default: latest)")
+        p.set_defaults(func=cmd_show)
+    if wanted("graph"):
+        p = verb("graph", "Show the flow's steps in order with inputs, outputs and resources.")
+        p.set_defaults(func=cmd_graph)
+    if wanted("runs"):
+        p = verb("runs", "List runs of the flow, newest first.")
+        p.add_argument("--status", choices=["running", "done", "failed", "cancelled", "lost"])
+        p.add_argument("--limit", type=int, default=20)
+        p.set_defaults(func=cmd_runs)
+    if wanted("logs"):
+        p = verb("logs", "Print the stdout/stderr of a run's tasks.")
+        p.add_argument("run", nargs="?", metavar="RUN", help="run id (default: latest)")
+        p.add_argument("step", nargs="?", metavar="STEP", help="only this step")
+        p.add_argument("--tail", type=int, default=10_000, help="last N lines")
+        p.set_defaults(func=cmd_logs)
+
+
+def _run_only_options(p: argparse.ArgumentParser, bound: Any) -> None:
     p.add_argument(
         "--schedule",
         default="",
@@ -100,34 +178,6 @@ def add_parsers(sub: Any, *, bound: Any) -> None:
             help="run FLOW's file from this code package in the store (pinned code)",
         )
     p.set_defaults(func=cmd_run)
-
-    p = verb("resume", "Continue a failed, cancelled or killed run, reusing finished tasks.")
-    p.add_argument("run", nargs="?", metavar="RUN", help="run id (default: the latest unfinished)")
-    p.add_argument("--from", dest="from_step", metavar="STEP", help="recompute from this step on")
-    run_options(p)
-    p.set_defaults(func=cmd_resume)
-
-    from .cli_cancel import add_parser as add_cancel
-
-    add_cancel(verb, bound=bound)
-
-    p = verb("show", "Show a run: status, steps, tasks and final artifacts.")
-    p.add_argument("run", nargs="?", metavar="RUN", help="run id or FLOW/RUN (default: latest)")
-    p.set_defaults(func=cmd_show)
-
-    p = verb("graph", "Show the flow's steps in order with inputs, outputs and resources.")
-    p.set_defaults(func=cmd_graph)
-
-    p = verb("runs", "List runs of the flow, newest first.")
-    p.add_argument("--status", choices=["running", "done", "failed", "cancelled", "lost"])
-    p.add_argument("--limit", type=int, default=20)
-    p.set_defaults(func=cmd_runs)
-
-    p = verb("logs", "Print the stdout/stderr of a run's tasks.")
-    p.add_argument("run", nargs="?", metavar="RUN", help="run id (default: latest)")
-    p.add_argument("step", nargs="?", metavar="STEP", help="only this step")
-    p.add_argument("--tail", type=int, default=10_000, help="last N lines")
-    p.set_defaults(func=cmd_logs)
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -190,9 +240,13 @@ def _params(pairs: list[str]) -> dict[str, str]:
 
 
 def _run(args: argparse.Namespace, resume: str | None = None, from_step: str | None = None) -> int:
+    flow = _flow(args)
+    if (args.executor or "local") == "local":  # else the settings may still say local
+        from . import prespawn
+
+        prespawn.start(flow.module_file or "")  # before the driver's own imports
     from .api import run_flow, settings_for
 
-    flow = _flow(args)
     observer = None
     if args.quiet:  # no view, but ``cancel RUN`` from another terminal still stops it
         from ..store import open_store
@@ -218,8 +272,15 @@ def _run(args: argparse.Namespace, resume: str | None = None, from_step: str | N
     finally:
         if observer is not None:
             observer.watch.store.close()
+        _drop_spare_worker()
     _print_results(run)
     return 0
+
+
+def _drop_spare_worker() -> None:
+    prespawn = sys.modules.get("jupyter_flow.runtime.prespawn")
+    if prespawn is not None:
+        prespawn.discard()
 
 
 def _pinned_settings(args: argparse.Namespace) -> Any:

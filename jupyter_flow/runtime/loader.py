@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-import traceback
 from pathlib import Path
 from types import ModuleType
 
@@ -56,6 +55,8 @@ def import_module_file(path: str | Path, name: str | None = None) -> ModuleType:
         ) from None
     except Exception as err:
         _restore(name, previous)
+        import traceback  # only for a module that fails to import
+
         tb = "".join(traceback.format_exception(type(err), err, err.__traceback__, limit=-3))
         raise FlowDefinitionError(
             f"importing {file.name} failed: {type(err).__name__}: {err}",

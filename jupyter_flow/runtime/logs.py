@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -100,6 +99,8 @@ def capture_output(
     local = {s: store.local_path(k) for s, k in keys.items()}
     tmpdir = None
     if any(p is None for p in local.values()):
+        import tempfile  # a remote store only: a local one's log files are the logs
+
         tmpdir = tempfile.TemporaryDirectory(prefix="jupyter-flow-logs-")
         files = {s: Path(tmpdir.name) / s for s in STREAMS}
     else:

@@ -12,15 +12,12 @@ import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import FlowError, ParameterError, RunCancelled, RunFailed, StoreFull
 from ..flow.dag import PARAMS, Dag
 from ..flow.secret_params import WHERE_FROM
 from ..flow.spec import Flow, StepSpec
-from ..store import artifacts
-from ..store.blobs import BlobStore
-from ..store.index import RunIndex
 from ..store.records import (
     ErrorInfo,
     Records,
@@ -33,9 +30,11 @@ from .cancel_request import CancelWatch
 from .executors.base import Executor, TaskEvent
 from .inputs import foreach_count, split_outputs, step_inputs, task_inputs
 from .observer import RunObserver
-from .task import record_caught
 from .taskspec import CodeRef, TaskSpec
-from .tracemap import headline, locate_error
+
+if TYPE_CHECKING:
+    from ..store.blobs import BlobStore
+    from ..store.index import RunIndex
 
 HEARTBEAT_EVERY = 5.0
 MAX_BACKOFF = 60.0
@@ -101,6 +100,8 @@ class Runner:
         finally:
             self.executor.close()
         if record.status == "failed" and record.error is not None:
+            from .tracemap import headline
+
             where = self._failed_label or record.failed_step or "?"
             error = record.error
             raise RunFailed(
@@ -181,7 +182,11 @@ class Runner:
 
     def _params_task(self, run_id: str, values: Mapping[str, Any]) -> TaskRecord:
         now = time.time()
-        saved = tuple(artifacts.save(self.store, k, v) for k, v in values.items())
+        saved: tuple[Any, ...] = ()
+        if values:
+            from ..store import artifacts
+
+            saved = tuple(artifacts.save(self.store, k, v) for k, v in values.items())
         return TaskRecord(self.flow.name, run_id, PARAMS, 0, "done", 1, now, now, saved)
 
     def _finish_or_report(self, record: RunRecord, err: FlowError) -> None:
@@ -318,6 +323,8 @@ class Runner:
         whose every blob is still in the store (one set aside as corrupt is recomputed)."""
         if resume is None:
             return {}
+        from ..store import artifacts
+
         origins = {}
         for index in range(state.expected[step]):
             origin = self.records.read_task(flow, resume.run.run_id, step, index)
@@ -355,6 +362,8 @@ class Runner:
                 or ErrorInfo("infrastructure", "the task failed without a record of why")
             )
             # a remote worker of an older version did not say where in the notebook
+            from .tracemap import locate_error
+
             error = locate_error(error, self.flow.module_file or "")
             if event.error is not None and attempt is not None:
                 self.records.write_attempt(
@@ -367,6 +376,8 @@ class Runner:
             self.observer.task_finished(spec, None, error, retrying=True)
             return None
         if step.catch:
+            from .task import record_caught
+
             task = record_caught(self.store, spec, error)
             state.done[spec.step][spec.index] = task
             self.observer.task_finished(spec, task, error, retrying=False)

@@ -9,7 +9,6 @@ driver's imports already done.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import dataclasses
 import json
 import os
@@ -30,6 +29,8 @@ from .taskspec import TaskSpec
 def _die_with_parent() -> None:
     parent = os.getppid()
     with contextlib.suppress(Exception):  # Linux: the kernel kills us when the driver dies
+        import ctypes
+
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:
@@ -45,6 +46,13 @@ def _die_with_parent() -> None:
 
 
 def serve(sock: socket.socket, preload: str | None) -> None:
+    """Run the tasks the driver sends until it closes the socket (or goes away: a worker
+    forked before the driver knew it would need it is let go that way)."""
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        _serve(sock, preload)
+
+
+def _serve(sock: socket.socket, preload: str | None) -> None:
     reader = sock.makefile("rb")
     stores: dict[str, BlobStore] = {}
     if preload:

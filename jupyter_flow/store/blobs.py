@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -25,6 +24,12 @@ from .hashing import KeyHasher, algorithm_of, hex_part
 
 BLOBS = "blobs"
 CORRUPT = "corrupt"  # blobs/corrupt/: blobs whose bytes did not match their key, set aside
+
+
+def _unique() -> str:
+    """A name no other writer picks (what ``uuid4().hex`` gave, without importing uuid,
+    which imports platform: ~3 ms of every start-up)."""
+    return os.urandom(16).hex()
 
 
 class BlobStore(ABC):
@@ -148,7 +153,7 @@ class LocalBlobs(BlobStore):
 
         thread = threading.Thread(target=hash_all, name="jupyter-flow-hash")
         thread.start()
-        tmp = self.root / BLOBS / "tmp" / uuid.uuid4().hex
+        tmp = self.root / BLOBS / "tmp" / _unique()
         try:
             write_file(tmp, chunks, total)
         except BaseException:
@@ -180,7 +185,7 @@ class LocalBlobs(BlobStore):
         if total is None:
             total = sum(memoryview(c).nbytes for c in chunks)
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.parent / f".{final.name}.{uuid.uuid4().hex}.tmp"
+        tmp = final.parent / f".{final.name}.{_unique()}.tmp"
         write_file(tmp, chunks, total, sync=sync)
         try:
             os.replace(tmp, final)
@@ -214,7 +219,7 @@ class LocalBlobs(BlobStore):
         """Move a damaged blob to blobs/corrupt/ (kept for inspection): the key then counts
         as missing, so resume recomputes the task that made it. None if it cannot be moved."""
         self._checked.forget(key)
-        aside = self.root / BLOBS / CORRUPT / f"{key}.{uuid.uuid4().hex[:8]}"
+        aside = self.root / BLOBS / CORRUPT / f"{key}.{os.urandom(4).hex()}"
         try:
             aside.parent.mkdir(exist_ok=True)
             os.replace(path, aside)
@@ -256,14 +261,16 @@ class LocalBlobs(BlobStore):
 
     def delete_many(self, paths: Sequence[str]) -> None:
         """Remove the files, then the folders they leave empty (a folder costs a block)."""
-        folders: set[Path] = set()
+        folders: set[str] = set()
         for path in paths:
             file = self._file(path)
-            file.unlink(missing_ok=True)
-            folders.update(p for p in file.parents if self.root in p.parents)
-        for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(FileNotFoundError):
+                file.unlink()
+            parts = path.split("/")[:-1]  # the folders between the file and the root
+            folders.update("/".join(parts[:n]) for n in range(1, len(parts) + 1))
+        for folder in sorted(folders, key=lambda f: f.count("/"), reverse=True):
             with contextlib.suppress(OSError):  # not empty (logs stay), or already gone
-                folder.rmdir()
+                (self.root / folder).rmdir()
 
     def local_path(self, path: str) -> Path | None:
         file = self._file(path)

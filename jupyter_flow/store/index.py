@@ -251,9 +251,15 @@ class RunIndex:
             for flow in changed:
                 rows = con.execute("SELECT run_id FROM runs WHERE flow = ?", (flow,))
                 known[flow] = {r[0] for r in rows}
-        if not changed and not gone:
+            running = con.execute(
+                "SELECT flow, run_id, record FROM runs WHERE status = ?", ("running",)
+            )
+            last_seen = {(f, r): text for f, r, text in running.fetchall() if f not in gone}
+        # A local run does not write the index (its driver skips SQLite): a run seen
+        # running is re-read, so its end shows up without its flow directory changing.
+        found = self._ended(records, runs_dir, last_seen)
+        if not changed and not gone and not found:
             return
-        found: list[RunRecord] = []
         removed: list[tuple[str, str]] = [(f, "*") for f in gone]
         for flow in changed:
             try:
@@ -267,6 +273,22 @@ class RunIndex:
                     found.append(record)
             removed.extend((flow, r) for r in known[flow] - names)
         self._write(found, removed, {f: on_disk[f] for f in changed})
+
+    @staticmethod
+    def _ended(
+        records: Records, runs_dir: Path, last_seen: dict[tuple[str, str], str]
+    ) -> list[RunRecord]:
+        """The records of runs indexed as running whose run.json has changed since."""
+        found = []
+        for (flow, run_id), text in last_seen.items():
+            path = f"{run_dir(flow, run_id)}/run.json"
+            data = records.store.get(path)
+            if data is None or data.decode(errors="replace") == text:
+                continue
+            record = decode(RunRecord, str(runs_dir.parent / path), data)
+            if record is not None:
+                found.append(record)
+        return found
 
     def _write(
         self,

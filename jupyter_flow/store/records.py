@@ -17,7 +17,7 @@ so a crash at any instant leaves a finished task or none.
 from __future__ import annotations
 
 import json
-import secrets
+import os
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -71,7 +71,7 @@ def _damaged(path: str, why: str) -> None:
 
 def new_run_id() -> str:
     """Sortable by start time and unique across processes and machines (32 random bits)."""
-    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(4)
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + os.urandom(4).hex()
 
 
 @dataclass(frozen=True)
@@ -390,24 +390,27 @@ class Records:
     def pack_run(self, flow: str, run_id: str) -> int:
         """Move an ended run's loose task and attempt records into its pack; the number of
         files removed. Nothing is lost if this stops half-way: see ``packs.py``. One listing
-        and one read per file: it runs as the driver ends, on every run's critical path."""
-        from .packs import encode, pack_path, record_kind
+        and one read per file: it runs as the driver ends, on every run's critical path, so
+        a record's JSON goes into the pack as it was written (checked, not rebuilt)."""
+        from .packs import pack_line, pack_path, record_kind
 
         paths = [p for p in self.store.list(run_dir(flow, run_id)) if record_kind(p)]
         if not paths:
             return 0
-        pack = self._pack_of(flow, run_id)
+        lines = []
         for path in paths:
-            record: TaskRecord | AttemptRecord | None = (
-                self._read(TaskRecord, path)
-                if record_kind(path) == "task"
-                else self._read(AttemptRecord, path)
-            )
-            if record is not None:
-                pack.add(record)
-        tasks = sorted(pack.tasks.values(), key=lambda t: (t.step, t.index))
-        attempts = sorted(pack.attempts.values(), key=lambda a: (a.step, a.index, a.attempt))
-        self.store.put(pack_path(flow, run_id), encode(tasks, attempts))
+            data = self.store.get(path)
+            line = pack_line(record_kind(path), data) if data is not None else None
+            if line is not None:
+                lines.append(line)
+            elif data is not None:
+                kind = TaskRecord if record_kind(path) == "task" else AttemptRecord
+                decode(kind, self._where(path), data)  # warns, naming the file
+        # Later lines win on reading: the loose records overlay an earlier pack, as before.
+        earlier = self.store.get(pack_path(flow, run_id)) or b""
+        if earlier and not earlier.endswith(b"\n"):
+            earlier += b"\n"
+        self.store.put(pack_path(flow, run_id), earlier + b"".join(lines))
         self._packs.pop((flow, run_id), None)
         self.store.delete_many(paths)
         return len(paths)

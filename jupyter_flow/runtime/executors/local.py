@@ -21,7 +21,6 @@ import os
 import selectors
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -32,10 +31,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from ...store.records import ErrorInfo
+from .. import prespawn
 from ..taskspec import TaskSpec
 from .base import Executor, TaskEvent
 
 if TYPE_CHECKING:
+    import subprocess
+
     from ...flow.secret_params import Secret
 
 _SRC_ROOT = str(Path(__file__).resolve().parents[3])
@@ -71,20 +73,64 @@ class _Forked:
         delay = 0.0005
         while (code := self.poll()) is None:
             if deadline is not None and time.monotonic() >= deadline:
-                raise subprocess.TimeoutExpired(f"worker {self.pid}", timeout or 0.0)
+                raise TimeoutError(f"worker {self.pid} still runs after {timeout or 0.0:g}s")
             time.sleep(delay)
             delay = min(delay * 2, 0.02)
         return code
 
 
+class _Spawned:
+    """A worker started as a new interpreter (``subprocess`` is imported only then: a
+    forked worker's driver never needs it)."""
+
+    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+        self._popen = popen
+        self.pid = popen.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self._popen.returncode
+
+    def poll(self) -> int | None:
+        return self._popen.poll()
+
+    def wait(self, timeout: float | None = None) -> int:
+        import subprocess
+
+        try:
+            return self._popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise TimeoutError(f"worker {self.pid} still runs after {timeout or 0.0:g}s") from None
+
+
 @dataclass
 class _Worker:
-    proc: subprocess.Popen[bytes] | _Forked
+    proc: _Spawned | _Forked
     sock: socket.socket
     buffer: bytes = b""
     spec: TaskSpec | None = None
     started: float = 0.0
     preload: str | None = field(default=None)
+
+
+# Forked workers told to exit at ``close`` and not yet reaped: a driver does not wait for
+# idle workers to exit (a few ms of every short run); they are reaped on the next executor
+# use in this process, and killed if they linger past their grace time.
+_closing: list[tuple[_Forked, float]] = []
+CLOSE_GRACE = 2.0
+
+
+def _reap_closed() -> None:
+    now = time.monotonic()
+    for entry in list(_closing):
+        proc, deadline = entry
+        if proc.poll() is None:
+            if now < deadline:
+                continue
+            _kill(proc.pid)
+            with contextlib.suppress(TimeoutError):
+                proc.wait(timeout=1)
+        _closing.remove(entry)
 
 
 def _signal_name(returncode: int | None) -> str:
@@ -115,6 +161,7 @@ class LocalExecutor(Executor):
         self._workers: list[_Worker] = []
         self._queue: deque[TaskSpec] = deque()
         self._selector = selectors.DefaultSelector()
+        _reap_closed()
 
     def unreachable_secrets(self, secrets: Mapping[str, Secret]) -> dict[str, str]:
         """Workers inherit the driver's environment: each variable must be set here."""
@@ -126,9 +173,14 @@ class LocalExecutor(Executor):
 
     # -- workers ------------------------------------------------------------------------
     def _spawn(self, preload: str | None) -> _Worker:
-        parent, child = socket.socketpair()
-        proc = self._fork(parent, child, preload) if _can_fork() else self._exec(child, preload)
-        child.close()
+        spare = prespawn.take(preload) if _can_fork() else None
+        if spare is not None:  # forked when the command began (``prespawn.py``)
+            proc: _Forked | _Spawned = _Forked(spare[0])
+            parent = spare[1]
+        else:
+            parent, child = socket.socketpair()
+            proc = self._fork(parent, child, preload) if _can_fork() else self._exec(child, preload)
+            child.close()
         parent.setblocking(False)
         worker = _Worker(proc, parent, preload=preload)
         self._selector.register(parent, selectors.EVENT_READ, worker)
@@ -146,17 +198,20 @@ class LocalExecutor(Executor):
                 parent.close()  # so each worker sees EOF when the driver closes its socket
                 for other in self._workers:
                     other.sock.close()
+                prespawn.forget_in_child()
             finally:
                 worker_module.forked_main(child, preload)
         return _Forked(pid)
 
-    def _exec(self, child: socket.socket, preload: str | None) -> subprocess.Popen[bytes]:
+    def _exec(self, child: socket.socket, preload: str | None) -> _Spawned:
+        import subprocess
+
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC_ROOT, env.get("PYTHONPATH")) if p)
         args = [sys.executable, "-m", "jupyter_flow.runtime.worker", str(child.fileno())]
         if preload:
             args.append(preload)
-        return subprocess.Popen(
+        popen = subprocess.Popen(
             args,
             pass_fds=(child.fileno(),),
             stdin=subprocess.DEVNULL,
@@ -164,6 +219,7 @@ class LocalExecutor(Executor):
             start_new_session=True,
             env=env,
         )
+        return _Spawned(popen)
 
     def _retire(self, worker: _Worker, kill: bool) -> None:
         with contextlib.suppress(KeyError, ValueError):
@@ -171,7 +227,7 @@ class LocalExecutor(Executor):
         if kill:
             _kill(worker.proc.pid)
         worker.sock.close()
-        with contextlib.suppress(subprocess.TimeoutExpired):
+        with contextlib.suppress(TimeoutError):
             worker.proc.wait(timeout=5)
         if worker in self._workers:
             self._workers.remove(worker)
@@ -295,11 +351,15 @@ class LocalExecutor(Executor):
             with contextlib.suppress(KeyError, ValueError):
                 self._selector.unregister(worker.sock)
             worker.sock.close()
-        deadline = time.monotonic() + 2
+        deadline = time.monotonic() + CLOSE_GRACE
         for worker in self._workers:
+            if isinstance(worker.proc, _Forked):  # idle: it exits on its own, reaped later
+                if worker.proc.poll() is None:
+                    _closing.append((worker.proc, deadline))
+                continue
             try:
                 worker.proc.wait(timeout=max(0.01, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
+            except TimeoutError:
                 _kill(worker.proc.pid)
                 worker.proc.wait()
         self._workers.clear()

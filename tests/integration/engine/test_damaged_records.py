@@ -110,7 +110,7 @@ def test_every_cli_command_survives_a_damaged_record(damaged_copy, record, how):
     root, module, bad, good = damaged_copy
     path = _damage(root, bad, record, how)
     if record == "run.json":
-        (root / "index.sqlite").unlink()  # the rebuild must skip it too
+        (root / "index.sqlite").unlink(missing_ok=True)  # the rebuild must skip it too
 
     listed = _cli(module, root, "runs")
     assert listed.returncode == 0, listed.stderr
@@ -175,7 +175,7 @@ def test_a_running_run_with_a_damaged_heartbeat_is_judged_by_its_record(damaged_
     record.update(status="running", finished=None, created=record["created"] - 3600)
     run_json.write_text(json.dumps(record))
     (root / "runs" / "Linear" / bad / "heartbeat.json").write_bytes(b'{"time": "soon"')
-    (root / "index.sqlite").unlink()
+    (root / "index.sqlite").unlink(missing_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DamagedRecordWarning)
         # no readable heartbeat: the run's created time (an hour ago) decides -> lost

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_flow.client import list_runs
 from jupyter_flow.runtime.loader import load_flow
 
 from .mounts import in_mount_namespace
@@ -61,6 +62,7 @@ print(json.dumps(out))
 def test_a_read_only_store_still_reads_and_refuses_a_run_clearly(write_flow, root, index):
     module = write_flow(FLOW)
     first = load_flow(module).run(root=root)
+    list_runs(root=root)  # a reader builds the index (a local run does not write it)
     if index == "missing":
         (Path(root) / "index.sqlite").unlink()
     script = textwrap.dedent(READER)

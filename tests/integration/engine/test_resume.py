@@ -259,6 +259,7 @@ def test_run_records_are_json_documents(write_flow, root):
 def test_the_run_index_is_rebuilt_from_the_records_when_lost(write_flow, root, cli):
     path = write_flow(SWEEP)
     assert cli("run", str(path), "-q").returncode == 0
+    assert cli("runs", str(path)).returncode == 0  # builds the index (a run does not)
     (Path(root) / "index.sqlite").unlink()
     listed = cli("runs", str(path))
     assert listed.returncode == 0 and "Sweep/" in listed.stdout and "done" in listed.stdout

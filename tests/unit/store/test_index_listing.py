@@ -120,7 +120,7 @@ def test_status_filters_in_sql_and_lost_is_derived_for_running_rows_only(tmp_pat
 
 def test_an_index_write_that_fails_drops_the_index_so_it_is_rebuilt(tmp_path, monkeypatch):
     ids = _write_runs(tmp_path, 2)
-    engine = _open(tmp_path)
+    index = _open(tmp_path).index  # opened (lazily, on first use) before the disk fills
 
     class Full(sqlite3.Connection):
         def execute(self, *args, **kwargs):
@@ -128,7 +128,18 @@ def test_an_index_write_that_fails_drops_the_index_so_it_is_rebuilt(tmp_path, mo
 
     real = sqlite3.connect
     monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: real(*a, factory=Full, **k))
-    engine.index.upsert(RunRecord("F", ids[0], "failed", created=1000.0))
+    index.upsert(RunRecord("F", ids[0], "failed", created=1000.0))
     monkeypatch.undo()
     assert not (tmp_path / "index.sqlite").exists()
     assert [r.run_id for r in _open(tmp_path).index.query("F")] == ids[::-1]
+
+
+def test_a_run_indexed_while_running_shows_its_end(tmp_path):
+    """A local run does not write the index: its end is found by re-reading the runs the
+    index last saw running, though the flow's directory did not change."""
+    records = Records(LocalBlobs(tmp_path))
+    running = RunRecord("F", "20260101-000000-00000001", "running", created=1000.0)
+    records.write_run(running)
+    assert [r.status for r in _open(tmp_path).index.query("F")] == ["running"]
+    records.write_run(RunRecord("F", running.run_id, "done", created=1000.0, finished=1001.0))
+    assert [r.status for r in _open(tmp_path).index.query("F")] == ["done"]

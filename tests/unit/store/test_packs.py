@@ -80,3 +80,29 @@ def test_a_damaged_line_is_named_and_the_rest_reads() -> None:
     pack = decode(b"\n".join(lines))
     assert sorted(pack.tasks) == [("s", 0), ("s", 2)]
     assert pack.damaged and pack.damaged[0].startswith("line 2:")
+
+
+def test_packing_keeps_each_record_as_written_and_skips_a_damaged_one(tmp_path: Path) -> None:
+    store = LocalBlobs(tmp_path)
+    records = Records(store)
+    run = _run(records, n=3)
+    before = records.tasks("F", "r")
+    (tmp_path / "runs/F/r/s/1/attempt-1.json").write_bytes(b'{"flow": "F", "run_id"\n')
+    with pytest.warns(UserWarning, match=r"attempt-1\.json"):
+        records.set_run_status(run, "done")
+    assert [p.name for p in (tmp_path / "runs/F/r").rglob("*.json")] == ["run.json"]
+    fresh = Records(store)
+    assert fresh.tasks("F", "r") == before
+    assert [(a.step, a.index) for a in fresh.attempts("F", "r")] == [("s", 0), ("s", 2)]
+
+
+def test_a_record_packed_again_reads_as_its_latest_version(tmp_path: Path) -> None:
+    store = LocalBlobs(tmp_path)
+    records = Records(store)
+    run = _run(records, n=2)
+    records.set_run_status(run, "done")
+    redone = TaskRecord("F", "r", "s", 1, "caught", 2, 3.0, 4.0)
+    records.write_task(redone)  # e.g. a run that ended twice
+    assert records.pack_run("F", "r") == 1
+    assert Records(store).read_task("F", "r", "s", 1) == redone
+    assert Records(store).read_task("F", "r", "s", 0) is not None
