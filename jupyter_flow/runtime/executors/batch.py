@@ -14,6 +14,7 @@ import contextlib
 import os
 import queue
 import time
+import traceback
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -32,6 +33,23 @@ from .remote import RemoteExecutor
 if TYPE_CHECKING:
     from ...flow.secret_params import Secret
     from ...store.blobs import BlobStore
+
+
+class _Unexpected(Exception):
+    """What a submit thread raised that is neither ours nor botocore's."""
+
+    def __init__(self, err: Exception, trace: str) -> None:
+        super().__init__(f"{type(err).__name__}: {err}")
+        self.type, self.trace = type(err).__name__, trace
+
+    def error(self, spec: TaskSpec) -> ErrorInfo:
+        return ErrorInfo(
+            "infrastructure",
+            f"task {spec.task_id} of step '{spec.step}' could not be submitted to AWS Batch: "
+            f"{self}",
+            self.type,
+            self.trace,
+        )
 
 
 @dataclass
@@ -58,6 +76,7 @@ class BatchExecutor(RemoteExecutor):
         self._submitted: queue.SimpleQueue[tuple[TaskSpec, str | None, Exception | None]] = (
             queue.SimpleQueue()
         )
+        self._definitions: dict[tuple[str, str], dict[str, Any]] = {}  # (image, resources)
         self._jobs: dict[str, str] = {}  # task id -> job id, for logs
         self._next_poll = 0.0
 
@@ -86,21 +105,36 @@ class BatchExecutor(RemoteExecutor):
     def _start(self, spec: TaskSpec) -> None:
         _ = self.client  # created here, once, not in the submit threads
         self._handing += 1
-        self._in_background(self._submit_job, spec)
-
-    def _submit_job(self, spec: TaskSpec) -> None:
-        """In a submit thread: register the definition if new, submit, report back."""
-        image = spec.image or self.options.image
         try:
+            definition = self._definition_request(spec)
+        except FlowError as err:
+            self._submitted.put((spec, None, err))  # stops the run, as a submit thread's
+            return
+        self._in_background(self._submit_job, spec, definition)
+
+    def _definition_request(self, spec: TaskSpec) -> dict[str, Any]:
+        """The definition ``spec`` runs under, built on the driver's thread, once per image
+        and resources: it parses the launcher (``ast``), which CPython 3.11 cannot do in
+        two threads at once (``SystemError: AST constructor recursion depth mismatch``)."""
+        image = spec.image or self.options.image
+        key = (image, repr(spec.resources))
+        if key not in self._definitions:
             check_resources(spec.step, spec.resources, self.options)
+            self._definitions[key] = build_definition(image, spec.resources, self.options)
+        return self._definitions[key]
+
+    def _submit_job(self, spec: TaskSpec, definition: dict[str, Any]) -> None:
+        """In a submit thread: register the definition if new, submit, report back,
+        whatever happens: an attempt that is never reported is waited for forever."""
+        try:
             store_spec(self.store, spec)  # the job's overrides name it by its key
-            definition = self.client.ensure_definition(
-                build_definition(image, spec.resources, self.options)
-            )
-            request = build_submit(spec, definition, self.options)
+            arn = self.client.ensure_definition(definition)
+            request = build_submit(spec, arn, self.options)
             job_id = self.client.submit(_signed(request, self.store, spec))
         except (TransientError, FlowError) as err:
             self._submitted.put((spec, None, err))
+        except Exception as err:  # a bug here or in a library: this task fails, in words
+            self._submitted.put((spec, None, _Unexpected(err, traceback.format_exc())))
         else:
             self._submitted.put((spec, job_id, None))
 
@@ -117,6 +151,8 @@ class BatchExecutor(RemoteExecutor):
             self._handing -= 1
             if isinstance(err, FlowError):
                 fatal = fatal or err
+            elif isinstance(err, _Unexpected):
+                self._ready.append(TaskEvent(spec.task_id, False, err.error(spec)))
             elif job_id is None:
                 error = ErrorInfo("infrastructure", f"AWS Batch did not take the job: {err}")
                 self._ready.append(TaskEvent(spec.task_id, False, error))
