@@ -103,8 +103,32 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def flow_main(flow: Flow, argv: Sequence[str] | None = None) -> None:
     """Entry point of ``python my_flow.py VERB``: the flow object is already known."""
+    if argv is None:
+        _start_worker_early(flow, sys.argv[1:])
     code = _dispatch(build_parser(flow, argv), argv, flow)
     _exit(code, fast=argv is None and _is_script(flow))
+
+
+def _start_worker_early(flow: Flow, args: Sequence[str]) -> None:
+    """``run``/``resume`` here: fork the first local worker before argparse and the runtime
+    are imported (``runtime/prespawn.py``). Not for help, nor when the executor may be
+    another (``--on X``, pinned ``--settings``): the run's own start decides then."""
+    if not args or args[0] not in ("run", "resume"):
+        return
+    rest = list(args[1:])
+    for i, arg in enumerate(rest):
+        if arg in ("-h", "--help") or arg.startswith("--settings"):
+            return
+        if arg.startswith("--on"):
+            value = (
+                arg.partition("=")[2] if "=" in arg else (rest[i + 1] if i + 1 < len(rest) else "")
+            )
+            if value != "local":
+                return
+    if flow.module_file and _is_script(flow):
+        from .runtime import prespawn
+
+        prespawn.start(flow.module_file)
 
 
 def _is_script(flow: Flow) -> bool:

@@ -184,9 +184,12 @@ class LocalBlobs(BlobStore):
     ) -> None:
         if total is None:
             total = sum(memoryview(c).nbytes for c in chunks)
-        final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.parent / f".{final.name}.{_unique()}.tmp"
-        write_file(tmp, chunks, total, sync=sync)
+        try:  # the folder usually exists: make it only when told it does not
+            write_file(tmp, chunks, total, sync=sync)
+        except FileNotFoundError:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            write_file(tmp, chunks, total, sync=sync)
         try:
             os.replace(tmp, final)
         except BaseException:

@@ -26,7 +26,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -103,14 +102,18 @@ class _Spawned:
             raise TimeoutError(f"worker {self.pid} still runs after {timeout or 0.0:g}s") from None
 
 
-@dataclass
 class _Worker:
-    proc: _Spawned | _Forked
-    sock: socket.socket
-    buffer: bytes = b""
-    spec: TaskSpec | None = None
-    started: float = 0.0
-    preload: str | None = field(default=None)
+    __slots__ = ("buffer", "preload", "proc", "sock", "spec", "started")
+
+    def __init__(
+        self, proc: _Spawned | _Forked, sock: socket.socket, preload: str | None = None
+    ) -> None:
+        self.proc = proc
+        self.sock = sock
+        self.buffer = b""
+        self.spec: TaskSpec | None = None
+        self.started = 0.0
+        self.preload = preload
 
 
 # Forked workers told to exit at ``close`` and not yet reaped: a driver does not wait for

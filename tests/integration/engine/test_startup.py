@@ -68,3 +68,11 @@ def test_a_run_that_cannot_start_lets_the_early_worker_go_quietly(write_flow, ro
     assert "unknown parameter 'nope'" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (Path(root) / "runs").exists()
+
+
+def test_a_command_line_error_lets_the_early_worker_go_quietly(write_flow, root):
+    path = write_flow(FLOW)
+    done = _script(path, root, "run", "--no-such-option")
+    assert done.returncode == 2
+    assert "unrecognized arguments: --no-such-option" in done.stderr
+    assert "Traceback" not in done.stderr
