@@ -12,7 +12,8 @@ Test hooks: ``faults[step] = "oom" | "oom-after:TEXT" (once its log shows TEXT) 
 containing ``does-not-exist`` fail to pull, ``secrets[arn] = value``, ``calls`` counts
 actions. Logs go to the definition's awslogs group and stream prefix (``logConfiguration``),
 and a failed job is retried as its ``retryStrategy`` says (``evaluateOnExit`` globs), as on
-Batch.
+Batch. Should the scheduler itself fail, every later request is refused with its traceback
+(a ClientException) and ``stop`` raises it: a broken fake fails the test, it never hangs it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -86,6 +88,10 @@ class _Handler(BaseHTTPRequestHandler):
         action = target.split(".")[-1] if target else self.path.rstrip("/").split("/")[-1]
         with api.lock:
             api.calls[action] += 1
+        if api.broken:  # a ClientException: the client fails now instead of polling forever
+            msg = f"the fake Batch's scheduler died, no job moves any more:\n{api.broken}"
+            self._send(400, {"__type": "ClientException", "message": msg})
+            return
         handler = getattr(api, f"_{action.lower()}", None)
         if handler is None:
             self._send(
@@ -123,6 +129,7 @@ class FakeBatchAPI:
         self.faults: dict[str, str] = {}
         self.secrets: dict[str, str] = {}
         self.stopping = False
+        self.broken = ""  # the scheduler's traceback, if it died
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.api = self
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
@@ -421,15 +428,18 @@ class FakeBatchAPI:
         return False
 
     def _scheduler(self) -> None:
-        while not self.stopping:
-            with self.lock:
-                running = sum(
-                    1 for j in self.jobs.values() if j.doc["status"] in ("STARTING", "RUNNING")
-                )
-                for job in list(self.jobs.values()):
-                    if job.doc["status"] not in ("SUCCEEDED", "FAILED"):
-                        running += self._advance(job, running)
-            time.sleep(self.tick)
+        try:
+            while not self.stopping:
+                with self.lock:
+                    running = sum(
+                        1 for j in self.jobs.values() if j.doc["status"] in ("STARTING", "RUNNING")
+                    )
+                    for job in list(self.jobs.values()):
+                        if job.doc["status"] not in ("SUCCEEDED", "FAILED"):
+                            running += self._advance(job, running)
+                time.sleep(self.tick)
+        except Exception:  # loud, not a queue whose jobs silently never move again
+            self.broken = traceback.format_exc()
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> FakeBatchAPI:
@@ -453,6 +463,8 @@ class FakeBatchAPI:
         for thread in self._threads:
             thread.join(timeout=5)
         self._tmp.cleanup()
+        if self.broken:
+            raise RuntimeError(f"the fake Batch's scheduler died:\n{self.broken}")
 
     def __enter__(self) -> FakeBatchAPI:
         return self.start()

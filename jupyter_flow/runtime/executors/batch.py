@@ -1,11 +1,13 @@
 """AWS Batch executor: one ``SubmitJob`` per task attempt.
 
-Jobs are submitted from a few threads; job definitions are registered once per image +
-resources and reused. Status comes from
+Jobs are submitted from a few threads, which report every attempt back (a job id, or why
+not: one never reported would be waited for forever); job definitions are built on the
+driver's thread, registered once per image + resources and reused. Status comes from
 ``DescribeJobs`` in batches of 100 every ``poll_interval`` seconds; a failed job is
 explained from its status reasons (out of memory, timeout, image pull, lost instance) unless
 the task recorded its own failure in the store. Timeouts under Batch's 60 s minimum are
-enforced here with ``TerminateJob``, so every timeout behaves the same.
+enforced here with ``TerminateJob``, so every timeout behaves the same. A job DescribeJobs
+stops listing (deleted, purged) fails its task after ``MISSING_GRACE`` seconds.
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ if TYPE_CHECKING:
     from ...store.blobs import BlobStore
 
 
+MISSING_GRACE = 120.0  # seconds a tracked job may be absent from DescribeJobs
+
+
 class _Unexpected(Exception):
     """What a submit thread raised that is neither ours nor botocore's."""
 
@@ -58,6 +63,7 @@ class _Tracked:
     job_id: str
     view: BatchJobView | None = None
     running_since: float | None = None  # monotonic, when first seen RUNNING
+    missing_since: float | None = None  # monotonic, when DescribeJobs first left it out
 
 
 class BatchExecutor(RemoteExecutor):
@@ -177,7 +183,7 @@ class BatchExecutor(RemoteExecutor):
             now = time.monotonic()
             if events or now >= end:
                 return events
-            pause = min(end, self._next_poll) - now
+            pause = min(end, self._next_poll if self._tracked else end) - now
             time.sleep(max(0.0, min(pause, 0.05) if self._handing else pause))
 
     def _poll(self) -> list[TaskEvent]:
@@ -185,7 +191,7 @@ class BatchExecutor(RemoteExecutor):
             views = self.client.describe(self._tracked)
         except TransientError:
             return []  # try again next round
-        events = []
+        events = self._unknown({v.job_id for v in views})
         for view in views:
             tracked = self._tracked.get(view.job_id)
             if tracked is None:
@@ -202,6 +208,29 @@ class BatchExecutor(RemoteExecutor):
                 events.append(TaskEvent(tracked.spec.task_id, True))
             else:
                 events.append(TaskEvent(tracked.spec.task_id, False, self._why(tracked, view)))
+        return events
+
+    def _unknown(self, described: set[str]) -> list[TaskEvent]:
+        """Jobs DescribeJobs has left out for ``MISSING_GRACE`` seconds (a new job can be
+        missing for a moment; a deleted or expired one forever): failed, by name, rather
+        than waited for."""
+        events = []
+        now = time.monotonic()
+        for job_id, tracked in list(self._tracked.items()):
+            if job_id in described:
+                tracked.missing_since = None
+            elif tracked.missing_since is None:
+                tracked.missing_since = now
+            elif now - tracked.missing_since >= MISSING_GRACE:
+                del self._tracked[job_id]
+                spec = tracked.spec
+                msg = (
+                    f"AWS Batch no longer knows the job {job_id} of task {spec.task_id} "
+                    f"(step '{spec.step}'): DescribeJobs has not listed it for "
+                    f"{MISSING_GRACE:g}s, so it will never be reported; was it deleted, or "
+                    "submitted to another region or account?"
+                )
+                events.append(TaskEvent(spec.task_id, False, ErrorInfo("infrastructure", msg)))
         return events
 
     def _expire(self) -> list[TaskEvent]:

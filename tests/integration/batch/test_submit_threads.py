@@ -1,6 +1,7 @@
-"""The Batch executor's submit threads: every attempt handed to one is reported back (a job id
-or a failure naming the task), whatever the thread meets; an attempt never reported would be
-waited for forever. Each run is watched: a hang fails the test instead of blocking it."""
+"""Every attempt handed to the Batch executor is reported back (done, or a failure naming the
+task), whatever its submit thread meets, also when Batch forgets its job or the fake breaks:
+an attempt never reported would be waited for forever. Each run is watched: a hang fails the
+test instead of blocking it."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from jupyter_flow.errors import RunFailed
+from jupyter_flow.errors import ConfigError, RunFailed
 from jupyter_flow.runtime.api import run_flow
 from jupyter_flow.runtime.executors import batch as batch_executor
 from jupyter_flow.runtime.loader import load_flow
+from jupyter_flow.runtime.observer import RunObserver
 from tests.fakes.backends import batch_settings
 from tests.fakes.batch_api import FakeBatchAPI
 
@@ -107,3 +109,72 @@ def test_an_unexpected_error_in_a_submit_thread_fails_the_task_by_name(
     ours = [j.doc["tags"] for j in batch.jobs.values()]
     squares = [t["jupyter-flow:task-id"] for t in ours if t["jupyter-flow:flow"] == "WideBroken"]
     assert not any("/square/3/" in task for task in squares)  # never submitted, yet reported
+
+
+class _ForgetRunningJobs(RunObserver):
+    """Batch deletes the flow's jobs once they run (as an expired or purged job vanishes)."""
+
+    def __init__(self, api: FakeBatchAPI, flow: str) -> None:
+        self.api, self.flow = api, flow
+
+    def poll(self) -> None:
+        with self.api.lock:
+            for job_id, job in list(self.api.jobs.items()):
+                tags = job.doc["tags"]
+                if tags.get("jupyter-flow:flow") == self.flow and job.doc["status"] == "RUNNING":
+                    self.api._kill(job)
+                    del self.api.jobs[job_id]
+
+
+SLEEPER = """
+import time
+from jupyter_flow import Flow
+
+flow = Flow("Forgotten")
+
+@flow.step()
+def sleeps():
+    time.sleep(120)
+"""
+
+
+def test_a_job_batch_no_longer_knows_fails_its_task_by_name(
+    batch: FakeBatchAPI,
+    root: str,
+    write_flow: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(batch_executor, "MISSING_GRACE", 1.0)
+    path = write_flow(SLEEPER)
+    observer = _ForgetRunningJobs(batch, "Forgotten")
+    settings = batch_settings(batch, root)
+    started = time.monotonic()
+    with pytest.raises(RunFailed) as caught:
+        _watched(lambda: run_flow(load_flow(path), settings=settings, observer=observer), 60)
+    text = str(caught.value)
+    assert "AWS Batch no longer knows the job" in text and "/sleeps/0/1" in text, text
+    assert time.monotonic() - started < 45
+
+
+def test_a_fake_whose_scheduler_died_fails_the_run_and_its_teardown(
+    root: str, write_flow: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fake must not hide its own bug behind jobs that never move."""
+    from tests.fakes.backends import AWS_TEST_ENV
+
+    for key, value in AWS_TEST_ENV.items():
+        monkeypatch.setenv(key, value)
+    api = FakeBatchAPI().start()
+
+    def broken(*args: Any) -> bool:
+        raise KeyError("a bug in the fake")
+
+    monkeypatch.setattr(api, "_advance", broken)
+    path = write_flow(WIDE)
+    try:
+        with pytest.raises(ConfigError, match="scheduler died") as caught:
+            _watched(lambda: run_flow(load_flow(path), settings=batch_settings(api, root)), 60)
+        assert "KeyError: 'a bug in the fake'" in str(caught.value)
+    finally:
+        with pytest.raises(RuntimeError, match="scheduler died"):
+            api.stop()
