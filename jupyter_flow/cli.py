@@ -7,7 +7,6 @@ Verbs that belong to other parts of the package (export, schedule, ...) live in 
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import sys
@@ -17,6 +16,8 @@ from typing import TYPE_CHECKING, NoReturn
 from .errors import FlowError
 
 if TYPE_CHECKING:
+    import argparse
+
     from .flow.spec import Flow
 
 # Other packages' verbs: module with add_parser(subparsers). Order is the order in --help.
@@ -40,6 +41,8 @@ def build_parser(
     only = args[0] if args and args[0] in cli_engine.VERBS else None
 
     prog = f"python {sys.argv[0]}" if bound is not None else PROG
+    import argparse  # here, not at import: a run forks its first worker before this
+
     parser = argparse.ArgumentParser(
         prog=prog,
         formatter_class=cli_engine.HelpFormatter,

@@ -52,6 +52,43 @@ def run_flow(
     """
     from ..client import Run
 
+    record, engine = run_record(
+        flow,
+        params,
+        root=root,
+        executor=executor,
+        max_workers=max_workers,
+        echo=echo,
+        run_id=run_id,
+        resume=resume,
+        resume_step=resume_step,
+        observer=observer,
+        settings=settings,
+        out=out,
+        schedule=schedule,
+    )
+    return Run(record.pathspec, root=engine.settings.root, _engine=engine)
+
+
+def run_record(
+    flow: Flow,
+    params: Mapping[str, Any] | None = None,
+    *,
+    root: str | None = None,
+    executor: str | None = None,
+    max_workers: int | None = None,
+    echo: bool = False,
+    run_id: str | None = None,
+    resume: str | None = None,
+    resume_step: str | None = None,
+    observer: RunObserver | None = None,
+    settings: Settings | None = None,
+    out: TextIO | None = None,
+    schedule: str = "",
+) -> tuple[RunRecord, Engine]:
+    """``run_flow``, returning the final run record and the engine instead of a ``Run``:
+    the CLI prints the results from the records, without the client (which imports the
+    artifact decoders a driver otherwise never needs)."""
     if not flow.module_file or not Path(flow.module_file).is_file():
         raise FlowDefinitionError(
             f"flow {flow.name!r} is not defined in a module file",
@@ -94,7 +131,7 @@ def run_flow(
         run_id=run_id or new_run_id(),
         resume=ResumeFrom(origin, resume_step) if origin else None,
     )
-    return Run(record.pathspec, root=engine.settings.root, _engine=engine)
+    return record, engine
 
 
 def _origin_run(engine: Engine, flow: str, run_id: str | None, from_step: str | None) -> RunRecord:

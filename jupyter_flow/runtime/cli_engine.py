@@ -245,7 +245,7 @@ def _run(args: argparse.Namespace, resume: str | None = None, from_step: str | N
         from . import prespawn
 
         prespawn.start(flow.module_file or "")  # before the driver's own imports
-    from .api import run_flow, settings_for
+    from .api import run_record, settings_for
 
     observer = None
     if args.quiet:  # no view, but ``cancel RUN`` from another terminal still stops it
@@ -255,7 +255,7 @@ def _run(args: argparse.Namespace, resume: str | None = None, from_step: str | N
         store = open_store(settings_for(args.root).root)
         observer = CancelOnRequest(store)
     try:
-        run = run_flow(
+        record, engine = run_record(
             flow,
             _params(args.param),
             root=args.root,
@@ -273,7 +273,7 @@ def _run(args: argparse.Namespace, resume: str | None = None, from_step: str | N
         if observer is not None:
             observer.watch.store.close()
         _drop_spare_worker()
-    _print_results(run)
+    _print_results(record, engine.records)
     return 0
 
 
@@ -317,11 +317,11 @@ def _pinned_settings(args: argparse.Namespace) -> Any:
     return replace(settings, max_workers=args.max_workers or settings.max_workers)
 
 
-def _print_results(run: Any) -> None:
-    print(f"\nResults of {run.pathspec}:")
-    tasks = run._engine.records.tasks(run.flow, run.id)
-    foreach = {s.name for s in run.record.steps if s.foreach}
-    for name, step in sorted(run.record.final.items()):
+def _print_results(record: Any, records: Any) -> None:
+    print(f"\nResults of {record.pathspec}:")
+    tasks = records.tasks(record.flow, record.run_id)
+    foreach = {s.name for s in record.steps if s.foreach}
+    for name, step in sorted(record.final.items()):
         mine = [t.artifact(name) for t in tasks if t.step == step]
         shown = [a.summary for a in mine if a is not None]
         if step in foreach:

@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import sys
+from typing import TYPE_CHECKING
 
-_spare: tuple[int, socket.socket, str] | None = None  # pid, the driver's end, module path
+if TYPE_CHECKING:
+    import socket
+
+# pid, the driver's end of the socket pair (a file descriptor), the module path
+_spare: tuple[int, int, str] | None = None
 
 
 def allowed() -> bool:
@@ -36,21 +40,26 @@ def start(module_path: str) -> None:
     if _spare is not None or not module_path or not allowed():
         return
     # what both processes need, imported once, before the fork (not once in each)
-    from ..store import artifacts, open_store  # noqa: F401
+    import _socket  # socket.py (its enums) is imported after the fork, by each side
+
+    from ..store import blobs, open_store, records  # noqa: F401
     from . import taskspec  # noqa: F401
 
-    parent, child = socket.socketpair()
+    ends = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    parent, child = (end.detach() for end in ends)
     sys.stdout.flush()  # or the child would write the driver's pending output again
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:  # the worker: never returns into the driver's code
         try:
-            parent.close()
+            os.close(parent)
+            import socket
+
             from . import worker  # its imports run beside the driver's
         except BaseException:
             os._exit(1)
-        worker.forked_main(child, module_path)
-    child.close()
+        worker.forked_main(socket.socket(fileno=child), module_path)
+    os.close(child)
     _spare = (pid, parent, module_path)
 
 
@@ -61,11 +70,13 @@ def take(module_path: str | None) -> tuple[int, socket.socket] | None:
     spare, _spare = _spare, None
     if spare is None:
         return None
-    pid, sock, path = spare
+    pid, fd, path = spare
     if path != module_path:
-        _drop(pid, sock)
+        _drop(pid, fd)
         return None
-    return pid, sock
+    import socket
+
+    return pid, socket.socket(fileno=fd)
 
 
 def discard() -> None:
@@ -81,11 +92,13 @@ def forget_in_child() -> None:
     the driver lets it go), without touching the process, which is not ours."""
     global _spare
     if _spare is not None:
-        _spare[1].close()
+        with contextlib.suppress(OSError):
+            os.close(_spare[1])
         _spare = None
 
 
-def _drop(pid: int, sock: socket.socket) -> None:
-    sock.close()
+def _drop(pid: int, fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.close(fd)
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)  # reaped now if it already exited, else at our exit

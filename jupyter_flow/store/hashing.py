@@ -10,7 +10,6 @@ loaded unchecked.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from typing import Any
 
@@ -69,6 +68,8 @@ def matches(key: str, data: Any) -> bool:
 
 def _new(algorithm: str, size_hint: int) -> Any:
     if algorithm == "sha256":
+        import hashlib  # older keys only: OpenSSL's hashlib costs ~3 ms of every start-up
+
         return hashlib.sha256()
     blake3 = _blake3()
     if blake3 is None:

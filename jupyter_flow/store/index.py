@@ -11,7 +11,6 @@ A store whose index cannot be written (read-only) gets a private in-memory index
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import sqlite3
@@ -46,6 +45,8 @@ def index_path(store_url: str, local_root: Path | None) -> Path:
     if local_root is not None:
         return local_root / "index.sqlite"
     cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    import hashlib
+
     digest = hashlib.sha256(store_url.encode()).hexdigest()[:16]
     return cache / "jupyter_flow" / digest / "index.sqlite"
 
