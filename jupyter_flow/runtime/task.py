@@ -11,7 +11,6 @@ import os
 import socket
 import sys
 import time
-import traceback
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -63,6 +62,8 @@ def user_traceback(err: BaseException) -> str:
     tb = err.__traceback__
     while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         tb = tb.tb_next
+    import traceback  # only for a failed step: ~1 ms of a worker's start-up otherwise
+
     return "".join(traceback.format_exception(type(err), err, tb))
 
 

@@ -17,7 +17,6 @@ import socket
 import sys
 import threading
 import time
-import traceback
 from typing import NoReturn
 
 from ..store import open_store
@@ -110,6 +109,8 @@ def forked_main(sock: socket.socket, preload: str | None) -> NoReturn:
         code = 0
     except BaseException:
         with contextlib.suppress(BaseException):
+            import traceback
+
             traceback.print_exc()
     finally:
         with contextlib.suppress(BaseException):
