@@ -9,10 +9,10 @@ store (``to_blob``), since a join's spec grows with its branches.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from ..flow.resources import Resources
-from ..store.records import Artifact, from_json
+from ..store.records import Artifact, from_json, plain
 
 GROUP_FIELDS = ("group", "group_id", "items")
 
@@ -64,7 +64,7 @@ class TaskSpec:
         return self.step if self.foreach_count is None else f"{self.step}[{self.index}]"
 
     def to_json(self) -> str:
-        raw = asdict(self)
+        raw = plain(self)  # asdict without its deep copies: a spec is sent for every task
         for inp in raw["inputs"]:  # keep specs small: omit the unset group fields
             for artifact in inp["artifacts"]:
                 for key in GROUP_FIELDS:

@@ -194,19 +194,19 @@ _NESTED: dict[str, Any] = {
 
 
 def to_json(record: Any) -> bytes:
-    return json.dumps(_plain(record), separators=(",", ":"), sort_keys=True).encode()
+    return json.dumps(plain(record), separators=(",", ":"), sort_keys=True).encode()
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """``dataclasses.asdict`` for records (dataclasses, tuples, lists, dicts of JSON
     values): the same result without deep-copying every leaf, a third of a record write."""
     names = getattr(type(value), "__dataclass_fields__", None)
     if names is not None:
-        return {name: _plain(getattr(value, name)) for name in names}
+        return {name: plain(getattr(value, name)) for name in names}
     if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     return value
 
 
