@@ -319,9 +319,13 @@ def _pinned_settings(args: argparse.Namespace) -> Any:
 
 def _print_results(record: Any, records: Any) -> None:
     print(f"\nResults of {record.pathspec}:")
-    tasks = records.tasks(record.flow, record.run_id)
     foreach = {s.name for s in record.steps if s.foreach}
     for name, step in sorted(record.final.items()):
+        if step in foreach:
+            tasks = records.tasks(record.flow, record.run_id, step)
+        else:  # one task: no listing of the run's folders
+            task = records.read_task(record.flow, record.run_id, step, 0)
+            tasks = [task] if task is not None else []
         mine = [t.artifact(name) for t in tasks if t.step == step]
         shown = [a.summary for a in mine if a is not None]
         if step in foreach:

@@ -271,9 +271,17 @@ class LocalBlobs(BlobStore):
                 file.unlink()
             parts = path.split("/")[:-1]  # the folders between the file and the root
             folders.update("/".join(parts[:n]) for n in range(1, len(parts) + 1))
+        kept: set[str] = set()  # folders left (logs stay): their parents are not empty
         for folder in sorted(folders, key=lambda f: f.count("/"), reverse=True):
-            with contextlib.suppress(OSError):  # not empty (logs stay), or already gone
+            if folder in kept:
+                kept.add(folder.rpartition("/")[0])
+                continue
+            try:
                 (self.root / folder).rmdir()
+            except FileNotFoundError:
+                pass
+            except OSError:  # not empty
+                kept.add(folder.rpartition("/")[0])
 
     def local_path(self, path: str) -> Path | None:
         file = self._file(path)
