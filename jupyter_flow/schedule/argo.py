@@ -63,17 +63,12 @@ class ArgoTarget(ClusterTarget):
         return super().summary(schedule) + f" (CronWorkflow {name} in {self.argo.namespace})"
 
     def list_names(self) -> list[str]:
-        objects = self._objects()
-        custom = objects.k8s.client.CustomObjectsApi(objects.client)
-        group, _, version = GROUP_VERSION.partition("/")
-        found = custom.list_namespaced_custom_object(
-            group, version, self.argo.namespace, "cronworkflows", label_selector=MANAGED
-        )
+        found = self._objects().list(GROUP_VERSION, "CronWorkflow", self.argo.namespace, MANAGED)
         return sorted(
             item["metadata"]
             .get("labels", {})
             .get("jupyter-flow/schedule", item["metadata"]["name"])
-            for item in found.get("items", [])
+            for item in found
         )
 
     def run_now(self, schedule: Schedule) -> str:

@@ -95,8 +95,24 @@ class Objects:
             args.update(group=group, version=version, plural=plural)
             custom = self.k8s.client.CustomObjectsApi(self.client)
             method = getattr(custom, f"{verb}_namespaced_custom_object")
+        return self._json(f"{verb} {plural}", namespace, method, **args)
+
+    def list(self, api_version: str, kind: str, namespace: str, selector: str) -> list[Any]:
+        """The objects of ``kind`` in ``namespace`` whose labels match ``selector``, as
+        JSON, retried like every other call."""
+        plural = kind.lower() + "s"
+        args: dict[str, Any] = {"namespace": namespace, "label_selector": selector}
+        if kind in TYPED:
+            method = self._typed(kind, "list")
+        else:
+            group, _, version = api_version.partition("/")
+            args.update(group=group, version=version, plural=plural)
+            method = self.k8s.client.CustomObjectsApi(self.client).list_namespaced_custom_object
+        return list(self._json(f"list {plural}", namespace, method, **args).get("items", []))
+
+    def _json(self, what: str, where: str, method: Callable[..., Any], /, **args: Any) -> Any:
         try:
-            return self.api.json(f"{verb} {plural}", namespace, method, **args)
+            return self.api.json(what, where, method, **args)
         except kube.TransientError as err:
             raise ConfigError(
                 f"cannot reach the Kubernetes API: {err}",

@@ -51,12 +51,12 @@ class KubernetesTarget(ClusterTarget):
         )
 
     def list_names(self) -> list[str]:
-        objects = self._objects()
-        batch = objects.k8s.client.BatchV1Api(objects.client)
-        found = batch.list_namespaced_cron_job(self.kube.namespace, label_selector=MANAGED)
+        found = self._objects().list("batch/v1", "CronJob", self.kube.namespace, MANAGED)
         return sorted(
-            (item.metadata.labels or {}).get("jupyter-flow/schedule", item.metadata.name)
-            for item in found.items
+            item["metadata"]
+            .get("labels", {})
+            .get("jupyter-flow/schedule", item["metadata"]["name"])
+            for item in found
         )
 
     def run_now(self, schedule: Schedule) -> str:

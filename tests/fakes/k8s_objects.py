@@ -45,6 +45,7 @@ class FakeKubernetes:
         self.objects: dict[tuple[str, str, str, str], dict[str, Any]] = {}
         self.requests: list[tuple[str, str]] = []
         self.fail_next: dict[str, int] = {}  # plural -> HTTP status for its next create
+        self.fail_list: dict[str, int] = {}  # plural -> HTTP status for its next list
         self.lock = threading.Lock()
         self._version = 0
         self.server: ThreadingHTTPServer | None = None
@@ -84,6 +85,9 @@ class FakeKubernetes:
         key = (group, ns, plural, name or "")
         with self.lock:
             if method == "GET" and not name:
+                if plural in self.fail_list:
+                    code = self.fail_list.pop(plural)
+                    return code, self._status(code, "TooManyRequests", "try again (fake)")
                 query = parse_qs(parsed.query)
                 return 200, self._list(group, ns, plural, api_version, query)
             if method == "POST" and not name:

@@ -33,6 +33,19 @@ def test_a_429_during_schedule_apply_is_retried(project, fake_k8s, root: str) ->
     assert [s.name for s in api.list_schedules(root)] == ["fan-flow"]
 
 
+@pytest.mark.parametrize(
+    ("target", "plural"), [("kubernetes", "cronjobs"), ("argo", "cronworkflows")]
+)
+def test_listing_the_clusters_schedules_retries_a_429_too(
+    project, fake_k8s, root: str, target: str, plural: str
+) -> None:
+    path = project(K8S_TOML + '[default.argo]\nstore_url = "s3://acme-flows/prod"\n')
+    api.create_schedule(path, "0 3 * * *", target=target, root=root)
+    fake_k8s.fail_list[plural] = 429
+    assert api.target_for(target, root).list_names() == ["fan-flow"]
+    assert plural not in fake_k8s.fail_list  # the 429 was answered, and retried
+
+
 def _two_contexts(fake_k8s, tmp_path: Path) -> Path:
     """A kubeconfig whose current context is a cluster that is not there."""
     config = json.loads(fake_k8s.kubeconfig(tmp_path / "one").read_text())
