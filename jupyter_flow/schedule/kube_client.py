@@ -61,6 +61,19 @@ def api_client(options: Mapping[str, Any], env: Mapping[str, str] | None = None)
     return Connected(cluster, settings.request_retries)
 
 
+def executor_namespace(options: Mapping[str, Any], env: Mapping[str, str]) -> str:
+    """Where the Kubernetes executor runs Jobs with ``options``, which set no namespace:
+    ``JUPYTER_FLOW_K8S_NAMESPACE``, else the kubeconfig context's (or the pod's), else
+    ``default``. Reading the kubeconfig sends no request; one that cannot be read leaves
+    ``default``, and applying then says what is wrong with it."""
+    if env.get("JUPYTER_FLOW_K8S_NAMESPACE"):
+        return env["JUPYTER_FLOW_K8S_NAMESPACE"]
+    try:
+        return api_client(options, env).cluster.namespace or "default"
+    except ConfigError:
+        return "default"
+
+
 class Objects:
     """create/replace/read/patch/delete for the kinds we apply, over one cluster."""
 

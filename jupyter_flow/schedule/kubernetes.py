@@ -6,14 +6,16 @@ triggers and removes them through the official client (``kube_client``).
 
 from __future__ import annotations
 
+import functools
 import os
 import time
+from dataclasses import replace
 from typing import Any
 
 from . import settings_pin
 from .bootstrap import object_name
 from .cluster import MANAGED, ClusterTarget
-from .kube_client import apply_all
+from .kube_client import apply_all, executor_namespace
 from .kubernetes_render import KubeOptions, render
 from .model import Applied, Schedule
 
@@ -21,9 +23,15 @@ from .model import Applied, Schedule
 class KubernetesTarget(ClusterTarget):
     name = "kubernetes"
 
-    @property
+    @functools.cached_property
     def kube(self) -> KubeOptions:
-        return KubeOptions.from_settings(self.options)
+        """The target's options; without a ``namespace`` setting, the one a local
+        ``run --on kubernetes`` would use (``JUPYTER_FLOW_K8S_NAMESPACE``, else the
+        kubeconfig context's, else ``default``), so scheduled steps find the same Secrets."""
+        options = KubeOptions.from_settings(self.options)
+        if "namespace" in self.options:
+            return options
+        return replace(options, namespace=executor_namespace(self.options, os.environ))
 
     def pin_settings(self, schedule: Schedule) -> Schedule:
         """The Kubernetes executor settings a local ``--on kubernetes`` run would use

@@ -134,3 +134,26 @@ endpoint_url = "{batch.url}"
     job_id = api.run_now("fan-flow", root)
     assert job_id in batch.jobs
     assert batch.jobs[job_id].doc["jobQueue"] == "flows"
+
+
+def test_without_a_namespace_setting_the_cronjob_goes_where_run_on_kubernetes_goes(
+    project, fake_k8s, root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The context's namespace holds the steps' Secrets: a schedule that put its CronJob
+    and steps in ``default`` instead would fail at its first fire, not at create."""
+    config = json.loads(fake_k8s.kubeconfig(tmp_path / "ml").read_text())
+    config["contexts"][0]["context"]["namespace"] = "ml"
+    (tmp_path / "ml").write_text(json.dumps(config))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "ml"))
+    path = project('[default.kubernetes]\nstore_url = "s3://acme-flows/prod"\nsecrets = ["s3"]\n')
+
+    schedule = api.create_schedule(path, "0 3 * * *", target="kubernetes", root=root)
+
+    (cronjob,) = fake_k8s.kinds("cronjobs")
+    assert cronjob["metadata"]["namespace"] == "ml"
+    assert schedule.settings["extra"]["kubernetes"]["namespace"] == "ml"
+    executor = KubeClient(KubernetesOptions.from_settings({}, {"KUBECONFIG": str(tmp_path / "ml")}))
+    try:
+        assert executor.namespace == "ml"  # where a local run --on kubernetes puts its Jobs
+    finally:
+        executor.close()
