@@ -331,3 +331,20 @@ def test_a_scheduled_aws_fire_fits_in_batchs_container_overrides() -> None:
     opts = aws_render.AwsOptions(job_queue="flows-queue", job_definition="flows-driver:3")
     overrides = aws_render.submit_job_input(schedule, opts)["ContainerOverrides"]
     assert len(json.dumps(overrides)) < BATCH_OVERRIDES_MAX - 500  # room for the user's env
+
+
+def test_the_launcher_command_is_built_once_and_safely_from_many_threads(monkeypatch):
+    """Submit threads build commands at once: CPython 3.11's ``ast`` fails when two threads
+    parse together (a lost task), and re-parsing per task cost a 300-task foreach 5 s."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from jupyter_flow.runtime import bootstrap
+
+    bootstrap._launcher_code.cache_clear()
+    parses = []
+    real = bootstrap.without_docs
+    monkeypatch.setattr(bootstrap, "without_docs", lambda s: parses.append(1) or real(s))
+    with ThreadPoolExecutor(8) as pool:
+        commands = list(pool.map(lambda _: bootstrap.task_command("python"), range(64)))
+    assert all(c == commands[0] for c in commands)
+    assert len(parses) == 1
