@@ -159,6 +159,9 @@ class KubernetesExecutor(RemoteExecutor):
             self._updates.put(("create-failed", tracked.job, str(err)))
         except FlowError as err:  # 401/403/invalid: every later call would fail too
             self._updates.put(("error", err, 0.0))
+        except Exception as err:  # reported, never lost: an unreported Job is waited for forever
+            why = f"task {tracked.spec.task_id} could not be submitted: {type(err).__name__}: {err}"
+            self._updates.put(("create-failed", tracked.job, why))
         else:
             tracked.created = time.monotonic()
 
