@@ -151,13 +151,13 @@ def create_schedule(
         schedule = replace(schedule, created=existing.created)
         if existing.target != schedule.target:
             target_for(existing.target, root).remove(existing)
-    _resolve_packages(flow, schedule)
+    _resolve_packages(flow, schedule, engine)
     engine.apply(schedule)
     store.put(schedule, reset_state=True)
     return schedule
 
 
-def _resolve_packages(flow: Any, schedule: Schedule) -> None:
+def _resolve_packages(flow: Any, schedule: Schedule, engine: ScheduleTarget) -> None:
     """Resolve the steps' ``packages=`` now, on this machine, which reaches the package
     index: a fire's driver then finds them in the store and its cluster needs no index."""
     executor = schedule.settings.get("executor")
@@ -171,7 +171,9 @@ def _resolve_packages(flow: Any, schedule: Schedule) -> None:
 
     store = open_store(schedule.root)
     try:
-        resolve_steps(store, steps, schedule.settings["extra"][executor])
+        options = dict(schedule.settings["extra"][executor])
+        options["image"] = engine.steps_image() or options.get("image")
+        resolve_steps(store, steps, options)
     finally:
         store.close()
 

@@ -55,6 +55,9 @@ class ArgoTarget(ClusterTarget):
         settings_pin.upload(schedule.root, schedule)  # kept with the code, by its key
         return super().apply(schedule)
 
+    def steps_image(self) -> str | None:
+        return self.argo.image or None  # [default.argo] image, before the pinned one
+
     def store_url(self) -> str | None:
         return self.argo.store_url
 

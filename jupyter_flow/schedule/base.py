@@ -51,6 +51,11 @@ class ScheduleTarget(ABC):
         local target runs with this machine's settings)."""
         return schedule
 
+    def steps_image(self) -> str | None:
+        """The image this target gives steps without ``image=`` when it is not the pinned
+        executor's (what their packages are resolved for); None: the executor's."""
+        return None
+
     @abstractmethod
     def render(self, schedule: Schedule) -> tuple[dict[str, Any], ...]:
         """The documents this target applies for ``schedule`` (pure, deterministic)."""

@@ -64,3 +64,29 @@ def test_a_fire_installs_the_packages_resolved_at_creation_without_an_index(
     assert run.status == "done", log
     assert run.data.stages == [(1, "3.0"), (2, "3.0")]
     assert "resolving the packages" not in log
+
+
+def test_argo_resolves_for_the_image_its_pods_run(
+    project, fake_k8s, root: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``[default.argo] image`` comes before the pinned Kubernetes one for Argo's pods: the
+    packages are resolved for its Python, so the pods find them stored for their platform."""
+    from jupyter_flow.runtime.environments import Environment
+    from jupyter_flow.schedule import api
+    from jupyter_flow.store import open_store
+
+    index = tmp_path / "index"
+    index.mkdir()
+    write_wheel(index, "jftiny", "3.0")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(index))
+    path = project(
+        '[default.kubernetes]\nimage = "python:3.11-slim"\n'
+        '[default.argo]\nimage = "python:3.12-slim"\nstore_url = "s3://acme-flows/prod"\n'
+    )
+    path.write_text(FLOW)
+    api.create_schedule(path, "0 3 * * *", target="argo", root=root)
+
+    store = open_store(root)
+    (doc,) = store.list("environments/")
+    assert Environment.from_json(store.get(doc) or b"").target.python == "3.12"
