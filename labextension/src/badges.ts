@@ -8,6 +8,7 @@ import { PanelLayout, Widget } from '@lumino/widgets';
 
 import { describeStep, problemsByCell } from './model';
 import { IGraph, IProblem, IStep } from './types';
+import { __ } from './i18n';
 
 export const BADGE_CLASS = 'jp-Flow-badge';
 const PROBLEM_CLASS = 'jp-Flow-badge-problem';
@@ -59,7 +60,9 @@ function fillBadge(badge: HTMLElement, step: IStep | undefined, problems: IProbl
   for (const problem of problems) {
     const line = document.createElement('div');
     line.className = 'jp-Flow-badge-message';
-    line.textContent = problem.hint ? `${problem.message} (${problem.hint})` : problem.message;
+    line.textContent = problem.hint
+      ? __('%1 (%2)', problem.message, problem.hint)
+      : problem.message;
     badge.appendChild(line);
   }
   badge.title = step ? describeStep(step) : problems.map(p => p.text).join('\n');

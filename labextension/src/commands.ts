@@ -15,6 +15,7 @@ import {
   isStepSource,
   makeStepSource,
   parseStepLine,
+  STEP_MAGIC,
   suggestStepName
 } from './stepline';
 import { IFlowClient, IFlowNotebooks } from './tokens';
@@ -69,7 +70,7 @@ export function addCommands(options: ICommandOptions): void {
 
   app.commands.addCommand(CommandIDs.export, {
     label: __('Export to Flow'),
-    caption: __('Save the notebook and export its %%step cells to a flow module'),
+    caption: __('Save the notebook and export its %1 cells to a flow module', STEP_MAGIC),
     isEnabled: hasNotebook,
     execute: async () => {
       const flow = flows.current;
@@ -81,7 +82,7 @@ export function addCommands(options: ICommandOptions): void {
       // draws): the same notes every export path gives, kept on screen until dismissed.
       const notes = (result as { notes?: string[] } | null | undefined)?.notes ?? [];
       for (const note of notes) {
-        Notification.warning(`Export to Flow: ${note}`, { autoClose: false });
+        Notification.warning(__('Export to Flow: %1', note), { autoClose: false });
       }
       return result;
     }
@@ -128,10 +129,12 @@ export function addCommands(options: ICommandOptions): void {
         }
         flows.notifyRunStarted(started);
         app.shell.activateById(PANEL_ID);
-        Notification.info(`Started ${started.pathspec} on ${started.backend}`, { autoClose: 3000 });
+        Notification.info(__('Started %1 on %2', started.pathspec, started.backend), {
+          autoClose: 3000
+        });
       } catch (error) {
         if (error instanceof FlowRequestError) {
-          Notification.error(`Run Flow failed: ${error.message}`, { autoClose: false });
+          Notification.error(__('Run Flow failed: %1', error.message), { autoClose: false });
           await flow.refresh();
           return;
         }
@@ -142,7 +145,7 @@ export function addCommands(options: ICommandOptions): void {
 
   app.commands.addCommand(CommandIDs.makeStep, {
     label: __('Make this cell a step'),
-    caption: __('Put a %%step line on top of the cell'),
+    caption: __('Put a %1 line on top of the cell', STEP_MAGIC),
     isEnabled: () => targetCell()?.model.type === 'code' && !isStepSource(activeSource()),
     execute: async () => {
       const cell = targetCell();
@@ -163,7 +166,7 @@ export function addCommands(options: ICommandOptions): void {
         return;
       }
       if (!isIdentifier(name)) {
-        Notification.error(`${name} is not a valid step name: use letters, digits and _`);
+        Notification.error(__('%1 is not a valid step name: use letters, digits and _', name));
         return;
       }
       cell.model.sharedModel.setSource(makeStepSource(source, name));
@@ -172,7 +175,7 @@ export function addCommands(options: ICommandOptions): void {
 
   app.commands.addCommand(CommandIDs.editStep, {
     label: __('Edit step'),
-    caption: __('Edit the resources of this %%step cell'),
+    caption: __('Edit the resources of this %1 cell', STEP_MAGIC),
     isEnabled: () => isStepSource(activeSource()),
     execute: async () => {
       const cell = targetCell();

@@ -4,6 +4,7 @@
  */
 import { IDagLayout, layoutDag, NODE_HEIGHT, NODE_WIDTH } from './model';
 import { IGraph, IRunSummary } from './types';
+import { __ } from './i18n';
 
 const SVG = 'http://www.w3.org/2000/svg';
 
@@ -26,7 +27,7 @@ export function renderDag(graph: IGraph, onStep: (cellIndex: number) => void): S
     height: layout.height,
     viewBox: `0 0 ${layout.width} ${layout.height}`,
     role: 'img',
-    'aria-label': `DAG of ${graph.flow}`
+    'aria-label': __('DAG of %1', graph.flow)
   });
   const defs = el('defs', {});
   const marker = el('marker', {
@@ -83,8 +84,8 @@ export function renderDag(graph: IGraph, onStep: (cellIndex: number) => void): S
     group.appendChild(label);
     const title = el('title', {});
     title.textContent = node.step.foreach
-      ? `${node.step.name} (foreach ${node.step.foreach}), cell ${node.step.cell_index}`
-      : `${node.step.name}, cell ${node.step.cell_index}`;
+      ? __('%1 (foreach %2), cell %3', node.step.name, node.step.foreach, node.step.cell_index)
+      : __('%1, cell %2', node.step.name, node.step.cell_index);
     group.appendChild(title);
     group.addEventListener('click', () => onStep(node.step.cell_index));
     svg.appendChild(group);

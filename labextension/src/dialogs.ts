@@ -82,7 +82,7 @@ class RunBody extends Widget implements Dialog.IBodyWidget<IRunRequest> {
     for (const info of backends) {
       const option = document.createElement('option');
       option.value = info.name;
-      option.textContent = info.usable ? info.name : `${info.name} (not available here)`;
+      option.textContent = info.usable ? info.name : __('%1 (not available here)', info.name);
       option.disabled = !info.usable;
       option.title = info.usable ? '' : unusableText(info);
       option.selected = info.name === chosen;
@@ -269,7 +269,7 @@ export async function askStepResources(
   firstLine: string
 ): Promise<Record<string, string> | null> {
   const result = await showDialog({
-    title: `Edit step ${name}`,
+    title: __('Edit step %1', name),
     body: new StepBody(firstLine),
     buttons: [Dialog.cancelButton(), Dialog.okButton({ label: __('Save') })]
   });

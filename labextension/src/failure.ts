@@ -3,6 +3,7 @@
  * (`Run.summary()["failure"]`): "step 'combine' failed (cell 6, line 3: "..."): KeyError: 'y'".
  */
 import { IRunSummary } from './types';
+import { __ } from './i18n';
 
 export interface IFailure {
   headline: string;
@@ -27,7 +28,9 @@ export function failureNote(failure: IFailure): HTMLElement {
   if (failure.cell !== null) {
     p.dataset.cell = String(failure.cell);
     p.title =
-      `notebook cell ${failure.cell}` + (failure.line !== null ? `, line ${failure.line}` : '');
+      failure.line !== null
+        ? __('notebook cell %1, line %2', failure.cell, failure.line)
+        : __('notebook cell %1', failure.cell);
   }
   if (failure.line !== null) {
     p.dataset.line = String(failure.line);

@@ -140,13 +140,13 @@ export function formatMemory(mb: number): string {
 export function describeResources(resources: IResources | undefined): string {
   const parts: string[] = [];
   if (resources?.cpu) {
-    parts.push(`${resources.cpu} CPU`);
+    parts.push(__('%1 CPU', resources.cpu));
   }
   if (resources?.memory_mb) {
     parts.push(formatMemory(resources.memory_mb));
   }
   if (resources?.gpu) {
-    parts.push(`${resources.gpu} GPU`);
+    parts.push(__('%1 GPU', resources.gpu));
   }
   return parts.join(' · ');
 }
@@ -156,20 +156,20 @@ export function describeStep(step: IStep): string {
   if (step.unreadable) {
     return __('step %1 · cannot be read: see the problem below the cell', step.name);
   }
-  const parts = [`step ${step.name}`];
+  const parts = [__('step %1', step.name)];
   const resources = describeResources(step.resources);
   if (resources) {
     parts.push(resources);
   }
   if (step.foreach) {
-    parts.push(`foreach ${step.foreach}`);
+    parts.push(__('foreach %1', step.foreach));
   }
   const io: string[] = [];
   if (step.inputs.length) {
-    io.push(`in: ${step.inputs.join(', ')}`);
+    io.push(__('in: %1', step.inputs.join(', ')));
   }
   if (step.outputs.length) {
-    io.push(`out: ${step.outputs.join(', ')}`);
+    io.push(__('out: %1', step.outputs.join(', ')));
   }
   return [parts.join(' · '), ...io].join('  |  ');
 }
@@ -196,7 +196,7 @@ export function formatWhen(value: number | string | null, now: Date = new Date()
 export function runProgress(run: IRunSummary): string {
   const total = run.steps.reduce((n, s) => n + s.tasks_total, 0);
   const done = run.steps.reduce((n, s) => n + s.tasks_done, 0);
-  return total ? `${done}/${total} tasks` : '';
+  return total ? __('%1/%2 tasks', done, total) : '';
 }
 
 export interface IParameter {

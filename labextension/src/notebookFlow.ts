@@ -11,6 +11,7 @@ import { renderBadges } from './badges';
 import { FlowRequestError } from './request';
 import { IFlowClient, INotebookFlow } from './tokens';
 import { IExportResult, IGraph, IProblem } from './types';
+import { __ } from './i18n';
 
 const DEBOUNCE_MS = 600;
 
@@ -24,8 +25,11 @@ function warnOnce(error: unknown): void {
     const missing = error.status === 404;
     Notification.warning(
       missing
-        ? 'The jupyter_flow server extension is not enabled: run `jupyter server extension enable jupyter_flow` and restart JupyterLab.'
-        : `Flow: cannot analyse the notebook: ${error.message}`,
+        ? __(
+            'The jupyter_flow server extension is not enabled: run `%1` and restart JupyterLab.',
+            'jupyter server extension enable jupyter_flow'
+          )
+        : __('Flow: cannot analyse the notebook: %1', error.message),
       { autoClose: false }
     );
   }
@@ -93,7 +97,7 @@ export class NotebookFlow implements INotebookFlow {
       if (error instanceof FlowRequestError) {
         this._problems = error.problems;
         this._update();
-        Notification.error(`Export to Flow failed: ${error.message}`, { autoClose: false });
+        Notification.error(__('Export to Flow failed: %1', error.message), { autoClose: false });
         return null;
       }
       throw error;
@@ -108,7 +112,7 @@ export class NotebookFlow implements INotebookFlow {
       ref: this.panel.id
     });
     Notification.success(
-      `Exported ${result.steps.length} steps of ${result.flow} to ${result.module_path}`,
+      __('Exported %1 steps of %2 to %3', result.steps.length, result.flow, result.module_path),
       { autoClose: 4000 }
     );
     return result;

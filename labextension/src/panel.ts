@@ -13,6 +13,7 @@ import { SchedulesView } from './schedulesView';
 import { IFlowClient, IFlowNotebooks, INotebookFlow } from './tokens';
 import { IRunSummary, IStartedRun } from './types';
 import { __ } from './i18n';
+import { STEP_MAGIC } from './stepline';
 
 export const PANEL_ID = 'jp-Flow-panel';
 
@@ -105,7 +106,7 @@ export class FlowPanel extends Widget {
       this._dag.appendChild(renderDag(graph, index => flow.revealCell(index)));
       this._paintDag();
     } else {
-      this._dag.appendChild(text(__('No %%step cells yet: use "Make this cell a step".')));
+      this._dag.appendChild(text(__('No %1 cells yet: use "Make this cell a step".', STEP_MAGIC)));
     }
     this._renderProblems(flow);
     const hasFlow = graph !== null && graph.steps.length > 0;
@@ -132,14 +133,14 @@ export class FlowPanel extends Widget {
         const link = document.createElement('a');
         link.href = '#';
         link.className = 'jp-Flow-cellLink';
-        link.textContent = `cell ${location.index}`;
+        link.textContent = __('cell %1', location.index);
         link.addEventListener('click', event => {
           event.preventDefault();
           flow.revealCell(location.index);
         });
         item.append(link, ': ');
       } else if (location?.kind === 'step') {
-        item.append(`step ${location.step}: `);
+        item.append(__('step %1: ', location.step));
       }
       item.append(problem.message);
       if (problem.hint) {

@@ -4,6 +4,7 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import { IProblem } from './types';
+import { __ } from './i18n';
 
 export const NAMESPACE = 'jupyter-flow';
 
@@ -60,7 +61,7 @@ export async function requestAPI<T>(endpoint: string, options: IRequestOptions =
   try {
     response = await ServerConnection.makeRequest(url, init, settings);
   } catch (error) {
-    throw new FlowRequestError(0, `The Jupyter server could not be reached: ${String(error)}`);
+    throw new FlowRequestError(0, __('The Jupyter server could not be reached: %1', String(error)));
   }
   const text = await response.text();
   let data: unknown = null;
@@ -84,10 +85,10 @@ function toError(status: number, data: unknown, text: string): FlowRequestError 
       (typeof body.text === 'string' && body.text) ||
       (typeof body.message === 'string' && body.message) ||
       (typeof body.reason === 'string' && body.reason) ||
-      `HTTP ${status}`;
+      __('HTTP %1', status);
     const problems = Array.isArray(body.problems) ? (body.problems as IProblem[]) : [];
     const hint = typeof body.hint === 'string' ? body.hint : null;
     return new FlowRequestError(status, message, problems, hint);
   }
-  return new FlowRequestError(status, text.trim() || `HTTP ${status}`);
+  return new FlowRequestError(status, text.trim() || __('HTTP %1', status));
 }

@@ -86,7 +86,7 @@ export class RunDetail {
       row.insertCell().textContent = `${step.tasks_done}/${step.tasks_total}`;
       if (step.caught_note) {
         status.textContent = `⚠ ${step.status}`;
-        row.title = `${step.caught_note}. ${row.title}`;
+        row.title = __('%1. %2', step.caught_note, row.title);
       }
       row.addEventListener('click', () => {
         this._step = this._step === step.name ? null : step.name;
@@ -175,7 +175,7 @@ export class RunDetail {
     }
     box.dataset.kind = shown.kind;
     if (shown.kind === 'table') {
-      box.appendChild(note(`${shown.shape[0]} rows × ${shown.shape[1]} columns`));
+      box.appendChild(note(__('%1 rows × %2 columns', shown.shape[0], shown.shape[1])));
       box.appendChild(frameTable(shown.columns, shown.index, shown.rows));
     } else if (shown.kind === 'image') {
       const image = document.createElement('img');
@@ -184,7 +184,7 @@ export class RunDetail {
       box.appendChild(image);
     } else if (shown.kind === 'text') {
       if (shown.shape) {
-        box.appendChild(note(`array ${shown.shape.join(' × ')} of ${shown.dtype}`));
+        box.appendChild(note(__('array %1 of %2', shown.shape.join(' × '), String(shown.dtype))));
       }
       const pre = document.createElement('pre');
       pre.textContent = shown.text;

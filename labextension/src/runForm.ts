@@ -6,6 +6,7 @@
  */
 import { IParameter } from './model';
 import { IBackendInfo, IStep } from './types';
+import { __ } from './i18n';
 
 const INT = /^\s*[+-]?\d+(?:_\d+)*\s*$/;
 const DIGITS = String.raw`\d+(?:_\d+)*`;
@@ -17,14 +18,15 @@ const FLOAT = new RegExp(
 const BOOLS = ['1', 'true', 'yes', 'on', '0', 'false', 'no', 'off'];
 const SETTABLE = ['int', 'float', 'bool', 'str', 'list', 'tuple', 'dict', 'NoneType', ''];
 
-const EXAMPLES: Record<string, string> = {
-  int: 'a whole number, e.g. 42',
-  float: 'a number, e.g. 0.5',
-  bool: 'true or false',
-  list: 'a JSON list, e.g. [1, 2]',
-  tuple: 'a JSON list, e.g. [1, 2]',
-  dict: 'a JSON object, e.g. {"a": 1}'
-};
+/** What a value of each type looks like (a function: the words are translated when shown). */
+const EXAMPLES = (): Record<string, string> => ({
+  int: __('a whole number, e.g. 42'),
+  float: __('a number, e.g. 0.5'),
+  bool: __('true or false'),
+  list: __('a JSON list, e.g. [1, 2]'),
+  tuple: __('a JSON list, e.g. [1, 2]'),
+  dict: __('a JSON object, e.g. {"a": 1}')
+});
 
 function parses(text: string, check: (value: unknown) => boolean): boolean {
   try {
@@ -62,14 +64,15 @@ export function parameterError(param: IParameter, text: string): string | null {
     default:
       ok = SETTABLE.includes(type);
       if (!ok) {
-        return (
-          `${param.name} has a default of type ${type}, which cannot be changed here: ` +
-          'keep it, or give it a str, int, float, bool, list or dict default'
+        return __(
+          '%1 has a default of type %2, which cannot be changed here: keep it, or give it a str, int, float, bool, list or dict default',
+          param.name,
+          type
         );
       }
   }
-  const wanted = EXAMPLES[type] ?? `a ${type}`;
-  return ok ? null : `${param.name} expects ${wanted}; got ${JSON.stringify(text)}`;
+  const wanted = EXAMPLES()[type] ?? __('a %1', type);
+  return ok ? null : __('%1 expects %2; got %3', param.name, wanted, JSON.stringify(text));
 }
 
 /** The backend to preselect: the preferred one if usable, else the first usable; null when
@@ -81,8 +84,10 @@ export function chooseBackend(backends: IBackendInfo[], preferred: string): stri
 
 /** What the user should know about an unusable backend, in one line. */
 export function unusableText(backend: IBackendInfo): string {
-  const why = backend.reason ?? 'it cannot run here';
-  return backend.hint ? `${backend.name}: ${why} — ${backend.hint}` : `${backend.name}: ${why}`;
+  const why = backend.reason ?? __('it cannot run here');
+  return backend.hint
+    ? __('%1: %2 — %3', backend.name, why, backend.hint)
+    : __('%1: %2', backend.name, why);
 }
 
 /** What running this flow on `backend` means, from its capabilities: steps that ask for a
@@ -95,8 +100,11 @@ export function capabilityNotes(backend: IBackendInfo | undefined, steps: IStep[
   const gpu = steps.filter(step => (step.resources?.gpu ?? 0) > 0).map(step => step.name);
   if (gpu.length && !backend.capabilities.includes('gpu')) {
     notes.push(
-      `${backend.name} gives no GPU: ${gpu.join(', ')} will run without one ` +
-        '(gpu= is for remote backends)'
+      __(
+        '%1 gives no GPU: %2 will run without one (gpu= is for remote backends)',
+        backend.name,
+        gpu.join(', ')
+      )
     );
   }
   return notes;
@@ -112,14 +120,15 @@ export function takesSecretValues(backend: IBackendInfo | undefined): boolean {
 export function secretHint(param: IParameter, backend: IBackendInfo | undefined): string {
   const env = param.secret ?? param.name;
   if (takesSecretValues(backend)) {
-    return (
-      `Optional, never stored. Empty: the run reads $${env} ` +
-      "from the Jupyter server's environment."
+    return __(
+      "Optional, never stored. Empty: the run reads $%1 from the Jupyter server's environment.",
+      env
     );
   }
-  const name = backend?.name ?? 'this backend';
-  return (
-    `On ${name} the tasks read $${env} from the backend's secrets setting ` +
-    `([${name}] secrets): a value typed here would not reach them.`
+  const name = backend?.name ?? __('this backend');
+  return __(
+    "On %1 the tasks read $%2 from the backend's secrets setting ([%1] secrets): a value typed here would not reach them.",
+    name,
+    env
   );
 }

@@ -75,16 +75,18 @@ class ScheduleBody extends Widget implements Dialog.IBodyWidget<IScheduleSpec> {
         const note = document.createElement('p');
         note.className = 'jp-Flow-note jp-Flow-secretNote';
         note.dataset.param = p.name;
-        note.textContent =
-          `Parameter ${p.name}: secret, read from $${p.secret} where each scheduled run's ` +
-          'tasks run (it is never stored in the schedule).';
+        note.textContent = __(
+          "Parameter %1: secret, read from $%2 where each scheduled run's tasks run (it is never stored in the schedule).",
+          p.name,
+          p.secret
+        );
         this.node.appendChild(note);
         continue;
       }
       const field = input(p.name, p.value);
       field.classList.add('jp-Flow-param');
       this._params.set(p.name, [field, p.value]);
-      this.node.appendChild(labelled(`Parameter ${p.name}`, field));
+      this.node.appendChild(labelled(__('Parameter %1', p.name), field));
     }
     for (const element of [this._cron, this._timezone]) {
       element.addEventListener('input', () => this._schedulePreview());
@@ -139,7 +141,7 @@ class ScheduleBody extends Widget implements Dialog.IBodyWidget<IScheduleSpec> {
     this._preview.classList.toggle('jp-Flow-error', failed);
     const summary = document.createElement('p');
     summary.className = 'jp-Flow-cronWords';
-    summary.textContent = failed ? '' : `${words} (${timezone})`;
+    summary.textContent = failed ? '' : __('%1 (%2)', words, timezone);
     const list = document.createElement('ul');
     list.className = 'jp-Flow-nextFires';
     for (const line of lines) {

@@ -3,6 +3,8 @@
  * schedule row says about its next fire: upcoming, overdue, or never (nobody fires it).
  * Pure functions, so the panel's words can be tested without a browser.
  */
+import { __ } from './i18n';
+
 /** The `scheduler` field of GET schedules: the live holder of the store's lease, if any. */
 export interface ISchedulerStatus {
   alive: boolean;
@@ -19,16 +21,23 @@ export interface ISchedulerStatus {
  * takes a moment to start), not yet overdue. */
 export const OVERDUE_AFTER = 5;
 
-export const NO_SCHEDULER =
-  'No scheduler is running for this store: local schedules will not fire.';
+/** The warning when nobody fires the local schedules (a function: translated when shown). */
+export function noScheduler(): string {
+  return __('No scheduler is running for this store: local schedules will not fire.');
+}
 
 /** How to get one running, depending on whether this server could run it. */
 export function noSchedulerHint(status: ISchedulerStatus): string {
   return status.in_server
-    ? "This server's scheduler could not take the store; see the server log, or run " +
-        '`jupyter flow scheduler` in a terminal.'
-    : "Run `jupyter flow scheduler` in a terminal, or turn on this server's " +
-        '(c.FlowSchedulerApp.enabled = True).';
+    ? __(
+        "This server's scheduler could not take the store; see the server log, or run `%1` in a terminal.",
+        'jupyter flow scheduler'
+      )
+    : __(
+        "Run `%1` in a terminal, or turn on this server's (%2).",
+        'jupyter flow scheduler',
+        'c.FlowSchedulerApp.enabled = True'
+      );
 }
 
 /** The words under a schedule: when it fires next, if it will. */
@@ -52,18 +61,18 @@ export function nextFire(
     return { text: '', kind: 'none' };
   }
   if (target === 'local' && status !== null && !status.alive) {
-    return { text: 'will not fire: no scheduler is running', kind: 'never' };
+    return { text: __('will not fire: no scheduler is running'), kind: 'never' };
   }
   const ms = now.getTime();
   const ahead = times.find(t => new Date(t).getTime() >= ms);
   if (ahead !== undefined) {
-    return { text: `next: ${shown(ahead)}`, kind: 'upcoming' };
+    return { text: __('next: %1', shown(ahead)), kind: 'upcoming' };
   }
   const latest = times[times.length - 1];
   if (ms - new Date(latest).getTime() <= OVERDUE_AFTER * 1000) {
-    return { text: `due now: ${shown(latest)}`, kind: 'due' };
+    return { text: __('due now: %1', shown(latest)), kind: 'due' };
   }
-  return { text: `overdue: was due ${shown(times[0])}`, kind: 'overdue' };
+  return { text: __('overdue: was due %1', shown(times[0])), kind: 'overdue' };
 }
 
 /** A fire time as the server wrote it, in the schedule's time zone. */

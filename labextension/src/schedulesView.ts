@@ -17,7 +17,7 @@ import { askSchedule } from './scheduleDialog';
 import {
   INextFire,
   ISchedulerStatus,
-  NO_SCHEDULER,
+  noScheduler,
   nextFire,
   noSchedulerHint,
   unfired
@@ -170,7 +170,7 @@ export class SchedulesView extends Widget {
     }
     await this._act(async () => {
       const created = await this._client.createSchedule(path, spec);
-      Notification.success(`Scheduled ${created.flow.name} as ${created.name}`, {
+      Notification.success(__('Scheduled %1 as %2', created.flow.name, created.name), {
         autoClose: 3000
       });
     });
@@ -211,7 +211,7 @@ export class SchedulesView extends Widget {
     this._warning.textContent = '';
     if (!this._warning.hidden && status) {
       const head = document.createElement('strong');
-      head.textContent = `⚠ ${NO_SCHEDULER}`;
+      head.textContent = `⚠ ${noScheduler()}`;
       const hint = document.createElement('div');
       hint.className = 'jp-Flow-note';
       hint.textContent = noSchedulerHint(status);
@@ -232,15 +232,21 @@ export class SchedulesView extends Widget {
     const stalled = unfired([schedule], this._scheduler);
     const look = schedule.paused ? 'cancelled' : stalled ? 'failed' : 'done';
     state.className = `jp-Flow-status jp-Flow-status-${look}`;
-    state.textContent = schedule.paused ? 'paused' : stalled ? 'not firing' : 'active';
+    state.textContent = schedule.paused ? __('paused') : stalled ? __('not firing') : __('active');
     if (stalled) {
-      state.title = NO_SCHEDULER;
+      state.title = noScheduler();
     }
     head.append(title, state);
     const trigger = document.createElement('div');
     trigger.className = 'jp-Flow-note';
     const words = schedule.cron ? describeCron(schedule.cron) : '';
-    trigger.textContent = `${schedule.cron ?? ''} — ${words} (${schedule.timezone}) on ${schedule.target}`;
+    trigger.textContent = __(
+      '%1 — %2 (%3) on %4',
+      schedule.cron ?? '',
+      words,
+      schedule.timezone,
+      schedule.target
+    );
     const next = document.createElement('div');
     showNext(next, nextFire(schedule.next_fire_times, schedule.target, this._scheduler));
     this._nextLines.set(schedule, next);
@@ -303,7 +309,7 @@ export class SchedulesView extends Widget {
     let status: IRowStatus;
     try {
       const answer = await this._client.runScheduleNow(path, name);
-      status = { text: `Started run ${answer.run}`, error: false };
+      status = { text: __('Started run %1', answer.run), error: false };
     } catch (error) {
       status = { text: String((error as Error).message ?? error), error: true }; // in the row
     }
@@ -354,7 +360,7 @@ export class SchedulesView extends Widget {
   private async _delete(path: string, name: string): Promise<void> {
     const answer = await showDialog({
       title: __('Delete schedule'),
-      body: `Delete the schedule ${name}? Runs it already started are kept.`,
+      body: __('Delete the schedule %1? Runs it already started are kept.', name),
       buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: __('Delete') })]
     });
     if (answer.button.accept) {
