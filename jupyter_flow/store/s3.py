@@ -4,8 +4,9 @@ Blobs are named by the hash of their bytes (``hashing.py``: BLAKE3), so a value 
 the bucket (with the right size) is never uploaded again. Large blobs are uploaded as
 parallel multipart transfers straight from the encoder's memoryviews, one part copied at a
 time, without joining them into one buffer. Downloads are parallel ranged GETs written
-straight into a memory map of a file in a local, content-addressed cache, hashed range by
-range as they arrive, then opened as copy-on-write maps like local blobs. Every read is
+straight into a file in a local, content-addressed cache (spliced from the socket over
+plain HTTP, ``s3_body.py``), hashed range by range as they arrive through a memory map of
+it, then opened as copy-on-write maps like local blobs. Every read is
 checked against the key (``checked.py``; SHA-256 keys of older stores too): a damaged
 cached copy is fetched again, and a damaged object is set aside and raises
 ``CorruptBlob``, never loads. Documents are single PUTs, which S3 applies atomically:
@@ -27,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from threading import Lock
 from typing import Any
 
 from ..errors import ConfigError, MissingExtraError, StoreError
@@ -35,6 +37,7 @@ from .blobs import BLOBS, BlobStore, blob_path
 from .checked import CheckedFiles, map_file, stamp_of
 from .chunks import ChunkReader
 from .hashing import KeyHasher, algorithm_of, hex_part
+from .s3_body import read_body_into
 from .s3_errors import boto_errors, corrupt_blob, missing_blob
 
 MB = 1 << 20
@@ -281,7 +284,7 @@ class S3Blobs(BlobStore):
         return size, buffer
 
     def _download_ranges(self, s3_key: str, size: int, fd: int, hasher: KeyHasher) -> None:
-        """Parallel ranged GETs straight into a memory map of the file ``fd``: no temporary
+        """Parallel ranged GETs straight into the file ``fd`` (``s3_body``): no temporary
         buffers, queues or writer thread (half boto3 ``download_file``'s CPU per byte).
         Each range is fed to ``hasher`` (in order) as soon as it and those before it have
         arrived, while later ranges are still in flight."""
@@ -290,6 +293,7 @@ class S3Blobs(BlobStore):
         # every connection busy for mid-size blobs; long ranges for big ones
         part = min(DOWNLOAD_RANGE, max(4 * MB, -(-size // self.options.concurrency)))
         os.ftruncate(fd, size)
+        lock = Lock()  # see s3_body: one writer at a time, no spinning on the inode lock
         with mmap.mmap(fd, size) as mapped:
             view = memoryview(mapped)
             try:
@@ -297,14 +301,18 @@ class S3Blobs(BlobStore):
                 workers = max(1, min(self.options.concurrency, len(starts)))
                 with ThreadPoolExecutor(workers) as pool:
                     for start in pool.map(
-                        lambda a: self._get_range(s3_key, view, a, min(size, a + part)), starts
+                        lambda a: self._get_range(s3_key, fd, view, lock, a, min(size, a + part)),
+                        starts,
                     ):
                         hasher.update(view[start : min(size, start + part)])
             finally:
                 view.release()
 
-    def _get_range(self, s3_key: str, view: memoryview, start: int, end: int) -> int:
-        """Fetch bytes ``start:end`` into ``view[start:end]``; returns ``start``."""
+    def _get_range(
+        self, s3_key: str, fd: int, view: memoryview, lock: Lock, start: int, end: int
+    ) -> int:
+        """Fetch bytes ``start:end`` of the file ``fd`` (mapped as ``view``; ``lock``
+        held around each write to it); returns ``start``."""
         from http.client import HTTPException
 
         from botocore.exceptions import IncompleteReadError, ResponseStreamingError
@@ -317,7 +325,7 @@ class S3Blobs(BlobStore):
                 )
                 if int(response.get("ContentLength", -1)) != end - start:
                     raise StoreError(f"S3 ignored the byte range of a GET of {s3_key}")
-                if _read_body_into(response, view[start:end]) == end - start:
+                if read_body_into(response, view[start:end], fd, start, lock) == end - start:
                     return start
             except cut_off:
                 if attempt == 2:
@@ -415,37 +423,6 @@ class S3Blobs(BlobStore):
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self._client.close()
-
-
-def _read_body_into(response: Mapping[str, Any], view: memoryview) -> int:
-    """Read a GET's body into ``view``; returns the bytes read.
-
-    When the body is not content-encoded, the socket is read straight into ``view``
-    through the underlying ``http.client`` response: no intermediate ``bytes`` per chunk,
-    which takes a third off the client CPU of a download. Otherwise (or if botocore's
-    internals change) it falls back to botocore's chunk iterator.
-    """
-    body = response["Body"]
-    raw = getattr(body, "_raw_stream", None)
-    fp: Any = getattr(raw, "_fp", None)
-    pos = 0
-    if raw is not None and hasattr(fp, "readinto") and not response.get("ContentEncoding"):
-        try:
-            while pos < view.nbytes:
-                got = fp.readinto(view[pos : pos + 8 * MB])
-                if not got:
-                    break
-                pos += got
-        finally:
-            with contextlib.suppress(Exception):  # a cut-off connection is not reused
-                raw.release_conn() if pos == view.nbytes else raw.close()
-        return pos
-    for piece in body.iter_chunks(1 << 20):
-        if pos + len(piece) > view.nbytes:
-            raise StoreError("S3 returned more bytes than the range asked for")
-        view[pos : pos + len(piece)] = piece
-        pos += len(piece)
-    return pos
 
 
 # -- client --------------------------------------------------------------------------------
