@@ -85,8 +85,10 @@ def _splice_body(raw: Any, fp: Any, fd: int, offset: int, size: int, lock: Lock)
     pos = 0
     ahead = buffered.peek(1)[:size]  # bytes already read from the socket, if any
     if ahead:
+        data = memoryview(buffered.read(len(ahead)))
         with lock:
-            pos = os.pwrite(fd, buffered.read(len(ahead)), offset)
+            while pos < len(data):  # a short write would leave a hole the hash then refuses
+                pos += os.pwrite(fd, data[pos:], offset + pos)
     timeout = sock.gettimeout()
     poller = select.poll()
     poller.register(sock, select.POLLIN)
