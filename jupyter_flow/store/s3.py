@@ -31,7 +31,7 @@ from pathlib import Path
 from threading import Lock
 from typing import Any
 
-from ..errors import ConfigError, MissingExtraError, StoreError
+from ..errors import ConfigError, MissingExtraError, StoreError, StoreFull
 from ..tempdirs import private_tmp
 from .blobs import BLOBS, BlobStore, blob_path
 from .checked import CheckedFiles, map_file, stamp_of
@@ -268,6 +268,7 @@ class S3Blobs(BlobStore):
         action = f"download artifact blob {key[:12]}"
         with boto_errors(self, action, missing=missing_blob(self, key)):
             size = int(self._client.head_object(Bucket=self.bucket, Key=s3_key)["ContentLength"])
+            _check_room(path.parent, size)
             hasher = KeyHasher(algorithm_of(key), size_hint=size)
             tmp = path.with_name(f".{key}.{uuid.uuid4().hex}.tmp")
             try:
@@ -423,6 +424,20 @@ class S3Blobs(BlobStore):
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self._client.close()
+
+
+def _check_room(folder: Path, size: int) -> None:
+    """Refuse a download the cache's disk cannot hold, before writing: a write through a
+    memory map past the free space kills the process with SIGBUS, without a word."""
+    st = os.statvfs(folder)
+    free = st.f_bavail * st.f_frsize
+    if free < size:
+        raise StoreFull(
+            f"the local blob cache at {folder.parent} is full: a blob of "
+            f"{-(-size // MB)} MB does not fit in the {free // MB} MB free",
+            hint="free space there, or set JUPYTER_FLOW_BLOB_CACHE to a folder on a larger "
+            "disk, then resume the run",
+        )
 
 
 # -- client --------------------------------------------------------------------------------
