@@ -117,9 +117,9 @@ def _check_tables(path: Path, section: str, values: Mapping[str, Any]) -> None:
     if tables <= builtin:
         return
     known = builtin | {name for kind in plugins.KINDS for name in plugins.names(kind)}
-    for table in sorted(tables - known):
-        import difflib
+    import difflib
 
+    for table in sorted(tables - known):
         near = difflib.get_close_matches(table, sorted(known), n=1)
         raise ConfigError(
             f"{path} [{section}.{table}]: no backend is named {table!r}"

@@ -112,7 +112,7 @@ def run_record(
                 hint=f"steps: {', '.join(flow.steps)}",
             )
     executor_cls = plugins.load("executor", settings.executor)
-    if executor_cls.name != "local":  # a worker forked for a local run would idle
+    if "remote" in executor_cls.capabilities:  # a worker forked for a local run would idle
         from .prespawn import discard
 
         discard()

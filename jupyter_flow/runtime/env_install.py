@@ -51,7 +51,7 @@ def install_step_packages(store: BlobStore, spec: TaskSpec, cache: Callable[[str
         with contextlib.suppress(ValueError, KeyError, TypeError):
             blob = Environment.from_json(found).blob if found else None
     if blob is not None:
-        install_environment(store, blob, spec.label, cache("environments"))
+        install_environment(store, blob, cache("environments"))
     else:
         install_packages(spec.packages, cache("packages"))
 
@@ -91,13 +91,13 @@ def install_packages(packages: Sequence[str], root: Path) -> Path | None:
     return target
 
 
-def install_environment(store: BlobStore, blob: str, step: str, root: Path) -> Path:
+def install_environment(store: BlobStore, blob: str, root: Path) -> Path:
     """Install the environment ``blob`` (once per node) and put it on the import path."""
     target = root / blob.replace(":", "-")
     if not (target / ".complete").is_file():
         tmp = launcher.scratch(target)
         try:
-            wheels = _unpack(store.open_blob(blob), tmp / "wheels", step)
+            wheels = _unpack(store.open_blob(blob), tmp / "wheels")
             done = subprocess.run(
                 [sys.executable, *PIP, "install", "--quiet", "--no-index", "--no-deps",
                  "--target", str(tmp / "site"), *map(str, wheels)],
@@ -120,7 +120,7 @@ def install_environment(store: BlobStore, blob: str, step: str, root: Path) -> P
     return target
 
 
-def _unpack(buffer: Any, dest: Path, step: str) -> list[Path]:
+def _unpack(buffer: Any, dest: Path) -> list[Path]:
     """The wheels of the environment tar in ``buffer``, written to ``dest``, after checking
     that this container is the platform they were resolved for."""
     dest.mkdir(parents=True)
@@ -134,7 +134,7 @@ def _unpack(buffer: Any, dest: Path, step: str) -> list[Path]:
             if data is None:
                 continue
             if member.name == MANIFEST:
-                _check_target(json.loads(data.read()), step)
+                _check_target(json.loads(data.read()))
             elif member.name.startswith("wheels/") and "/" not in member.name[7:]:
                 path = dest / member.name[7:]
                 with open(path, "wb") as out:
@@ -143,7 +143,7 @@ def _unpack(buffer: Any, dest: Path, step: str) -> list[Path]:
     return wheels
 
 
-def _check_target(manifest: dict[str, Any], step: str) -> None:
+def _check_target(manifest: dict[str, Any]) -> None:
     """Refuse wheels resolved for another Python or CPU before pip says it less clearly."""
     wanted, here = Target(**manifest["target"]), Target.here()
     if wanted != here:

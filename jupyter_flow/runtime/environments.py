@@ -36,6 +36,7 @@ PIP = ("-m", "pip", "--no-input", "--disable-pip-version-check")
 ARCHES = {"linux/amd64": "x86_64", "linux/arm64": "aarch64"}
 GLIBC = 28  # wheels for glibc <= 2.28 (EKS AL2023 has 2.34, python:3.X-slim 2.36)
 _WHEEL = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl$")
+BUG_HINT = "this is a bug of jupyter_flow: please report it with this message"
 _IMAGE_PYTHON = re.compile(r"(?:^|/)python:(\d+\.\d+)(?:[.\-@]|$)")
 
 
@@ -155,9 +156,6 @@ def lock_of(wheels: Iterable[str]) -> tuple[str, ...]:
             raise PackagesError(f"pip left {name!r}, which is not a wheel", hint=BUG_HINT)
         pins.append(f"{re.sub(r'[-_.]+', '-', found['name']).lower()}=={found['version']}")
     return tuple(sorted(pins))
-
-
-BUG_HINT = "this is a bug of jupyter_flow: please report it with this message"
 
 
 def pack(wheels: Sequence[Path], manifest: bytes) -> list[bytes | memoryview]:

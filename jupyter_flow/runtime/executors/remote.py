@@ -41,6 +41,7 @@ class RemoteExecutor(Executor):
         {"cancel", "timeout", "logs", "gpu", "remote", "oom-report"}
     )
     transient: ClassVar[tuple[type[Exception], ...]] = ()  # the client's "try again later"
+    options: Any  # the backend's frozen options: image, architecture, python_version, ...
 
     def __init__(
         self, settings: Settings, store: BlobStore, max_workers: int, max_in_flight: int
@@ -75,7 +76,7 @@ class RemoteExecutor(Executor):
 
     def package_target(self, spec: TaskSpec) -> Target:
         """Where ``spec``'s container runs, for resolving its packages."""
-        options = self.options  # type: ignore[attr-defined]
+        options = self.options
         return Target.of_image(
             spec.image or options.image, options.architecture, options.python_version
         )

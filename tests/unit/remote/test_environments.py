@@ -105,8 +105,8 @@ def test_the_container_installs_from_the_store_once_and_imports_it(
     monkeypatch.setenv("PYTHONPATH", "")
     cache = tmp_path / "cache"
 
-    folder = install_environment(store, env.blob, "train", cache)
-    assert install_environment(store, env.blob, "train", cache) == folder
+    folder = install_environment(store, env.blob, cache)
+    assert install_environment(store, env.blob, cache) == folder
     assert sorted(p.name for p in (folder / "site").iterdir() if not p.name.endswith("-info")) == [
         "jfdep",
         "jftiny",
@@ -122,7 +122,7 @@ def test_wheels_for_another_cpu_are_refused_before_pip(tmp_path: Path, index: Pa
     )
     env = Environments(store).get("train", ["jftiny"], other)
     with pytest.raises(PackagesError, match=f"resolved for Python .* on {other.platform}"):
-        install_environment(store, env.blob, "train", tmp_path / "cache")
+        install_environment(store, env.blob, tmp_path / "cache")
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
 
 
