@@ -21,6 +21,7 @@ says what to set.
 from __future__ import annotations
 
 import contextlib
+import errno
 import mmap
 import os
 import uuid
@@ -268,12 +269,17 @@ class S3Blobs(BlobStore):
         action = f"download artifact blob {key[:12]}"
         with boto_errors(self, action, missing=missing_blob(self, key)):
             size = int(self._client.head_object(Bucket=self.bucket, Key=s3_key)["ContentLength"])
-            _check_room(path.parent, size)
             hasher = KeyHasher(algorithm_of(key), size_hint=size)
             tmp = path.with_name(f".{key}.{uuid.uuid4().hex}.tmp")
             try:
                 with open(tmp, "wb+") as fh:
-                    self._download_ranges(s3_key, size, fh.fileno(), hasher)
+                    _reserve(fh.fileno(), path.parent, size)
+                    try:
+                        self._download_ranges(s3_key, size, fh.fileno(), hasher)
+                    except OSError as err:  # where nothing could be reserved
+                        if err.errno in _FULL:
+                            raise _cache_full(path.parent, size) from None
+                        raise
                     if hasher.key() != key:
                         return size, None
                     stamp = stamp_of(fh.fileno())
@@ -293,21 +299,24 @@ class S3Blobs(BlobStore):
             return
         # every connection busy for mid-size blobs; long ranges for big ones
         part = min(DOWNLOAD_RANGE, max(4 * MB, -(-size // self.options.concurrency)))
-        os.ftruncate(fd, size)
         lock = Lock()  # see s3_body: one writer at a time, no spinning on the inode lock
-        with mmap.mmap(fd, size) as mapped:
-            view = memoryview(mapped)
-            try:
-                starts = range(0, size, part)
-                workers = max(1, min(self.options.concurrency, len(starts)))
-                with ThreadPoolExecutor(workers) as pool:
-                    for start in pool.map(
-                        lambda a: self._get_range(s3_key, fd, view, lock, a, min(size, a + part)),
-                        starts,
-                    ):
-                        hasher.update(view[start : min(size, start + part)])
-            finally:
-                view.release()
+        mapped = mmap.mmap(fd, size)
+        view = memoryview(mapped)
+        try:
+            starts = range(0, size, part)
+            workers = max(1, min(self.options.concurrency, len(starts)))
+            with ThreadPoolExecutor(workers) as pool:
+                for start in pool.map(
+                    lambda a: self._get_range(s3_key, fd, view, lock, a, min(size, a + part)),
+                    starts,
+                ):
+                    hasher.update(view[start : min(size, start + part)])
+        finally:
+            view.release()
+            # a failed range's traceback still holds its slice of the map: closing it then
+            # would replace the real error with a BufferError; the map goes with the slice
+            with contextlib.suppress(BufferError):
+                mapped.close()
 
     def _get_range(
         self, s3_key: str, fd: int, view: memoryview, lock: Lock, start: int, end: int
@@ -328,9 +337,9 @@ class S3Blobs(BlobStore):
                     raise StoreError(f"S3 ignored the byte range of a GET of {s3_key}")
                 if read_body_into(response, view[start:end], fd, start, lock) == end - start:
                     return start
-            except cut_off:
-                if attempt == 2:
-                    raise
+            except cut_off as err:
+                if attempt == 2 or getattr(err, "errno", None) in _FULL:
+                    raise  # a full disk does not get better by fetching again
         raise StoreError(f"S3 returned a short body for {s3_key} bytes {start}-{end - 1}")
 
     def missing_blobs(self, keys: Iterable[str]) -> set[str]:
@@ -426,18 +435,41 @@ class S3Blobs(BlobStore):
             self._client.close()
 
 
-def _check_room(folder: Path, size: int) -> None:
-    """Refuse a download the cache's disk cannot hold, before writing: a write through a
-    memory map past the free space kills the process with SIGBUS, without a word."""
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _reserve(fd: int, folder: Path, size: int) -> None:
+    """Give the empty download file ``fd`` its ``size`` bytes of disk before any is written.
+
+    Reserved up front (``posix_fallocate``), a download cannot run out of room halfway
+    because another writer filled the disk: writing through the memory map past the free
+    space would kill the process with SIGBUS, without a word, and a spliced write would
+    fail with a bare ENOSPC. A disk without room refuses here, in words."""
     st = os.statvfs(folder)
     free = st.f_bavail * st.f_frsize
     if free < size:
-        raise StoreFull(
-            f"the local blob cache at {folder.parent} is full: a blob of "
-            f"{-(-size // MB)} MB does not fit in the {free // MB} MB free",
-            hint="free space there, or set JUPYTER_FLOW_BLOB_CACHE to a folder on a larger "
-            "disk, then resume the run",
-        )
+        raise _cache_full(folder, size, free)
+    try:
+        if size:
+            os.posix_fallocate(fd, 0, size)
+    except OSError as err:
+        if err.errno in _FULL:  # taken by another writer since the check
+            raise _cache_full(folder, size, free) from None
+        if err.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            raise
+        os.ftruncate(fd, size)  # no preallocation here (some network filesystems)
+
+
+def _cache_full(folder: Path, size: int, free: int | None = None) -> StoreFull:
+    if free is None:
+        st = os.statvfs(folder)
+        free = st.f_bavail * st.f_frsize
+    return StoreFull(
+        f"the local blob cache at {folder.parent} is full: a blob of "
+        f"{-(-size // MB)} MB does not fit in the {free // MB} MB free",
+        hint="free space there, or set JUPYTER_FLOW_BLOB_CACHE to a folder on a larger "
+        "disk, then resume the run",
+    )
 
 
 # -- client --------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""A download into a local blob cache too small for it (a real 8 MiB tmpfs, in a private
-mount namespace) fails with words, naming the cache and what to do: writing through the
-memory map past the free space would kill the process with SIGBUS and no message."""
+"""A download into a local blob cache too small for it (a real tmpfs, in a private mount
+namespace) fails with words, naming the cache and what to do: writing through the memory
+map past the free space would kill the process with SIGBUS and no message. Another writer
+filling the disk while a download runs does not break it: its room is reserved first."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import pytest
 
 from jupyter_flow.store import artifacts, open_store
 
@@ -28,6 +31,68 @@ try:
 except StoreFull as err:
     print(json.dumps({"error": err.format()}))
 """
+
+
+# Another writer fills the cache's disk the moment the download starts (deterministic: the
+# ranges are fetched only once the filler has taken every free byte it could).
+FILLER = """
+import json, os, sys
+from jupyter_flow.errors import StoreFull
+from jupyter_flow.store import artifacts, open_store, s3
+from jupyter_flow.store.records import Artifact, from_json
+if sys.argv[3] == "no-fallocate":  # a filesystem that cannot preallocate (some NFS)
+    def refuse(fd, offset, size):
+        raise OSError(95, "Operation not supported")
+    os.posix_fallocate = refuse
+fetch, taken = s3.S3Blobs._download_ranges, []
+def fill_then_fetch(self, *args):
+    with open(os.path.join(os.environ["JUPYTER_FLOW_BLOB_CACHE"], "other-writer"), "wb", 0) as f:
+        try:
+            while True:
+                f.write(bytes(1 << 20))
+        except OSError:
+            taken.append(f.tell())
+    return fetch(self, *args)
+s3.S3Blobs._download_ranges = fill_then_fetch
+store = open_store(sys.argv[1])
+art = from_json(Artifact, json.loads(open(sys.argv[2]).read()))
+try:
+    value = artifacts.load(store, art)
+    print(json.dumps({"right": value == open(sys.argv[4], "rb").read(), "taken": taken}))
+except StoreFull as err:
+    print(json.dumps({"error": err.format(), "taken": taken}))
+"""
+
+
+@pytest.mark.parametrize("disk", ["fallocate", "no-fallocate"])
+def test_a_disk_filled_by_another_writer_during_a_download(
+    s3_env: S3Server, tmp_path: Path, disk: str
+) -> None:
+    import json
+    from dataclasses import asdict
+
+    root = s3_env.fresh_url()
+    data = os.urandom(20 << 20)
+    art = artifacts.save(open_store(root), "big", data)
+    (tmp_path / "value.bin").write_bytes(data)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (tmp_path / "load.py").write_text(FILLER)
+    (tmp_path / "artifact.json").write_text(json.dumps(asdict(art)))
+    env = {**os.environ, "JUPYTER_FLOW_BLOB_CACHE": str(cache)}
+    shell = (
+        f"mount -t tmpfs -o size=32m tmpfs {cache} && {sys.executable} {tmp_path / 'load.py'} "
+        f"{root} {tmp_path / 'artifact.json'} {disk} {tmp_path / 'value.bin'}"
+    )
+    out = in_mount_namespace(shell, env)
+
+    if disk == "fallocate":  # the blob's 20 MB were the download's before the filler began
+        assert out.get("right") is True, out
+        assert out["taken"][0] <= 12 << 20, out
+    else:  # nothing reserved: the download runs out of room, and says so
+        assert "error" in out, out
+        assert f"the local blob cache at {cache} is full" in out["error"], out
+        assert "a blob of 21 MB does not fit in the 0 MB free" in out["error"], out
 
 
 def test_a_blob_larger_than_the_caches_free_space_is_refused_in_words(
