@@ -25,9 +25,11 @@ from .dataflow import CellFlow, analyze_tree
 from .definitions import Definition, definition, is_ignorable
 from .display import trailing_display
 from .graph_errors import (
+    module_name_clashes,
     observed_not_declared,
     setting_between_steps,
     settings_in_step,
+    star_imports,
     undefined,
     unexportable,
     unreplayable_seed,
@@ -60,7 +62,6 @@ BUILTINS = frozenset(dir(builtins)) | {"__name__", "__doc__", "__file__"}
 HIDDEN_KINDS = frozenset({"loop", "with", "figure"})  # not a final artifact
 # Names IPython gives every kernel that a plain module has to import.
 IMPLICIT = {"display": "from IPython.display import display"}
-RESERVED = frozenset({"flow", "Flow", "prelude"})  # names the module itself binds
 
 
 WriterKind = Literal["step", "param", "def", "code", "stepdef", "lazydef", "deleted", "hidden"]
@@ -420,9 +421,9 @@ class _Builder:
     def build(self) -> None:
         for parsed in self.cells:
             if isinstance(parsed, StepCell):
-                _check_star(parsed.cell, parsed.tree, parsed.body_line, self.problems)
+                star_imports(parsed.cell, parsed.tree, parsed.body_line, self.problems)
             elif isinstance(parsed, CodeCell) and parsed.tree is not None:
-                _check_star(parsed.cell, parsed.tree, 1, self.problems)
+                star_imports(parsed.cell, parsed.tree, 1, self.problems)
             try:
                 if isinstance(parsed, StepCell):
                     self.step_cell(parsed)
@@ -459,20 +460,6 @@ def _bound_names(parsed: ParsedCell) -> set[str]:
     return set()
 
 
-def _check_star(
-    cell: Cell, tree: ast.Module, body_line: int, problems: list[NotebookError]
-) -> None:
-    for node in tree.body:  # Python allows ``import *`` only at module level
-        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
-            problems.append(
-                cell.error(
-                    f"'from {node.module} import *' hides which names the cell uses",
-                    line=node.lineno + body_line - 1,
-                    hint=f"import the names you use: from {node.module} import a, b",
-                )
-            )
-
-
 def build_graph(
     cells: list[ParsedCell],
     *,
@@ -493,26 +480,7 @@ def build_graph(
             )
         )
     taken = {n: d for d in builder.needed.values() for n in d.names}
-    reserved = RESERVED if builder.prelude else RESERVED - {"prelude"}
-    for step in steps:
-        if step.name in taken or step.name in reserved:
-            builder.problems.append(
-                step.cell.error(
-                    f"step name {step.name!r} is also a module-level name"
-                    + (f" (cell {taken[step.name].cell.index})" if step.name in taken else ""),
-                    line=1,
-                    hint="rename the step",
-                )
-            )
-    if builder.prelude and "prelude" in taken:
-        clash = taken["prelude"]
-        builder.problems.append(
-            clash.cell.error(
-                "'prelude' is the name of the function the flow runs before every task",
-                line=clash.line,
-                hint="rename your 'prelude'",
-            )
-        )
+    builder.problems += module_name_clashes(steps, taken, prelude=bool(builder.prelude))
     definitions = dedupe(builder.needed, builder.problems)
     graph = StepGraph(
         flow_name=flow_name,

@@ -9,13 +9,16 @@ import ast
 import builtins
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from ..errors import NotebookError
 from .cells import Cell, StepCell
+from .definitions import Definition
 from .prelude import config_target
+from .stepgraph import GraphStep
 
 NOTEBOOK_ONLY = re.compile(r"^(get_ipython|In|Out|_+|_\d+|_i+\d*|_[ido]h)$")
+RESERVED = frozenset({"flow", "Flow", "prelude"})  # names the module itself binds
 _WHAT = {"step": "a value of step", "param": "a parameter", "code": "set by an untagged cell"}
 
 
@@ -175,3 +178,47 @@ def setting_between_steps(cell: Cell, line: int, code: str, above: StepCell) -> 
         line=line,
         hint="move it to an untagged cell above the first step, or into the step that needs it",
     )
+
+
+def star_imports(
+    cell: Cell, tree: ast.Module, body_line: int, problems: list[NotebookError]
+) -> None:
+    """A star import hides which names the cell uses: dataflow cannot follow it."""
+    for node in tree.body:  # Python allows ``import *`` only at module level
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            problems.append(
+                cell.error(
+                    f"'from {node.module} import *' hides which names the cell uses",
+                    line=node.lineno + body_line - 1,
+                    hint=f"import the names you use: from {node.module} import a, b",
+                )
+            )
+
+
+def module_name_clashes(
+    steps: Sequence[GraphStep], taken: Mapping[str, Definition], *, prelude: bool
+) -> list[NotebookError]:
+    """A step's name and a module-level name (a definition, or what the module binds itself)
+    would be one name in the exported module."""
+    problems: list[NotebookError] = []
+    reserved = RESERVED if prelude else RESERVED - {"prelude"}
+    for step in steps:
+        if step.name in taken or step.name in reserved:
+            problems.append(
+                step.cell.error(
+                    f"step name {step.name!r} is also a module-level name"
+                    + (f" (cell {taken[step.name].cell.index})" if step.name in taken else ""),
+                    line=1,
+                    hint="rename the step",
+                )
+            )
+    if prelude and "prelude" in taken:
+        clash = taken["prelude"]
+        problems.append(
+            clash.cell.error(
+                "'prelude' is the name of the function the flow runs before every task",
+                line=clash.line,
+                hint="rename your 'prelude'",
+            )
+        )
+    return problems
