@@ -55,7 +55,10 @@ def client_cpu() -> float:
 
 
 def timed(fn: Callable[[], T], pid: int) -> tuple[tuple[float, float, float], T]:
-    """(wall, client CPU, server CPU) seconds of ``fn()``, and its result."""
+    """(wall, client CPU, server CPU) seconds of ``fn()``, and its result. Dirty pages left by
+    the step before (the server's copy of the last upload, a file just saved) are written
+    out first, so their writeback is not charged to whichever step happens to come next."""
+    os.sync()
     c0, s0, start = client_cpu(), server_cpu(pid), time.perf_counter()
     result = fn()
     wall = time.perf_counter() - start
@@ -153,6 +156,17 @@ def report(figures: Figures, mib: int, repeat: int) -> None:
         "ours includes encoding and hashing (upload) and opening the array (download); "
         "CPU columns are ours / boto3."
     )
+    # Repetitions differ a lot on a virtual machine that hands freed memory back to its
+    # host (first touch of such a page costs the hypervisor a fault): show the spread.
+    for direction, ours, theirs in (
+        ("upload", "ours up", "boto3 up"),
+        ("download", "ours down", "boto3 down"),
+    ):
+        ratios = sorted(t[0] / o[0] for o, t in zip(figures[ours], figures[theirs], strict=True))
+        print(
+            f"{direction} ratio per repetition: median {statistics.median(ratios):.2f}x, "
+            f"range {ratios[0]:.2f}x-{ratios[-1]:.2f}x over {len(ratios)}"
+        )
     # The server's own work caps every client: on this many cores, even a client that
     # cost nothing could not beat (server CPU s / cores).
     cores = os.cpu_count() or 1

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import StoreFull
 
-_FULL = {errno.ENOSPC, errno.EDQUOT}
+FULL = frozenset({errno.ENOSPC, errno.EDQUOT})  # a disk (or quota) with no room
 _READONLY = {errno.EROFS}
 _DENIED = {errno.EACCES, errno.EPERM}
 STALE_TMP_SECONDS = 3600
@@ -25,7 +25,7 @@ def store_write_error(err: OSError, root: Path, needed: int) -> StoreFull | None
     """The user-facing error for an OSError from a store write, or None if it is not one
     of the store-is-unusable cases (then the caller re-raises the original)."""
     mb = max(1, -(-needed // (1 << 20)))
-    if err.errno in _FULL:
+    if err.errno in FULL:
         return StoreFull(
             f"the store at {root} is full (needed {mb} MB)",
             hint="free space (or raise the quota) and resume the run",

@@ -21,7 +21,6 @@ says what to set.
 from __future__ import annotations
 
 import contextlib
-import errno
 import mmap
 import os
 import uuid
@@ -32,9 +31,10 @@ from pathlib import Path
 from threading import Lock
 from typing import Any
 
-from ..errors import ConfigError, MissingExtraError, StoreError, StoreFull
+from ..errors import ConfigError, MissingExtraError, StoreError
 from ..tempdirs import private_tmp
 from .blobs import BLOBS, BlobStore, blob_path
+from .cache_room import FULL, cache_full, reserve_room
 from .checked import CheckedFiles, map_file, stamp_of
 from .chunks import ChunkReader
 from .hashing import KeyHasher, algorithm_of, hex_part
@@ -273,12 +273,12 @@ class S3Blobs(BlobStore):
             tmp = path.with_name(f".{key}.{uuid.uuid4().hex}.tmp")
             try:
                 with open(tmp, "wb+") as fh:
-                    _reserve(fh.fileno(), path.parent, size)
+                    reserve_room(fh.fileno(), path.parent, size)
                     try:
                         self._download_ranges(s3_key, size, fh.fileno(), hasher)
                     except OSError as err:  # where nothing could be reserved
-                        if err.errno in _FULL:
-                            raise _cache_full(path.parent, size) from None
+                        if err.errno in FULL:
+                            raise cache_full(path.parent, size) from None
                         raise
                     if hasher.key() != key:
                         return size, None
@@ -338,7 +338,7 @@ class S3Blobs(BlobStore):
                 if read_body_into(response, view[start:end], fd, start, lock) == end - start:
                     return start
             except cut_off as err:
-                if attempt == 2 or getattr(err, "errno", None) in _FULL:
+                if attempt == 2 or getattr(err, "errno", None) in FULL:
                     raise  # a full disk does not get better by fetching again
         raise StoreError(f"S3 returned a short body for {s3_key} bytes {start}-{end - 1}")
 
@@ -433,43 +433,6 @@ class S3Blobs(BlobStore):
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self._client.close()
-
-
-_FULL = (errno.ENOSPC, errno.EDQUOT)
-
-
-def _reserve(fd: int, folder: Path, size: int) -> None:
-    """Give the empty download file ``fd`` its ``size`` bytes of disk before any is written.
-
-    Reserved up front (``posix_fallocate``), a download cannot run out of room halfway
-    because another writer filled the disk: writing through the memory map past the free
-    space would kill the process with SIGBUS, without a word, and a spliced write would
-    fail with a bare ENOSPC. A disk without room refuses here, in words."""
-    st = os.statvfs(folder)
-    free = st.f_bavail * st.f_frsize
-    if free < size:
-        raise _cache_full(folder, size, free)
-    try:
-        if size:
-            os.posix_fallocate(fd, 0, size)
-    except OSError as err:
-        if err.errno in _FULL:  # taken by another writer since the check
-            raise _cache_full(folder, size, free) from None
-        if err.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
-            raise
-        os.ftruncate(fd, size)  # no preallocation here (some network filesystems)
-
-
-def _cache_full(folder: Path, size: int, free: int | None = None) -> StoreFull:
-    if free is None:
-        st = os.statvfs(folder)
-        free = st.f_bavail * st.f_frsize
-    return StoreFull(
-        f"the local blob cache at {folder.parent} is full: a blob of "
-        f"{-(-size // MB)} MB does not fit in the {free // MB} MB free",
-        hint="free space there, or set JUPYTER_FLOW_BLOB_CACHE to a folder on a larger "
-        "disk, then resume the run",
-    )
 
 
 # -- client --------------------------------------------------------------------------------
