@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -64,57 +64,53 @@ except StoreFull as err:
 """
 
 
-@pytest.mark.parametrize("disk", ["fallocate", "no-fallocate"])
-def test_a_disk_filled_by_another_writer_during_a_download(
-    s3_env: S3Server, tmp_path: Path, disk: str
-) -> None:
+def load_on_a_tmpfs(
+    s3_env: S3Server, tmp_path: Path, script: str, data: bytes, mib: int, *args: str
+) -> tuple[Path, dict[str, Any]]:
+    """Save ``data`` as an artifact, then run ``script`` (store URL, artifact JSON, ``args``)
+    with the blob cache on a fresh tmpfs of ``mib`` MiB; returns the cache and its JSON."""
     import json
     from dataclasses import asdict
 
     root = s3_env.fresh_url()
-    data = os.urandom(20 << 20)
     art = artifacts.save(open_store(root), "big", data)
-    (tmp_path / "value.bin").write_bytes(data)
     cache = tmp_path / "cache"
     cache.mkdir()
-    (tmp_path / "load.py").write_text(FILLER)
+    (tmp_path / "load.py").write_text(script)
     (tmp_path / "artifact.json").write_text(json.dumps(asdict(art)))
     env = {**os.environ, "JUPYTER_FLOW_BLOB_CACHE": str(cache)}
     shell = (
-        f"mount -t tmpfs -o size=32m tmpfs {cache} && {sys.executable} {tmp_path / 'load.py'} "
-        f"{root} {tmp_path / 'artifact.json'} {disk} {tmp_path / 'value.bin'}"
+        f"mount -t tmpfs -o size={mib}m tmpfs {cache} && {sys.executable} "
+        f"{tmp_path / 'load.py'} {root} {tmp_path / 'artifact.json'} {' '.join(args)}"
     )
-    out = in_mount_namespace(shell, env)
+    return cache, in_mount_namespace(shell, env)
+
+
+@pytest.mark.parametrize("disk", ["fallocate", "no-fallocate"])
+def test_a_disk_filled_by_another_writer_during_a_download(
+    s3_env: S3Server, tmp_path: Path, disk: str
+) -> None:
+    data = os.urandom(20 << 20)
+    (tmp_path / "value.bin").write_bytes(data)
+    cache, out = load_on_a_tmpfs(
+        s3_env, tmp_path, FILLER, data, 32, disk, str(tmp_path / "value.bin")
+    )
 
     if disk == "fallocate":  # the blob's 20 MB were the download's before the filler began
         assert out.get("right") is True, out
         assert out["taken"][0] <= 12 << 20, out
     else:  # nothing reserved: the download runs out of room, and says so
-        assert "error" in out, out
-        assert f"the local blob cache at {cache} is full" in out["error"], out
-        assert "a blob of 21 MB does not fit in the 0 MB free" in out["error"], out
+        error = str(out.get("error"))
+        assert f"the local blob cache at {cache} is full" in error, out
+        assert "a blob of 21 MB does not fit in the 0 MB free" in error, out
 
 
 def test_a_blob_larger_than_the_caches_free_space_is_refused_in_words(
     s3_env: S3Server, tmp_path: Path
 ) -> None:
-    import json
-    from dataclasses import asdict
+    cache, out = load_on_a_tmpfs(s3_env, tmp_path, SCRIPT, os.urandom(20 << 20), 8)
 
-    root = s3_env.fresh_url()
-    art = artifacts.save(open_store(root), "big", os.urandom(20 << 20))
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    (tmp_path / "load.py").write_text(SCRIPT)
-    (tmp_path / "artifact.json").write_text(json.dumps(asdict(art)))
-    env = {**os.environ, "JUPYTER_FLOW_BLOB_CACHE": str(cache)}
-    shell = (
-        f"mount -t tmpfs -o size=8m tmpfs {cache} && "
-        f"{sys.executable} {tmp_path / 'load.py'} {root} {tmp_path / 'artifact.json'}"
-    )
-    out = in_mount_namespace(shell, env)
-
-    assert "error" in out, out
-    assert f"the local blob cache at {cache} is full" in out["error"]
-    assert "does not fit in the 8 MB free" in out["error"]
-    assert "JUPYTER_FLOW_BLOB_CACHE" in out["error"]
+    error = str(out.get("error"))
+    assert f"the local blob cache at {cache} is full" in error, out
+    assert "does not fit in the 8 MB free" in error
+    assert "JUPYTER_FLOW_BLOB_CACHE" in error
