@@ -9,8 +9,6 @@ from pathlib import Path
 from ..errors import StoreFull
 from .durable import FULL
 
-__all__ = ["FULL", "cache_full", "reserve_room"]
-
 MB = 1 << 20
 
 

@@ -34,9 +34,10 @@ from typing import Any
 from ..errors import ConfigError, MissingExtraError, StoreError
 from ..tempdirs import private_tmp
 from .blobs import BLOBS, BlobStore, blob_path
-from .cache_room import FULL, cache_full, reserve_room
+from .cache_room import cache_full, reserve_room
 from .checked import CheckedFiles, map_file, stamp_of
 from .chunks import ChunkReader
+from .durable import FULL
 from .hashing import KeyHasher, algorithm_of, hex_part
 from .s3_body import read_body_into
 from .s3_errors import boto_errors, corrupt_blob, missing_blob
